@@ -1,0 +1,240 @@
+"""DSP contract-negotiation and transfer-process endpoints, provider side and consumer callbacks.
+
+Each endpoint is one line of intent: authenticate the peer, parse the message, hand it to the
+service (which validates, transitions and persists in one transaction), return the ACK.
+Consumer callbacks live under `<base>/callback`, the `callbackAddress` we send, so a pid can
+never be confused between our two roles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
+
+import anyio
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from connector.api.deps import ConnectorDep, PeerDep, message
+from connector.errors import MessageError, NotFound
+from connector.protocol.messages import (
+    ContractAgreementMessage,
+    ContractAgreementVerificationMessage,
+    ContractNegotiationEventMessage,
+    ContractNegotiationTerminationMessage,
+    ContractOfferMessage,
+    ContractRequestMessage,
+    TransferCompletionMessage,
+    TransferRequestMessage,
+    TransferStartMessage,
+    TransferSuspensionMessage,
+    TransferTerminationMessage,
+)
+from connector.protocol.roles import Role
+from connector.settings import DSP_PATH
+
+T = TypeVar("T")
+router = APIRouter(prefix=DSP_PATH, tags=["dsp: negotiation and transfer"])
+PROVIDER = Role.PROVIDER
+CONSUMER = Role.CONSUMER
+
+
+async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
+
+
+def _ok() -> Response:
+    return Response(status_code=200)
+
+
+# -- contract negotiation: provider --------------------------------------------------------
+
+
+@router.get("/negotiations/{pid}")
+async def get_negotiation(pid: str, connector: ConnectorDep, peer: PeerDep) -> dict[str, Any]:
+    row = await _run(connector.negotiations.get, pid, role=PROVIDER, peer=peer)
+    return connector.negotiations.ack(row).to_json()
+
+
+@router.post("/negotiations/request", status_code=201)
+async def negotiation_request(
+    request: Request, connector: ConnectorDep, peer: PeerDep
+) -> JSONResponse:
+    msg = await message(request, ContractRequestMessage)
+    if msg.provider_pid is not None:
+        raise MessageError(
+            "an initial request carries no providerPid", code="unexpected_provider_pid"
+        )
+    row, _created = await _run(connector.negotiations.on_request, peer, msg)
+    return JSONResponse(connector.negotiations.ack(row).to_json(), status_code=201)
+
+
+@router.post("/negotiations/{pid}/request")
+async def negotiation_counter_request(
+    pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
+) -> Response:
+    msg = await message(request, ContractRequestMessage)
+    _same_pid(pid, msg.provider_pid)
+    await _run(connector.negotiations.on_request, peer, msg)
+    return _ok()
+
+
+@router.post("/negotiations/{pid}/events")
+async def negotiation_event(
+    pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
+) -> Response:
+    msg = await message(request, ContractNegotiationEventMessage)
+    _same_pid(pid, msg.provider_pid)
+    await _run(connector.negotiations.on_event, peer, msg, role=PROVIDER)
+    return _ok()
+
+
+@router.post("/negotiations/{pid}/agreement/verification")
+async def negotiation_verification(
+    pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
+) -> Response:
+    msg = await message(request, ContractAgreementVerificationMessage)
+    _same_pid(pid, msg.provider_pid)
+    await _run(connector.negotiations.on_verification, peer, msg)
+    return _ok()
+
+
+@router.post("/negotiations/{pid}/termination")
+async def negotiation_termination(
+    pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
+) -> Response:
+    msg = await message(request, ContractNegotiationTerminationMessage)
+    _same_pid(pid, msg.provider_pid)
+    await _run(connector.negotiations.on_termination, peer, msg, role=PROVIDER)
+    return _ok()
+
+
+# -- contract negotiation: consumer ---------------------------------------------------------
+
+
+@router.post("/negotiations/offers", status_code=201)
+async def negotiation_initial_offer(
+    request: Request, connector: ConnectorDep, peer: PeerDep
+) -> JSONResponse:
+    msg = await message(request, ContractOfferMessage)
+    if msg.consumer_pid is not None:
+        raise MessageError(
+            "an initial offer carries no consumerPid", code="unexpected_consumer_pid"
+        )
+    row, _created = await _run(connector.negotiations.on_offer, peer, msg)
+    return JSONResponse(connector.negotiations.ack(row).to_json(), status_code=201)
+
+
+@router.get("/callback/negotiations/{pid}")
+async def get_consumer_negotiation(
+    pid: str, connector: ConnectorDep, peer: PeerDep
+) -> dict[str, Any]:
+    row = await _run(connector.negotiations.get, pid, role=CONSUMER, peer=peer)
+    return connector.negotiations.ack(row).to_json()
+
+
+@router.post("/callback/negotiations/{pid}/offers")
+async def negotiation_counter_offer(
+    pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
+) -> Response:
+    msg = await message(request, ContractOfferMessage)
+    _same_pid(pid, msg.consumer_pid)
+    await _run(connector.negotiations.on_offer, peer, msg)
+    return _ok()
+
+
+@router.post("/callback/negotiations/{pid}/agreement")
+async def negotiation_agreement(
+    pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
+) -> Response:
+    msg = await message(request, ContractAgreementMessage)
+    _same_pid(pid, msg.consumer_pid)
+    await _run(connector.negotiations.on_agreement, peer, msg)
+    return _ok()
+
+
+@router.post("/callback/negotiations/{pid}/events")
+async def negotiation_finalized(
+    pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
+) -> Response:
+    msg = await message(request, ContractNegotiationEventMessage)
+    _same_pid(pid, msg.consumer_pid)
+    await _run(connector.negotiations.on_event, peer, msg, role=CONSUMER)
+    return _ok()
+
+
+@router.post("/callback/negotiations/{pid}/termination")
+async def negotiation_consumer_termination(
+    pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
+) -> Response:
+    msg = await message(request, ContractNegotiationTerminationMessage)
+    _same_pid(pid, msg.consumer_pid)
+    await _run(connector.negotiations.on_termination, peer, msg, role=CONSUMER)
+    return _ok()
+
+
+# -- transfer process: provider ---------------------------------------------------------------
+
+
+@router.get("/transfers/{pid}")
+async def get_transfer(pid: str, connector: ConnectorDep, peer: PeerDep) -> dict[str, Any]:
+    row = await _run(connector.transfers.get, pid, role=PROVIDER, peer=peer)
+    return connector.transfers.ack(row).to_json()
+
+
+@router.post("/transfers/request", status_code=201)
+async def transfer_request(
+    request: Request, connector: ConnectorDep, peer: PeerDep
+) -> JSONResponse:
+    msg = await message(request, TransferRequestMessage)
+    row, _created = await _run(connector.transfers.on_request, peer, msg)
+    return JSONResponse(connector.transfers.ack(row).to_json(), status_code=201)
+
+
+_TRANSFER_MESSAGES: dict[str, type[Any]] = {
+    "start": TransferStartMessage,
+    "completion": TransferCompletionMessage,
+    "suspension": TransferSuspensionMessage,
+    "termination": TransferTerminationMessage,
+}
+
+
+@router.post("/transfers/{pid}/{kind}")
+async def transfer_message(
+    pid: str, kind: str, request: Request, connector: ConnectorDep, peer: PeerDep
+) -> Response:
+    return await _transfer(pid, kind, request, connector, peer, role=PROVIDER)
+
+
+# -- transfer process: consumer ----------------------------------------------------------------
+
+
+@router.get("/callback/transfers/{pid}")
+async def get_consumer_transfer(pid: str, connector: ConnectorDep, peer: PeerDep) -> dict[str, Any]:
+    row = await _run(connector.transfers.get, pid, role=CONSUMER, peer=peer)
+    return connector.transfers.ack(row).to_json()
+
+
+@router.post("/callback/transfers/{pid}/{kind}")
+async def consumer_transfer_message(
+    pid: str, kind: str, request: Request, connector: ConnectorDep, peer: PeerDep
+) -> Response:
+    return await _transfer(pid, kind, request, connector, peer, role=CONSUMER)
+
+
+async def _transfer(
+    pid: str, kind: str, request: Request, connector: Any, peer: Any, *, role: Role
+) -> Response:
+    model = _TRANSFER_MESSAGES.get(kind)
+    if model is None:
+        raise NotFound(f"no transfer endpoint {kind!r}")
+    msg = await message(request, model)
+    _same_pid(pid, msg.provider_pid if role is PROVIDER else msg.consumer_pid)
+    await _run(connector.transfers.on_message, peer, msg, role=role)
+    return _ok()
+
+
+def _same_pid(path_pid: str, body_pid: str | None) -> None:
+    if body_pid != path_pid:
+        raise MessageError("the pid in the path and in the body differ", code="pid_mismatch")

@@ -1,0 +1,193 @@
+"""The composition root: everything a running connector needs is built here and passed down.
+
+Nothing is constructed at import time, so several connectors can live in one process (the
+tests and `tsunagu demo` rely on that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+from fastapi import FastAPI
+from policies.decision import BasicDecisionPoint
+
+from connector.clock import Clock, system_clock
+from connector.control.catalog import CatalogService
+from connector.control.dispatcher import Dispatcher
+from connector.control.negotiations import NegotiationService
+from connector.control.runner import Runner
+from connector.control.transfers import TransferService
+from connector.dataplane.addresses import PullAddressIssuer
+from connector.errors import PeerError
+from connector.identity.credentials import CredentialVerifier
+from connector.identity.did import DidResolver
+from connector.identity.keys import KeyRing
+from connector.identity.tokens import TokenVerifier, issue_id_token
+from connector.settings import Settings
+from connector.store.database import build_engine
+from connector.store.migrate import upgrade
+from connector.store.store import Store
+from connector.store.tables import NegotiationRow, TransferRow
+
+log = logging.getLogger("tsunagu")
+
+
+@dataclass
+class Connector:
+    settings: Settings
+    clock: Clock
+    store: Store
+    keys: KeyRing
+    http: httpx.AsyncClient
+    resolver: DidResolver
+    verifier: TokenVerifier
+    dispatcher: Dispatcher
+    catalog: CatalogService
+    negotiations: NegotiationService
+    transfers: TransferService
+    runner: Runner
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def did(self) -> str:
+        return self.settings.did
+
+    async def provider_base(self, provider_did: str) -> str:
+        """Where a provider's DSP endpoints are, from the CatalogService in its DID document."""
+        document = await self.resolver.resolve(provider_did)
+        endpoint = document.service_endpoint("CatalogService")
+        if not endpoint:
+            raise PeerError(
+                f"{provider_did} publishes no CatalogService", code="no_catalog_service"
+            )
+        return endpoint.rstrip("/").removesuffix("/catalog")
+
+    async def start(self) -> None:
+        self._tasks.append(
+            asyncio.create_task(self.runner.run_forever(), name=f"runner {self.did}")
+        )
+
+    async def aclose(self) -> None:
+        self.runner.stop()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.http.aclose()
+        self.store.dispose()
+
+
+def build_connector(
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    http: httpx.AsyncClient | None = None,
+    migrate: bool = True,
+) -> Connector:
+    engine = build_engine(settings.database)
+    if migrate:
+        upgrade(engine)
+    store = Store(engine)
+    keys = KeyRing.load(settings.directory, settings.did)
+    http = http or httpx.AsyncClient(
+        timeout=httpx.Timeout(10.0, connect=5.0), follow_redirects=False
+    )
+    resolver = DidResolver(http, clock, dev_mode=settings.dev_mode)
+    credentials = CredentialVerifier(
+        resolver, http, clock, settings.trusted_authorities, dev_mode=settings.dev_mode
+    )
+    verifier = TokenVerifier(settings.did, resolver, credentials, store, clock)
+    credential_cache: dict[str, str] = {}
+
+    def token_for(audience: str) -> str:
+        if "vc" not in credential_cache:
+            credential_cache["vc"] = settings.credential()
+        return issue_id_token(
+            keys.active,
+            issuer=settings.did,
+            audience=audience,
+            credential=credential_cache["vc"],
+            now=clock(),
+        )
+
+    dispatcher = Dispatcher(http, token_for)
+    pdp = BasicDecisionPoint()
+    runner_ref: list[Runner] = []
+
+    def notify() -> None:
+        if runner_ref:
+            runner_ref[0].wake()
+
+    negotiations = NegotiationService(
+        store,
+        clock,
+        own_did=settings.did,
+        callback_address=settings.callback_address,
+        pdp=pdp,
+        notify=notify,
+    )
+    transfers = TransferService(
+        store,
+        clock,
+        own_did=settings.did,
+        callback_address=settings.callback_address,
+        pdp=pdp,
+        addresses=PullAddressIssuer(
+            keys, own_did=settings.did, public_url=settings.public_url, clock=clock
+        ),
+        notify=notify,
+    )
+    runner = Runner(
+        store, dispatcher, clock, {NegotiationRow: negotiations, TransferRow: transfers}
+    )
+    runner_ref.append(runner)
+    return Connector(
+        settings=settings,
+        clock=clock,
+        store=store,
+        keys=keys,
+        http=http,
+        resolver=resolver,
+        verifier=verifier,
+        dispatcher=dispatcher,
+        catalog=CatalogService(store, own_did=settings.did, dsp_base=settings.dsp_base),
+        negotiations=negotiations,
+        transfers=transfers,
+        runner=runner,
+    )
+
+
+def create_app(connector: Connector, *, run_background: bool = True) -> FastAPI:
+    from connector.api.catalog import router as catalog_router
+    from connector.api.errors import install_error_handlers
+    from connector.api.management import router as management_router
+    from connector.api.protocol import router as protocol_router
+    from connector.api.wellknown import router as wellknown_router
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if run_background:
+            await connector.start()
+        try:
+            yield
+        finally:
+            await connector.aclose()
+
+    app = FastAPI(
+        title=f"tsunagu connector - {connector.settings.name}",
+        summary="Dataspace Protocol 2025-1 endpoints for peers; management API for the operator.",
+        lifespan=lifespan,
+    )
+    app.state.connector = connector
+    install_error_handlers(app)
+    app.include_router(wellknown_router)
+    app.include_router(catalog_router)
+    app.include_router(protocol_router)
+    app.include_router(management_router)
+    return app

@@ -1,0 +1,82 @@
+"""A client for a connector's management API, used by the CLI and the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+
+from connector.errors import ConnectorError, PeerError
+from connector.settings import Settings
+
+
+class ManagementError(ConnectorError):
+    """The management API answered with an error."""
+
+
+class ManagementClient:
+    def __init__(self, base_url: str, token: str, *, http: httpx.AsyncClient | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = http or httpx.AsyncClient(timeout=30.0)
+        self._headers = {"Authorization": f"Bearer {token}"}
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> ManagementClient:
+        host = "127.0.0.1" if settings.bind in ("0.0.0.0", "::") else settings.bind
+        return cls(f"http://{host}:{settings.port}", settings.management_token)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> ManagementClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        url = f"{self.base_url}/management{path}"
+        try:
+            response = await self._http.request(method, url, headers=self._headers, **kwargs)
+        except httpx.HTTPError as exc:
+            raise PeerError(
+                f"cannot reach the connector at {self.base_url} ({exc.__class__.__name__}); "
+                "is `tsunagu serve` running?",
+                code="connector_unreachable",
+            ) from exc
+        if response.status_code >= 400:
+            try:
+                error = response.json()["error"]
+                raise ManagementError(error["message"], code=error["code"])
+            except (ValueError, KeyError, TypeError):
+                raise ManagementError(f"{method} {path} answered {response.status_code}") from None
+        return response.json()
+
+    # -- conveniences ---------------------------------------------------------------------------
+
+    async def wait_for(
+        self, kind: str, pid: str, states: Iterable[str], *, timeout: float = 30.0
+    ) -> dict[str, Any]:
+        """Poll a negotiation or transfer until it reaches one of `states` (or a terminal one)."""
+        wanted = set(states) | {"TERMINATED"}
+        deadline = time.monotonic() + timeout
+        delay = 0.01
+        while True:
+            record: dict[str, Any] = await self.call("GET", f"/{kind}/{pid}")
+            if record["state"] in wanted and not (
+                record["state"] != "TERMINATED" and record.get("pending")
+            ):
+                return record
+            if time.monotonic() > deadline:
+                raise ManagementError(
+                    f"{kind[:-1]} {pid} still {record['state']} after {timeout:.0f}s"
+                    + (
+                        f" (last error: {record['last_error']})" if record.get("last_error") else ""
+                    ),
+                    code="timeout",
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)

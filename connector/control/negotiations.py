@@ -1,0 +1,664 @@
+"""Contract negotiation: inbound protocol messages, operator decisions, and what to send next.
+
+Inbound handlers only validate, transition and persist (one transaction) and then return the
+ACK; they never call the peer. Anything we owe the peer is recorded as `pending` on the row and
+sent by the runner (`connector.control.runner`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from policies.decision import DecisionRequest, PolicyDecisionPoint
+from policies.odrl import Policy, parse_policy, same_terms
+
+from connector.clock import Clock
+from connector.control.peers import Peer
+from connector.control.process import INITIAL, Machine, clear_pending, dsp_state, schedule
+from connector.errors import Conflict, InvalidTransition, MessageError, NotFound
+from connector.protocol.messages import (
+    ContractAgreementMessage,
+    ContractAgreementVerificationMessage,
+    ContractNegotiation,
+    ContractNegotiationEventMessage,
+    ContractNegotiationTerminationMessage,
+    ContractOfferMessage,
+    ContractRequestMessage,
+)
+from connector.protocol.negotiation import (
+    NegotiationEvent,
+    NegotiationState,
+    next_negotiation_state,
+)
+from connector.protocol.roles import Role
+from connector.store.store import Store, Transaction
+from connector.store.tables import AgreementRow, NegotiationRow, OfferRow
+
+E = NegotiationEvent
+MACHINE = Machine("negotiation", next_negotiation_state, NegotiationState, NegotiationEvent)
+
+
+def new_pid() -> str:
+    return f"urn:uuid:{uuid.uuid4()}"
+
+
+class NegotiationService:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        own_did: str,
+        callback_address: str,
+        pdp: PolicyDecisionPoint,
+        notify: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.own_did = own_did
+        self.callback_address = callback_address
+        self.pdp = pdp
+        self.notify = notify
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, pid: str, *, role: Role, peer: Peer | None = None) -> NegotiationRow:
+        with self.store.transaction() as tx:
+            row = tx.process(NegotiationRow, pid, role=role)
+            _check_peer(row, peer)
+            return row
+
+    def ack(self, row: NegotiationRow) -> ContractNegotiation:
+        consumer_pid, provider_pid = _pids(row)
+        return ContractNegotiation(
+            consumer_pid=consumer_pid,
+            provider_pid=provider_pid,
+            state=dsp_state(row, _first_state(row)),
+        )
+
+    # -- provider side, inbound -----------------------------------------------------------
+
+    def on_request(self, peer: Peer, msg: ContractRequestMessage) -> tuple[NegotiationRow, bool]:
+        """A consumer's (initial or counter-) request. Returns (row, created)."""
+        now = self.clock()
+        offer = msg.offer
+        with self.store.transaction() as tx:
+            if msg.provider_pid is None:
+                existing = tx.process_by_peer(
+                    NegotiationRow,
+                    role=Role.PROVIDER,
+                    counterparty_did=peer.did,
+                    peer_pid=msg.consumer_pid,
+                )
+                if existing is not None:
+                    return existing, False  # a repeated initial request: the same process
+                dataset_id = _target(offer)
+                offers = tx.offers([dataset_id])
+                if not offers:
+                    raise MessageError(
+                        f"no dataset {dataset_id!r} on offer", code="unknown_dataset"
+                    )
+                if offer.uid not in {o.id for o in offers}:
+                    raise MessageError(
+                        f"offer {offer.uid!r} is not one of ours for {dataset_id!r}",
+                        code="unknown_offer",
+                    )
+                assert msg.callback_address is not None  # the message parser enforces one-of
+                row = NegotiationRow(
+                    id=new_pid(),
+                    role=Role.PROVIDER,
+                    state=INITIAL,
+                    peer_pid=msg.consumer_pid,
+                    counterparty_did=peer.did,
+                    counterparty_address=msg.callback_address,
+                    dataset_id=dataset_id,
+                    offer=offer.to_json(),
+                    offer_by=Role.CONSUMER,
+                    created_at=now,
+                    updated_at=now,
+                )
+                created = True
+            else:
+                row = self._provider_row(tx, peer, msg.provider_pid, msg.consumer_pid)
+                if _target(offer) != row.dataset_id:
+                    raise MessageError("a counter-offer must keep the dataset", code="wrong_target")
+                created = False
+            MACHINE.apply(
+                tx,
+                row,
+                sender=Role.CONSUMER,
+                event=E.CONTRACT_REQUEST,
+                now=now,
+                direction="inbound",
+                detail={"offer": offer.to_json()},
+            )
+            row.offer = offer.to_json()
+            row.offer_by = Role.CONSUMER
+            self._decide_on_offer(tx, row, offer, offers_of=tx.offers([row.dataset_id]), peer=peer)
+            tx.add(row)
+        self.notify()
+        return row, created
+
+    def _decide_on_offer(
+        self, tx: Transaction, row: NegotiationRow, offer: Policy, *, offers_of: Any, peer: Peer
+    ) -> None:
+        """Agree when the consumer asks for exactly one of our offers (as ODRL structure) and
+        the policy decision point permits it; park for a human when the offer says so."""
+        ours: list[OfferRow] = list(offers_of)
+        matching = [o for o in ours if same_terms(parse_policy(o.policy), offer)]
+        if any(o.requires_approval for o in matching) or (
+            not matching and any(o.requires_approval for o in ours)
+        ):
+            row.awaiting_decision = True
+            return
+        if not matching:
+            schedule(
+                row,
+                E.TERMINATION,
+                self.clock(),
+                _reason(
+                    "offer_not_acceptable",
+                    "the requested terms match none of the provider's offers",
+                ),
+            )
+            return
+        decision = self.pdp.decide(
+            parse_policy(matching[0].policy),
+            DecisionRequest(phase="negotiation", requester=_requester(peer), now=self.clock()),
+        )
+        if decision.allowed:
+            schedule(row, E.AGREEMENT, self.clock(), self._agreement_detail(row, offer))
+        else:
+            schedule(row, E.TERMINATION, self.clock(), _reason("policy_denied", *decision.reasons))
+
+    def _agreement_detail(self, row: NegotiationRow, offer: Policy) -> dict[str, Any]:
+        agreement = dataclasses.replace(
+            offer,
+            kind="Agreement",
+            uid=new_pid(),
+            target=row.dataset_id,
+            assigner=self.own_did,
+            assignee=row.counterparty_did,
+            timestamp=self.clock(),
+        )
+        return {"agreement": agreement.to_json()}
+
+    def on_event(
+        self, peer: Peer, msg: ContractNegotiationEventMessage, *, role: Role
+    ) -> NegotiationRow:
+        now = self.clock()
+        with self.store.transaction() as tx:
+            if role is Role.PROVIDER:
+                row = self._provider_row(tx, peer, msg.provider_pid, msg.consumer_pid)
+                if msg.event_type != "ACCEPTED":
+                    raise InvalidTransition("a consumer may only send ACCEPTED events")
+                if row.offer_by == Role.CONSUMER and row.state != INITIAL:
+                    raise InvalidTransition(
+                        "the current offer came from the consumer; "
+                        "only a provider offer can be accepted"
+                    )
+                MACHINE.apply(
+                    tx, row, sender=Role.CONSUMER, event=E.ACCEPTED, now=now, direction="inbound"
+                )
+                offer = parse_policy(row.offer)
+                schedule(row, E.AGREEMENT, now, self._agreement_detail(row, offer))
+            else:
+                row = self._consumer_row(tx, peer, msg.consumer_pid, msg.provider_pid)
+                if msg.event_type != "FINALIZED":
+                    raise InvalidTransition("a provider may only send FINALIZED events")
+                MACHINE.apply(
+                    tx,
+                    row,
+                    sender=Role.PROVIDER,
+                    event=E.FINALIZED,
+                    now=now,
+                    direction="inbound",
+                    on_implied=self._implied(tx, row),
+                )
+            tx.add(row)
+        self.notify()
+        return row
+
+    def on_verification(
+        self, peer: Peer, msg: ContractAgreementVerificationMessage
+    ) -> NegotiationRow:
+        now = self.clock()
+        with self.store.transaction() as tx:
+            row = self._provider_row(tx, peer, msg.provider_pid, msg.consumer_pid)
+            MACHINE.apply(
+                tx,
+                row,
+                sender=Role.CONSUMER,
+                event=E.VERIFICATION,
+                now=now,
+                direction="inbound",
+                on_implied=self._implied(tx, row),
+            )
+            schedule(row, E.FINALIZED, now)
+            tx.add(row)
+        self.notify()
+        return row
+
+    def on_termination(
+        self, peer: Peer, msg: ContractNegotiationTerminationMessage, *, role: Role
+    ) -> NegotiationRow:
+        now = self.clock()
+        with self.store.transaction() as tx:
+            if role is Role.PROVIDER:
+                row = self._provider_row(tx, peer, msg.provider_pid, msg.consumer_pid)
+                sender = Role.CONSUMER
+            else:
+                row = self._consumer_row(tx, peer, msg.consumer_pid, msg.provider_pid)
+                sender = Role.PROVIDER
+            MACHINE.apply(
+                tx,
+                row,
+                sender=sender,
+                event=E.TERMINATION,
+                now=now,
+                direction="inbound",
+                detail=_reason(msg.code, *(msg.reason or [])),
+            )
+            clear_pending(row)
+            row.awaiting_decision = False
+            tx.add(row)
+        return row
+
+    # -- consumer side, inbound -----------------------------------------------------------
+
+    def on_offer(self, peer: Peer, msg: ContractOfferMessage) -> tuple[NegotiationRow, bool]:
+        """A provider's offer: provider-initiated (new process) or a counter-offer."""
+        now = self.clock()
+        offer = msg.offer
+        with self.store.transaction() as tx:
+            if msg.consumer_pid is None:
+                existing = tx.process_by_peer(
+                    NegotiationRow,
+                    role=Role.CONSUMER,
+                    counterparty_did=peer.did,
+                    peer_pid=msg.provider_pid,
+                )
+                if existing is not None:
+                    return existing, False
+                assert msg.callback_address is not None
+                row = NegotiationRow(
+                    id=new_pid(),
+                    role=Role.CONSUMER,
+                    state=INITIAL,
+                    peer_pid=msg.provider_pid,
+                    counterparty_did=peer.did,
+                    counterparty_address=msg.callback_address,
+                    dataset_id=_target(offer),
+                    offer=offer.to_json(),
+                    offer_by=Role.PROVIDER,
+                    created_at=now,
+                    updated_at=now,
+                )
+                created = True
+            else:
+                row = self._consumer_row(tx, peer, msg.consumer_pid, msg.provider_pid)
+                if _target(offer) != row.dataset_id:
+                    raise MessageError("a counter-offer must keep the dataset", code="wrong_target")
+                created = False
+            MACHINE.apply(
+                tx,
+                row,
+                sender=Role.PROVIDER,
+                event=E.CONTRACT_OFFER,
+                now=now,
+                direction="inbound",
+                detail={"offer": offer.to_json()},
+                on_implied=self._implied(tx, row),
+            )
+            row.offer = offer.to_json()
+            row.offer_by = Role.PROVIDER
+            schedule(row, E.ACCEPTED, now)  # the consumer accepts provider offers automatically
+            tx.add(row)
+        self.notify()
+        return row, created
+
+    def on_agreement(self, peer: Peer, msg: ContractAgreementMessage) -> NegotiationRow:
+        now = self.clock()
+        agreement = msg.agreement
+        with self.store.transaction() as tx:
+            row = self._consumer_row(tx, peer, msg.consumer_pid, msg.provider_pid)
+            problem = self._agreement_problem(row, agreement, peer)
+            if problem:
+                raise MessageError(f"agreement rejected: {problem}", code="invalid_agreement")
+            MACHINE.apply(
+                tx,
+                row,
+                sender=Role.PROVIDER,
+                event=E.AGREEMENT,
+                now=now,
+                direction="inbound",
+                detail={"agreement": agreement.to_json()},
+                on_implied=self._implied(tx, row),
+            )
+            self._store_agreement(tx, row, agreement, provider=peer.did, consumer=self.own_did)
+            schedule(row, E.VERIFICATION, now)
+            tx.add(row)
+        self.notify()
+        return row
+
+    def _agreement_problem(self, row: NegotiationRow, agreement: Policy, peer: Peer) -> str | None:
+        if agreement.target != row.dataset_id:
+            return f"target {agreement.target!r} is not the negotiated dataset {row.dataset_id!r}"
+        if agreement.assigner != peer.did:
+            return "assigner is not the provider"
+        if agreement.assignee != self.own_did:
+            return "assignee is not this consumer"
+        if not same_terms(agreement, parse_policy(row.offer)):
+            return "its terms differ from the last offer"
+        if not agreement.uid:
+            return "it has no @id"
+        return None
+
+    # -- operator actions -----------------------------------------------------------------
+
+    def request(
+        self, *, provider_did: str, provider_address: str, dataset_id: str, offer: Policy
+    ) -> NegotiationRow:
+        """Consumer: ask a provider for one of its offers."""
+        now = self.clock()
+        offer = dataclasses.replace(offer, target=dataset_id)
+        row = NegotiationRow(
+            id=new_pid(),
+            role=Role.CONSUMER,
+            state=INITIAL,
+            counterparty_did=provider_did,
+            counterparty_address=provider_address.rstrip("/"),
+            dataset_id=dataset_id,
+            offer=offer.to_json(),
+            offer_by=Role.CONSUMER,
+            created_at=now,
+            updated_at=now,
+        )
+        schedule(row, E.CONTRACT_REQUEST, now)
+        with self.store.transaction() as tx:
+            tx.add(row)
+        self.notify()
+        return row
+
+    def offer_to(
+        self, *, consumer_did: str, consumer_address: str, dataset_id: str, offer_id: str
+    ) -> NegotiationRow:
+        """Provider: offer one of our dataset offers to a consumer (provider-initiated)."""
+        now = self.clock()
+        with self.store.transaction() as tx:
+            ours = tx.offer(offer_id)
+            if ours is None or ours.dataset_id != dataset_id:
+                raise NotFound(
+                    f"no offer {offer_id!r} on dataset {dataset_id!r}", code="unknown_offer"
+                )
+            policy = dataclasses.replace(parse_policy(ours.policy), target=dataset_id)
+            row = NegotiationRow(
+                id=new_pid(),
+                role=Role.PROVIDER,
+                state=INITIAL,
+                counterparty_did=consumer_did,
+                counterparty_address=consumer_address.rstrip("/"),
+                dataset_id=dataset_id,
+                offer=policy.to_json(),
+                offer_by=Role.PROVIDER,
+                created_at=now,
+                updated_at=now,
+            )
+            schedule(row, E.CONTRACT_OFFER, now)
+            tx.add(row)
+        self.notify()
+        return row
+
+    def approve(self, pid: str) -> NegotiationRow:
+        """Provider: agree to a negotiation parked for a human decision."""
+        with self.store.transaction() as tx:
+            row = self._parked(tx, pid)
+            MACHINE.check(row, Role.PROVIDER, E.AGREEMENT)
+            schedule(
+                row, E.AGREEMENT, self.clock(), self._agreement_detail(row, parse_policy(row.offer))
+            )
+            row.awaiting_decision = False
+            tx.add(row)
+        self.notify()
+        return row
+
+    def counter_offer(self, pid: str, offer: Policy) -> NegotiationRow:
+        """Provider: answer a parked request with different terms."""
+        with self.store.transaction() as tx:
+            row = self._parked(tx, pid)
+            MACHINE.check(row, Role.PROVIDER, E.CONTRACT_OFFER)
+            offer = dataclasses.replace(offer, target=row.dataset_id, uid=offer.uid or new_pid())
+            schedule(row, E.CONTRACT_OFFER, self.clock(), {"offer": offer.to_json()})
+            row.awaiting_decision = False
+            tx.add(row)
+        self.notify()
+        return row
+
+    def terminate(self, pid: str, *, code: str, reason: str) -> NegotiationRow:
+        """Either side: end a negotiation that has not finished."""
+        now = self.clock()
+        with self.store.transaction() as tx:
+            row = tx.process(NegotiationRow, pid)
+            if row.state == INITIAL:  # the peer never heard of it: end it locally
+                MACHINE._move(
+                    tx,
+                    row,
+                    NegotiationState.TERMINATED,
+                    E.TERMINATION,
+                    now,
+                    "local",
+                    _reason(code, reason),
+                )
+                clear_pending(row)
+            else:
+                MACHINE.check(row, Role(row.role), E.TERMINATION)
+                schedule(row, E.TERMINATION, now, _reason(code, reason))
+            row.awaiting_decision = False
+            tx.add(row)
+        self.notify()
+        return row
+
+    def _parked(self, tx: Transaction, pid: str) -> NegotiationRow:
+        row = tx.process(NegotiationRow, pid, role=Role.PROVIDER)
+        if not row.awaiting_decision:
+            raise Conflict(
+                "this negotiation is not waiting for a decision", code="not_awaiting_decision"
+            )
+        return row
+
+    # -- outbound (called by the runner) --------------------------------------------------
+
+    def outbound(self, row: NegotiationRow) -> tuple[str, dict[str, Any]]:
+        """The URL and body of the message `row.pending` asks us to send."""
+        pending = E(row.pending)
+        base = row.counterparty_address.rstrip("/")
+        consumer_pid, provider_pid = _pids(row)
+        detail = row.pending_detail or {}
+        path = f"{base}/negotiations/{row.peer_pid}"
+        if pending is E.CONTRACT_REQUEST:
+            offer = parse_policy(row.offer)
+            if row.state == INITIAL:
+                msg: Any = ContractRequestMessage(
+                    consumer_pid=consumer_pid, offer=offer, callback_address=self.callback_address
+                )
+                return f"{base}/negotiations/request", msg.to_json()
+            msg = ContractRequestMessage(
+                consumer_pid=consumer_pid, provider_pid=provider_pid, offer=offer
+            )
+            return f"{path}/request", msg.to_json()
+        if pending is E.CONTRACT_OFFER:
+            offer = parse_policy(detail.get("offer", row.offer))
+            if row.state == INITIAL:
+                msg = ContractOfferMessage(
+                    provider_pid=provider_pid, offer=offer, callback_address=self.callback_address
+                )
+                return f"{base}/negotiations/offers", msg.to_json()
+            msg = ContractOfferMessage(
+                provider_pid=provider_pid, consumer_pid=consumer_pid, offer=offer
+            )
+            return f"{path}/offers", msg.to_json()
+        if pending in (E.ACCEPTED, E.FINALIZED):
+            msg = ContractNegotiationEventMessage(
+                provider_pid=provider_pid, consumer_pid=consumer_pid, event_type=pending.value
+            )
+            return f"{path}/events", msg.to_json()
+        if pending is E.AGREEMENT:
+            msg = ContractAgreementMessage(
+                provider_pid=provider_pid,
+                consumer_pid=consumer_pid,
+                agreement=parse_policy(detail["agreement"]),
+            )
+            return f"{path}/agreement", msg.to_json()
+        if pending is E.VERIFICATION:
+            msg = ContractAgreementVerificationMessage(
+                provider_pid=provider_pid, consumer_pid=consumer_pid
+            )
+            return f"{path}/agreement/verification", msg.to_json()
+        msg = ContractNegotiationTerminationMessage(
+            provider_pid=provider_pid,
+            consumer_pid=consumer_pid,
+            code=detail.get("code"),
+            reason=detail.get("reason") or None,
+        )
+        return f"{path}/termination", msg.to_json()
+
+    def on_sent(self, pid: str, pending: str, response: dict[str, Any] | None) -> None:
+        """The peer acknowledged `pending` with a 2xx: apply our own transition."""
+        now = self.clock()
+        with self.store.transaction() as tx:
+            row = tx.process(NegotiationRow, pid)
+            if row.pending != pending:
+                return  # overtaken: an inbound message settled it already
+            if row.peer_pid is None and response is not None:
+                peer_pid = response.get(
+                    "providerPid" if row.role == Role.CONSUMER else "consumerPid"
+                )
+                if not isinstance(peer_pid, str) or not peer_pid:
+                    raise MessageError("the peer's ACK carries no process id", code="invalid_ack")
+                row.peer_pid = peer_pid
+            self._apply_sent(tx, row, pending, now)
+            clear_pending(row)
+            tx.add(row)
+
+    def _apply_sent(self, tx: Transaction, row: NegotiationRow, pending: str, now: Any) -> None:
+        detail = row.pending_detail or {}
+        MACHINE.apply(
+            tx,
+            row,
+            sender=Role(row.role),
+            event=pending,
+            now=now,
+            direction="outbound",
+            detail=detail,
+        )
+        if pending == E.AGREEMENT:
+            agreement = parse_policy(detail["agreement"])
+            self._store_agreement(
+                tx, row, agreement, provider=self.own_did, consumer=row.counterparty_did
+            )
+        elif pending == E.CONTRACT_OFFER and "offer" in detail:
+            row.offer = detail["offer"]
+            row.offer_by = Role.PROVIDER
+        elif pending == E.CONTRACT_REQUEST:
+            row.offer_by = Role.CONSUMER
+
+    def _implied(self, tx: Transaction, row: NegotiationRow) -> Callable[[str], None]:
+        """Side effects of a pending message whose acknowledgement the peer's reply implies."""
+
+        def apply(pending: str) -> None:
+            detail = row.pending_detail or {}
+            if pending == E.AGREEMENT:
+                agreement = parse_policy(detail["agreement"])
+                self._store_agreement(
+                    tx, row, agreement, provider=self.own_did, consumer=row.counterparty_did
+                )
+            elif pending == E.CONTRACT_OFFER and "offer" in detail:
+                row.offer = detail["offer"]
+                row.offer_by = Role.PROVIDER
+
+        return apply
+
+    def _store_agreement(
+        self,
+        tx: Transaction,
+        row: NegotiationRow,
+        agreement: Policy,
+        *,
+        provider: str,
+        consumer: str,
+    ) -> None:
+        assert agreement.uid is not None
+        tx.add(
+            AgreementRow(
+                id=agreement.uid,
+                negotiation_id=row.id,
+                dataset_id=row.dataset_id,
+                provider_did=provider,
+                consumer_did=consumer,
+                policy=agreement.to_json(),
+                signed_at=agreement.timestamp or self.clock(),
+            )
+        )
+        row.agreement_id = agreement.uid
+
+    # -- lookups that double as authorisation ------------------------------------------------
+
+    def _provider_row(
+        self, tx: Transaction, peer: Peer, provider_pid: str, consumer_pid: str
+    ) -> NegotiationRow:
+        row = tx.process(NegotiationRow, provider_pid, role=Role.PROVIDER)
+        _check_peer(row, peer)
+        if row.peer_pid != consumer_pid:
+            raise NotFound(
+                "consumerPid does not match this negotiation", code="unknown_negotiation"
+            )
+        return row
+
+    def _consumer_row(
+        self, tx: Transaction, peer: Peer, consumer_pid: str, provider_pid: str
+    ) -> NegotiationRow:
+        row = tx.process(NegotiationRow, consumer_pid, role=Role.CONSUMER)
+        _check_peer(row, peer)
+        if row.peer_pid is None:
+            row.peer_pid = provider_pid  # our initial request's ACK has not been recorded yet
+        elif row.peer_pid != provider_pid:
+            raise NotFound(
+                "providerPid does not match this negotiation", code="unknown_negotiation"
+            )
+        return row
+
+
+def _check_peer(row: NegotiationRow | Any, peer: Peer | None) -> None:
+    # Someone else's process looks exactly like a missing one (DSP: unauthorised -> 404).
+    if peer is not None and row.counterparty_did != peer.did:
+        raise NotFound(f"no {row.__tablename__} {row.id!r}", code=f"unknown_{row.__tablename__}")
+
+
+def _pids(row: NegotiationRow | Any) -> tuple[str, str]:
+    """(consumerPid, providerPid) as the protocol names them; a peer pid not yet known is ''."""
+    peer = row.peer_pid or ""
+    return (row.id, peer) if row.role == Role.CONSUMER else (peer, row.id)
+
+
+def _first_state(row: NegotiationRow) -> str:
+    return NegotiationState.REQUESTED if row.offer_by == Role.CONSUMER else NegotiationState.OFFERED
+
+
+def _target(offer: Policy) -> str:
+    if not offer.target:
+        raise MessageError("the offer names no target dataset", code="missing_target")
+    return offer.target
+
+
+def _reason(code: str | None, *reasons: Any) -> dict[str, Any]:
+    detail: dict[str, Any] = {"reason": [r for r in reasons if r]}
+    if code:
+        detail["code"] = code
+    return detail
+
+
+def _requester(peer: Peer) -> dict[str, Any]:
+    return {"did": peer.did, **peer.claims}

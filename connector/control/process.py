@@ -1,0 +1,153 @@
+"""What negotiations and transfers share: applying a transition to a stored process.
+
+A process row has a DSP `state` and, optionally, a `pending` message we still owe the peer (the
+local "-ING" state). Applying a message inside a transaction:
+
+1. asks the sans-IO table for the next state (sender role, current state, message);
+2. writes an event row in the same transaction (the audit seam);
+3. for inbound messages, handles *implied acknowledgement*: if the peer's message is only legal
+   after our pending message, the peer must already have received and acknowledged it (it could
+   not have sent this otherwise) while our runner has not yet recorded the 2xx. We then apply our
+   pending transition first. Without this, a fast peer's reply could overtake our own bookkeeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from connector.errors import InvalidTransition
+from connector.protocol.roles import Role
+from connector.store.store import Transaction
+from connector.store.tables import EventRow
+
+INITIAL = "INITIAL"
+"""State of a process we created but whose first message the peer has not acknowledged yet."""
+
+
+class ProcessLike(Protocol):
+    id: str
+    role: str
+    state: str
+    pending: str | None
+    pending_detail: dict[str, Any] | None
+    attempts: int
+    next_attempt_at: datetime | None
+    lease_owner: str | None
+    lease_until: datetime | None
+    last_error: str | None
+    counterparty_did: str
+    updated_at: datetime
+
+
+NextState = Callable[[Role, Any, Any], Any]
+
+
+@dataclass(frozen=True)
+class Machine:
+    """One DSP state machine as the control plane sees it."""
+
+    process: str  # "negotiation" | "transfer"
+    next_state: NextState  # the sans-IO table lookup
+    state_type: type[Any]
+    event_type: type[Any]
+
+    def _state(self, row: ProcessLike) -> Any:
+        return None if row.state == INITIAL else self.state_type(row.state)
+
+    def check(self, row: ProcessLike, sender: Role, event: Any) -> str:
+        return str(self.next_state(sender, self._state(row), self.event_type(event)))
+
+    def allows(self, row: ProcessLike, sender: Role, event: Any) -> bool:
+        try:
+            self.check(row, sender, event)
+        except InvalidTransition:
+            return False
+        return True
+
+    def apply(
+        self,
+        tx: Transaction,
+        row: ProcessLike,
+        *,
+        sender: Role,
+        event: str,
+        now: datetime,
+        direction: str,
+        detail: dict[str, Any] | None = None,
+        on_implied: Callable[[str], None] | None = None,
+    ) -> str:
+        """Move `row` by `event` sent by `sender`; returns the new state.
+
+        Raises InvalidTransition when the table does not allow it."""
+        own = Role(row.role)
+        try:
+            new_state = self.check(row, sender, event)
+        except InvalidTransition:
+            if direction != "inbound" or row.pending is None:
+                raise
+            pending = row.pending
+            implied_state = self.next_state(own, self._state(row), self.event_type(pending))
+            new_state = str(self.next_state(sender, implied_state, self.event_type(event)))
+            if on_implied is not None:
+                on_implied(pending)
+            self._move(tx, row, str(implied_state), pending, now, "outbound", {"implied": True})
+            clear_pending(row)
+        self._move(tx, row, new_state, event, now, direction, detail or {})
+        return new_state
+
+    def _move(
+        self,
+        tx: Transaction,
+        row: ProcessLike,
+        new_state: str,
+        message: str,
+        now: datetime,
+        direction: str,
+        detail: dict[str, Any],
+    ) -> None:
+        tx.add(
+            EventRow(
+                at=now,
+                process=self.process,
+                process_id=row.id,
+                role=row.role,
+                direction=direction,
+                message=message,
+                from_state=None if row.state == INITIAL else row.state,
+                to_state=new_state,
+                peer_did=row.counterparty_did,
+                detail=detail,
+            )
+        )
+        row.state = new_state
+        row.updated_at = now
+        tx.add(row)
+
+
+def schedule(
+    row: ProcessLike, message: str, now: datetime, detail: dict[str, Any] | None = None
+) -> None:
+    """Owe the peer `message`: the runner will pick the row up."""
+    row.pending = message
+    row.pending_detail = detail
+    row.attempts = 0
+    row.next_attempt_at = now
+    row.last_error = None
+
+
+def clear_pending(row: ProcessLike) -> None:
+    row.pending = None
+    row.pending_detail = None
+    row.attempts = 0
+    row.next_attempt_at = None
+    row.lease_owner = None
+    row.lease_until = None
+
+
+def dsp_state(row: ProcessLike, first_state: str) -> str:
+    """The state reported to peers and operators: a not-yet-acknowledged first message reads
+    as the state it is about to create (as EDC reports REQUESTING as REQUESTED)."""
+    return first_state if row.state == INITIAL else row.state

@@ -1,0 +1,199 @@
+"""The outbound runner: sends what we owe peers, with leases, retries and backoff.
+
+Rows whose `pending` message is due are leased (so several processes sharing one PostgreSQL
+database never send the same message twice at once), sent outside any transaction, and then
+recorded as done, to be retried after a bounded exponential backoff, or failed. Progress is
+event-driven: services call `wake()` after every commit that creates work, so a LAN
+negotiation finishes in milliseconds; an idle runner only wakes every `idle_seconds` to pick
+up work whose lease another (crashed) process let lapse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import anyio
+
+from connector.clock import Clock
+from connector.control.dispatcher import Dispatcher, PeerRejected
+from connector.control.process import INITIAL, clear_pending, schedule
+from connector.errors import ConnectorError
+from connector.store.store import Store
+from connector.store.tables import EventRow, NegotiationRow, TransferRow
+
+log = logging.getLogger("tsunagu.runner")
+
+
+class OutboundService(Protocol):
+    def outbound(self, row: Any) -> tuple[str, dict[str, Any]]: ...
+    def on_sent(self, pid: str, pending: str, response: dict[str, Any] | None) -> None: ...
+
+
+class Runner:
+    def __init__(
+        self,
+        store: Store,
+        dispatcher: Dispatcher,
+        clock: Clock,
+        services: dict[type[Any], OutboundService],
+        *,
+        owner: str | None = None,
+        lease_seconds: float = 30.0,
+        batch: int = 32,
+        max_attempts: int = 8,
+        base_delay: float = 0.25,
+        max_delay: float = 60.0,
+        idle_seconds: float = 5.0,
+    ) -> None:
+        self.store = store
+        self.dispatcher = dispatcher
+        self.clock = clock
+        self.services = services
+        self.owner = owner or f"runner-{uuid.uuid4().hex[:12]}"
+        self.lease_seconds = lease_seconds
+        self.batch = batch
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.idle_seconds = idle_seconds
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+
+    # -- waking ----------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Thread-safe: services call this after committing work for the runner."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        loop.call_soon_threadsafe(self._wake.set)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.wake()
+
+    async def run_forever(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                if await self.run_once():
+                    continue
+                timeout = await anyio.to_thread.run_sync(self._seconds_until_due)
+            except ConnectorError as exc:  # a broken database must not kill the loop
+                log.warning("runner: %s", exc)
+                timeout = self.idle_seconds
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                pass
+
+    def _seconds_until_due(self) -> float:
+        now = self.clock()
+        with self.store.transaction() as tx:
+            due = [d for d in (tx.next_due(NegotiationRow), tx.next_due(TransferRow)) if d]
+        if not due:
+            return self.idle_seconds
+        return max(0.0, min(self.idle_seconds, (min(due) - now).total_seconds()))
+
+    # -- one pass ---------------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Send every message that is due now; returns how many rows were processed."""
+        self._loop = self._loop or asyncio.get_running_loop()
+        processed = 0
+        for kind, service in self.services.items():
+            ids = await anyio.to_thread.run_sync(self._claim, kind)
+            processed += len(ids)
+            await asyncio.gather(*(self._process(kind, service, pid) for pid in ids))
+        return processed
+
+    def _claim(self, kind: type[Any]) -> list[str]:
+        with self.store.transaction() as tx:
+            return tx.claim_due(
+                kind,
+                owner=self.owner,
+                now=self.clock(),
+                lease_seconds=self.lease_seconds,
+                limit=self.batch,
+            )
+
+    def _load(self, kind: type[Any], pid: str) -> Any:
+        with self.store.transaction() as tx:
+            return tx.process(kind, pid)
+
+    async def _process(self, kind: type[Any], service: OutboundService, pid: str) -> None:
+        row = await anyio.to_thread.run_sync(self._load, kind, pid)
+        if row.pending is None or row.lease_owner != self.owner:
+            return
+        pending = row.pending
+        try:
+            url, body = await anyio.to_thread.run_sync(service.outbound, row)
+            response = await self.dispatcher.send(url, body, audience=row.counterparty_did)
+            await anyio.to_thread.run_sync(service.on_sent, pid, pending, response)
+        except PeerRejected as exc:
+            log.info("%s %s: %s rejected: %s", kind.__tablename__, pid, pending, exc)
+            await anyio.to_thread.run_sync(self._failed, kind, pid, pending, str(exc))
+        except ConnectorError as exc:
+            log.info("%s %s: %s will be retried: %s", kind.__tablename__, pid, pending, exc)
+            await anyio.to_thread.run_sync(self._retry, kind, pid, pending, str(exc))
+
+    def _retry(self, kind: type[Any], pid: str, pending: str, error: str) -> None:
+        now = self.clock()
+        with self.store.transaction() as tx:
+            row = tx.process(kind, pid)
+            if row.pending != pending:
+                return
+            row.attempts += 1
+            row.last_error = error[:2000]
+            row.lease_owner = row.lease_until = None
+            if row.attempts >= self.max_attempts:
+                self._give_up(
+                    tx, row, pending, now, f"gave up after {row.attempts} attempts: {error}"
+                )
+            else:
+                delay = min(self.max_delay, self.base_delay * 2 ** (row.attempts - 1))
+                row.next_attempt_at = now + timedelta(seconds=delay)
+            tx.add(row)
+
+    def _failed(self, kind: type[Any], pid: str, pending: str, error: str) -> None:
+        now = self.clock()
+        with self.store.transaction() as tx:
+            row = tx.process(kind, pid)
+            if row.pending != pending:
+                return
+            row.last_error = error[:2000]
+            self._give_up(tx, row, pending, now, error)
+            tx.add(row)
+
+    def _give_up(self, tx: Any, row: Any, pending: str, now: datetime, error: str) -> None:
+        """A message cannot be delivered. Both sides must agree on the state, so we tell the
+        peer we terminate (unless that is what failed, or the peer never heard of the process)
+        and otherwise end the process locally."""
+        if pending != "TERMINATION" and row.state != INITIAL:
+            schedule(row, "TERMINATION", now, {"code": "delivery_failed", "reason": [error[:500]]})
+            row.last_error = error[:2000]
+            return
+        tx.add(
+            EventRow(
+                at=now,
+                process=type(row).__tablename__,
+                process_id=row.id,
+                role=row.role,
+                direction="local",
+                message="TERMINATION",
+                from_state=None if row.state == INITIAL else row.state,
+                to_state="TERMINATED",
+                peer_did=row.counterparty_did,
+                detail={"error": error[:500]},
+            )
+        )
+        row.state = "TERMINATED"
+        row.updated_at = now
+        clear_pending(row)
+        row.last_error = error[:2000]

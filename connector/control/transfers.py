@@ -1,0 +1,340 @@
+"""Transfer processes: inbound protocol messages, operator actions, and what to send next.
+
+The control plane only agrees *that* data flows and *where*; the data plane moves it. For a
+pull transfer the provider's start message carries a data address with a short-lived token,
+minted when the message is sent (so a retried start never carries a stale token).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from policies.decision import DecisionRequest, PolicyDecisionPoint
+from policies.odrl import parse_policy
+
+from connector.clock import Clock
+from connector.control.peers import Peer
+from connector.control.process import INITIAL, Machine, clear_pending, dsp_state, schedule
+from connector.errors import Forbidden, MessageError, NotFound
+from connector.protocol.messages import (
+    DataAddress,
+    TransferCompletionMessage,
+    TransferProcess,
+    TransferRequestMessage,
+    TransferStartMessage,
+    TransferSuspensionMessage,
+    TransferTerminationMessage,
+)
+from connector.protocol.roles import Role
+from connector.protocol.transfer import TransferEvent, TransferState, next_transfer_state
+from connector.store.store import Store, Transaction
+from connector.store.tables import AgreementRow, NegotiationRow, TransferRow
+
+E = TransferEvent
+MACHINE = Machine("transfer", next_transfer_state, TransferState, TransferEvent)
+PULL = "HttpData-PULL"
+PUSH = "HttpData-PUSH"
+FORMATS = (PULL, PUSH)
+
+
+class DataAddressIssuer(Protocol):
+    """Mints the data address a consumer uses to pull (implemented by the data plane)."""
+
+    def pull_address(self, transfer: TransferRow, agreement: AgreementRow) -> dict[str, Any]: ...
+
+
+class TransferService:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        own_did: str,
+        callback_address: str,
+        pdp: PolicyDecisionPoint,
+        addresses: DataAddressIssuer,
+        notify: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.own_did = own_did
+        self.callback_address = callback_address
+        self.pdp = pdp
+        self.addresses = addresses
+        self.notify = notify
+
+    def get(self, pid: str, *, role: Role, peer: Peer | None = None) -> TransferRow:
+        with self.store.transaction() as tx:
+            row = tx.process(TransferRow, pid, role=role)
+            _check_peer(row, peer)
+            return row
+
+    def ack(self, row: TransferRow) -> TransferProcess:
+        consumer_pid, provider_pid = _pids(row)
+        return TransferProcess(
+            consumer_pid=consumer_pid,
+            provider_pid=provider_pid,
+            state=dsp_state(row, TransferState.REQUESTED),
+        )
+
+    # -- provider side, inbound -----------------------------------------------------------
+
+    def on_request(self, peer: Peer, msg: TransferRequestMessage) -> tuple[TransferRow, bool]:
+        now = self.clock()
+        with self.store.transaction() as tx:
+            existing = tx.process_by_peer(
+                TransferRow,
+                role=Role.PROVIDER,
+                counterparty_did=peer.did,
+                peer_pid=msg.consumer_pid,
+            )
+            if existing is not None:
+                return existing, False  # idempotent per consumerPid (DSP 2025-1, §8)
+            agreement = self._usable_agreement(tx, peer, msg.agreement_id)
+            if msg.format not in FORMATS:
+                raise MessageError(
+                    f"format {msg.format!r} is not supported; use one of {', '.join(FORMATS)}",
+                    code="unsupported_format",
+                )
+            if msg.format == PUSH and msg.data_address is None:
+                raise MessageError(
+                    "a push transfer needs the consumer's dataAddress", code="missing_data_address"
+                )
+            decision = self.pdp.decide(
+                parse_policy(agreement.policy),
+                DecisionRequest(
+                    phase="transfer", requester={"did": peer.did, **peer.claims}, now=now
+                ),
+            )
+            if not decision.allowed:
+                raise Forbidden(
+                    "; ".join(decision.reasons) or "the agreement does not permit this",
+                    code="policy_denied",
+                )
+            row = TransferRow(
+                id=f"urn:uuid:{uuid.uuid4()}",
+                role=Role.PROVIDER,
+                state=INITIAL,
+                peer_pid=msg.consumer_pid,
+                counterparty_did=peer.did,
+                counterparty_address=msg.callback_address,
+                agreement_id=agreement.id,
+                format=msg.format,
+                data_address=msg.data_address.to_json() if msg.data_address else None,
+                created_at=now,
+                updated_at=now,
+            )
+            MACHINE.apply(
+                tx,
+                row,
+                sender=Role.CONSUMER,
+                event=E.REQUEST,
+                now=now,
+                direction="inbound",
+                detail={"format": msg.format, "agreementId": agreement.id},
+            )
+            schedule(row, E.START, now)  # start as soon as the start message is delivered
+        self.notify()
+        return row, True
+
+    def _usable_agreement(self, tx: Transaction, peer: Peer, agreement_id: str) -> AgreementRow:
+        try:
+            agreement = tx.agreement(agreement_id)
+        except NotFound:
+            raise MessageError(f"no agreement {agreement_id!r}", code="unknown_agreement") from None
+        if agreement.provider_did != self.own_did or agreement.consumer_did != peer.did:
+            raise MessageError(f"no agreement {agreement_id!r}", code="unknown_agreement")
+        negotiation = tx.process(NegotiationRow, agreement.negotiation_id)
+        if negotiation.state != "FINALIZED":
+            raise MessageError(
+                "the negotiation of this agreement is not finalized", code="agreement_not_final"
+            )
+        return agreement
+
+    # -- inbound on either side -----------------------------------------------------------
+
+    def on_message(self, peer: Peer, msg: Any, *, role: Role) -> TransferRow:
+        """Start, suspension, completion or termination from the other side."""
+        event = _event_of(msg)
+        now = self.clock()
+        with self.store.transaction() as tx:
+            pid, peer_pid = (
+                (msg.provider_pid, msg.consumer_pid)
+                if role is Role.PROVIDER
+                else (msg.consumer_pid, msg.provider_pid)
+            )
+            row = tx.process(TransferRow, pid, role=role)
+            _check_peer(row, peer)
+            if row.peer_pid is None and role is Role.CONSUMER:
+                row.peer_pid = peer_pid
+            elif row.peer_pid != peer_pid:
+                raise NotFound(
+                    "the other pid does not match this transfer", code="unknown_transfer"
+                )
+            sender = Role.CONSUMER if role is Role.PROVIDER else Role.PROVIDER
+            detail: dict[str, Any] = {}
+            if isinstance(msg, TransferSuspensionMessage | TransferTerminationMessage):
+                detail = _reason(msg.code, *(msg.reason or []))
+            MACHINE.apply(
+                tx, row, sender=sender, event=event, now=now, direction="inbound", detail=detail
+            )
+            if event is E.START and role is Role.CONSUMER:
+                if row.format == PULL and msg.data_address is None:
+                    raise MessageError(
+                        "a pull transfer's start message needs a dataAddress",
+                        code="missing_data_address",
+                    )
+                if msg.data_address is not None:
+                    row.data_address = msg.data_address.to_json()
+            if row.pending is not None and not MACHINE.allows(row, Role(row.role), row.pending):
+                clear_pending(row)  # what we meant to send no longer applies
+            tx.add(row)
+        self.notify()
+        return row
+
+    # -- operator actions -----------------------------------------------------------------
+
+    def request(
+        self, *, agreement_id: str, format: str, data_address: dict[str, Any] | None = None
+    ) -> TransferRow:
+        """Consumer: ask the provider of an agreement to start a transfer."""
+        if format not in FORMATS:
+            raise MessageError(
+                f"format must be one of {', '.join(FORMATS)}", code="unsupported_format"
+            )
+        now = self.clock()
+        with self.store.transaction() as tx:
+            agreement = tx.agreement(agreement_id)
+            if agreement.consumer_did != self.own_did:
+                raise MessageError("we are not the consumer of this agreement", code="not_consumer")
+            negotiation = tx.process(NegotiationRow, agreement.negotiation_id)
+            row = TransferRow(
+                id=f"urn:uuid:{uuid.uuid4()}",
+                role=Role.CONSUMER,
+                state=INITIAL,
+                counterparty_did=agreement.provider_did,
+                counterparty_address=negotiation.counterparty_address,
+                agreement_id=agreement_id,
+                format=format,
+                data_address=data_address,
+                created_at=now,
+                updated_at=now,
+            )
+            schedule(row, E.REQUEST, now)
+            tx.add(row)
+        self.notify()
+        return row
+
+    def act(
+        self, pid: str, event: TransferEvent, *, code: str | None = None, reason: str | None = None
+    ) -> TransferRow:
+        """Either side: suspend, resume (START), complete or terminate a transfer."""
+        now = self.clock()
+        with self.store.transaction() as tx:
+            row = tx.process(TransferRow, pid)
+            if row.state == INITIAL and event is E.TERMINATION:
+                MACHINE._move(
+                    tx, row, TransferState.TERMINATED, event, now, "local", _reason(code, reason)
+                )
+                clear_pending(row)
+            else:
+                MACHINE.check(row, Role(row.role), event)
+                schedule(row, event, now, _reason(code, reason) if code or reason else None)
+            tx.add(row)
+        self.notify()
+        return row
+
+    # -- outbound (called by the runner) --------------------------------------------------
+
+    def outbound(self, row: TransferRow) -> tuple[str, dict[str, Any]]:
+        pending = E(row.pending)
+        base = row.counterparty_address.rstrip("/")
+        consumer_pid, provider_pid = _pids(row)
+        path = f"{base}/transfers/{row.peer_pid}"
+        detail = row.pending_detail or {}
+        msg: Any
+        if pending is E.REQUEST:
+            msg = TransferRequestMessage(
+                consumer_pid=consumer_pid,
+                agreement_id=row.agreement_id,
+                format=row.format,
+                callback_address=self.callback_address,
+                data_address=DataAddress.from_json(row.data_address) if row.data_address else None,
+            )
+            return f"{base}/transfers/request", msg.to_json()
+        if pending is E.START:
+            address = None
+            if row.role == Role.PROVIDER and row.format == PULL:
+                with self.store.transaction() as tx:
+                    agreement = tx.agreement(row.agreement_id)
+                address = DataAddress.from_json(self.addresses.pull_address(row, agreement))
+            msg = TransferStartMessage(
+                provider_pid=provider_pid, consumer_pid=consumer_pid, data_address=address
+            )
+            return f"{path}/start", msg.to_json()
+        if pending is E.COMPLETION:
+            msg = TransferCompletionMessage(provider_pid=provider_pid, consumer_pid=consumer_pid)
+            return f"{path}/completion", msg.to_json()
+        kind = TransferSuspensionMessage if pending is E.SUSPENSION else TransferTerminationMessage
+        msg = kind(
+            provider_pid=provider_pid,
+            consumer_pid=consumer_pid,
+            code=detail.get("code"),
+            reason=detail.get("reason") or None,
+        )
+        suffix = "suspension" if pending is E.SUSPENSION else "termination"
+        return f"{path}/{suffix}", msg.to_json()
+
+    def on_sent(self, pid: str, pending: str, response: dict[str, Any] | None) -> None:
+        now = self.clock()
+        with self.store.transaction() as tx:
+            row = tx.process(TransferRow, pid)
+            if row.pending != pending:
+                return
+            if row.peer_pid is None and response is not None:
+                peer_pid = response.get("providerPid")
+                if not isinstance(peer_pid, str) or not peer_pid:
+                    raise MessageError("the peer's ACK carries no process id", code="invalid_ack")
+                row.peer_pid = peer_pid
+            MACHINE.apply(
+                tx,
+                row,
+                sender=Role(row.role),
+                event=pending,
+                now=now,
+                direction="outbound",
+                detail=row.pending_detail or {},
+            )
+            clear_pending(row)
+            tx.add(row)
+
+
+def _event_of(msg: Any) -> TransferEvent:
+    if isinstance(msg, TransferStartMessage):
+        return E.START
+    if isinstance(msg, TransferCompletionMessage):
+        return E.COMPLETION
+    if isinstance(msg, TransferSuspensionMessage):
+        return E.SUSPENSION
+    if isinstance(msg, TransferTerminationMessage):
+        return E.TERMINATION
+    raise MessageError(f"{type(msg).__name__} is not a transfer state message", code="wrong_type")
+
+
+def _check_peer(row: TransferRow, peer: Peer | None) -> None:
+    if peer is not None and row.counterparty_did != peer.did:
+        raise NotFound(f"no transfer {row.id!r}", code="unknown_transfer")
+
+
+def _pids(row: TransferRow) -> tuple[str, str]:
+    peer = row.peer_pid or ""
+    return (row.id, peer) if row.role == Role.CONSUMER else (peer, row.id)
+
+
+def _reason(code: str | None, *reasons: Any) -> dict[str, Any]:
+    detail: dict[str, Any] = {"reason": [r for r in reasons if r]}
+    if code:
+        detail["code"] = code
+    return detail

@@ -1,0 +1,253 @@
+"""`tsunagu demo`: one river basin on this machine.
+
+An authority (the basin council's dataspace authority) and three municipalities: A市 upstream
+and B町 mid-stream publish their river water-level data; C村 downstream discovers it,
+negotiates "disaster response by basin municipalities" and starts transfers. Everything runs
+over real HTTP on loopback, with real keys, tokens and databases, in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from connector.api.authority import build_authority_app
+from connector.app import build_connector, create_app
+from connector.client import ManagementClient
+from connector.clock import system_clock
+from connector.errors import ConnectorError
+from connector.identity.authority import Authority
+from connector.participant import init_participant
+from connector.serving import BackgroundServer, free_port
+from connector.settings import Settings
+
+T = TypeVar("T")
+BASIN = "urn:tsunagu:council:tsunagu-river-basin"
+THEME_WATER_LEVEL = "https://w3id.org/tsunagu/vocab/theme/river-water-level"
+
+
+@dataclass(frozen=True)
+class Municipality:
+    key: str
+    name: str
+    code: str
+    river_station: str
+
+
+MUNICIPALITIES = (
+    Municipality("a", "A市", "202151", "上流観測所"),
+    Municipality("b", "B町", "203831", "中流観測所"),
+    Municipality("c", "C村", "204323", "下流観測所"),
+)
+
+
+def basin_offer(owner: str) -> dict[str, Any]:
+    """Use for disaster response, by municipalities that belong to the basin council."""
+    return {
+        "@type": "Offer",
+        "@id": f"urn:tsunagu:offer:{owner}:basin-disaster-response",
+        "permission": [
+            {
+                "action": "use",
+                "constraint": [
+                    {
+                        "and": [
+                            {
+                                "leftOperand": "role",
+                                "operator": "eq",
+                                "rightOperand": "municipality",
+                            },
+                            {
+                                "leftOperand": "memberships",
+                                "operator": "hasPart",
+                                "rightOperand": BASIN,
+                            },
+                        ]
+                    }
+                ],
+            }
+        ],
+    }
+
+
+class Steps:
+    """Prints numbered steps with their duration; remembers whether all succeeded."""
+
+    def __init__(self) -> None:
+        self.number = 0
+        self.failed = False
+
+    async def run(self, title: str, action: Callable[[], Awaitable[T]]) -> T:
+        self.number += 1
+        click.echo(f"[{self.number:>2}] {title} ...", nl=False)
+        started = time.perf_counter()
+        try:
+            result = await action()
+        except (ConnectorError, OSError) as exc:
+            self.failed = True
+            click.echo(click.style(f" failed: {exc}", fg="red"))
+            raise
+        click.echo(
+            click.style(f" ok ({(time.perf_counter() - started) * 1000:.0f} ms)", fg="green")
+        )
+        return result
+
+
+async def run_demo(keep: Path | None = None) -> bool:
+    steps = Steps()
+    with _workspace(keep) as root:
+        click.echo(f"tsunagu demo: a river basin in {root}\n")
+        try:
+            async with _basin(root, steps) as basin:
+                await _story(basin, steps)
+        except (ConnectorError, OSError):
+            return False
+    click.echo(click.style("\nevery step succeeded", fg="green", bold=True))
+    return not steps.failed
+
+
+@contextlib.contextmanager
+def _workspace(keep: Path | None) -> Any:
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+        return
+    with tempfile.TemporaryDirectory(prefix="tsunagu-demo-") as tmp:
+        yield Path(tmp)
+
+
+@dataclass
+class Basin:
+    authority: Authority
+    settings: dict[str, Settings]
+    clients: dict[str, ManagementClient]
+
+
+@contextlib.asynccontextmanager
+async def _basin(root: Path, steps: Steps) -> AsyncIterator[Basin]:
+    servers: list[BackgroundServer] = []
+    clients: dict[str, ManagementClient] = {}
+    try:
+
+        async def make_authority() -> Authority:
+            authority = Authority.init(
+                root / "authority", name="流域データ連携協議会 (basin council)", port=free_port()
+            )
+            server = BackgroundServer(
+                build_authority_app(authority, system_clock), host="127.0.0.1", port=authority.port
+            )
+            await server.start()
+            servers.append(server)
+            return authority
+
+        authority = await steps.run("start the basin's dataspace authority", make_authority)
+        settings: dict[str, Settings] = {}
+        for m in MUNICIPALITIES:
+
+            async def make(m: Municipality = m) -> Settings:
+                s = init_participant(
+                    root / m.key,
+                    name=m.name,
+                    port=free_port(),
+                    dev_mode=True,
+                    trusted_authorities=(authority.did,),
+                )
+                credential = authority.issue(
+                    subject=s.did,
+                    legal_name=m.name,
+                    role="municipality",
+                    municipality_code=m.code,
+                    memberships=[BASIN],
+                    valid_days=365,
+                    now=system_clock(),
+                )
+                s.credential_path.write_text(credential)
+                server = BackgroundServer(
+                    create_app(build_connector(s)), host="127.0.0.1", port=s.port
+                )
+                await server.start()
+                servers.append(server)
+                clients[m.key] = ManagementClient.for_settings(s)
+                return s
+
+            settings[m.key] = await steps.run(
+                f"create {m.name} ({m.code}), get its membership credential, start its connector",
+                make,
+            )
+            click.echo(f"      {settings[m.key].did}")
+        yield Basin(authority, settings, clients)
+    finally:
+        for client in clients.values():
+            await client.aclose()
+        for server in reversed(servers):
+            await server.stop()
+
+
+async def _story(basin: Basin, steps: Steps) -> None:
+    c = basin.clients["c"]
+    agreements: list[str] = []
+    for key in ("a", "b"):
+        m = next(m for m in MUNICIPALITIES if m.key == key)
+        dataset_id = f"urn:tsunagu:dataset:{m.code}:river-water-level"
+
+        async def publish(m: Municipality = m, dataset_id: str = dataset_id, key: str = key) -> Any:
+            return await basin.clients[key].call(
+                "POST",
+                "/datasets",
+                json={
+                    "id": dataset_id,
+                    "title": f"{m.name} 河川水位 ({m.river_station})",
+                    "description": f"River water level at {m.river_station}, every 10 minutes.",
+                    "keywords": ["河川水位", "water level", "flood"],
+                    "themes": [THEME_WATER_LEVEL],
+                    "data_address": {
+                        "type": "HttpData",
+                        "baseUrl": f"http://gateway.{key}.invalid/water-level",
+                    },
+                    "offers": [{"policy": basin_offer(m.code)}],
+                },
+            )
+
+        await steps.run(f"{m.name} publishes its water-level dataset", publish)
+        provider = basin.settings[key].did
+
+        async def read_catalog(provider: str = provider) -> Any:
+            return await c.call("GET", "/catalog", params={"provider": provider})
+
+        catalog = await steps.run(f"C村 reads {m.name}'s catalogue over DSP", read_catalog)
+        for dataset in catalog.get("dataset", []):
+            click.echo(f"      found {dataset['@id']} with {len(dataset['hasPolicy'])} offer(s)")
+
+        async def negotiate(provider: str = provider, dataset_id: str = dataset_id) -> Any:
+            started = await c.call(
+                "POST", "/negotiations", json={"provider": provider, "dataset_id": dataset_id}
+            )
+            done = await c.wait_for("negotiations", started["id"], ["FINALIZED"], timeout=30)
+            if done["state"] != "FINALIZED":
+                raise ConnectorError(f"negotiation ended {done['state']}: {done.get('last_error')}")
+            return done
+
+        done = await steps.run(
+            f"C村 negotiates 'disaster response by basin municipalities' with {m.name}", negotiate
+        )
+        click.echo(f"      agreement {done['agreement_id']}")
+        agreements.append(done["agreement_id"])
+
+    for agreement_id in agreements:
+
+        async def transfer(agreement_id: str = agreement_id) -> Any:
+            started = await c.call("POST", "/transfers", json={"agreement_id": agreement_id})
+            done = await c.wait_for("transfers", started["id"], ["STARTED"], timeout=30)
+            if done["state"] != "STARTED":
+                raise ConnectorError(f"transfer ended {done['state']}: {done.get('last_error')}")
+            return done
+
+        record = await steps.run("C村 starts a pull transfer under the agreement", transfer)
+        click.echo(f"      data endpoint {record['data_address']['endpoint']}")

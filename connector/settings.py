@@ -1,0 +1,126 @@
+"""A participant's configuration, kept as `tsunagu.toml` in its directory."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from connector.errors import ConfigError
+
+CONFIG_FILE = "tsunagu.toml"
+DSP_PATH = "/dsp/2025-1"
+DATABASE_ENV = "TSUNAGU_DATABASE_URL"
+
+
+@dataclass(frozen=True)
+class Settings:
+    directory: Path
+    name: str
+    did: str
+    host: str
+    port: int
+    management_token: str
+    bind: str = "127.0.0.1"
+    dev_mode: bool = False
+    scheme: str = "https"
+    database_url: str | None = None
+    trusted_authorities: tuple[str, ...] = ()
+    credential_file: str = "credential.jwt"
+    max_body_bytes: int = 1024 * 1024
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def public_url(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+    @property
+    def dsp_base(self) -> str:
+        return self.public_url + DSP_PATH
+
+    @property
+    def callback_address(self) -> str:
+        return self.dsp_base + "/callback"
+
+    @property
+    def database(self) -> str:
+        """The database URL: the environment wins (tests, several processes), then the config,
+        then a SQLite file in the participant directory."""
+        return (
+            os.environ.get(DATABASE_ENV)
+            or self.database_url
+            or f"sqlite:///{self.directory / 'tsunagu.db'}"
+        )
+
+    @property
+    def credential_path(self) -> Path:
+        return self.directory / self.credential_file
+
+    def credential(self) -> str:
+        try:
+            return self.credential_path.read_text().strip()
+        except FileNotFoundError:
+            raise ConfigError(
+                f"no membership credential at {self.credential_path}; ask the dataspace "
+                "authority for one (`tsunagu authority issue ... --output` that file)",
+                code="credential_missing",
+            ) from None
+
+
+def load_settings(directory: Path) -> Settings:
+    path = directory / CONFIG_FILE
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path} not found; create a participant with `tsunagu init`") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    try:
+        p = data["participant"]
+        return Settings(
+            directory=directory.resolve(),
+            name=p["name"],
+            did=p["did"],
+            host=p["host"],
+            port=int(p["port"]),
+            bind=p.get("bind", "127.0.0.1"),
+            dev_mode=bool(p.get("dev_mode", False)),
+            scheme=p.get("scheme", "http" if p.get("dev_mode") else "https"),
+            management_token=data["management"]["token"],
+            database_url=data.get("database", {}).get("url"),
+            trusted_authorities=tuple(data.get("trust", {}).get("authorities", [])),
+            credential_file=data.get("trust", {}).get("credential", "credential.jwt"),
+            max_body_bytes=int(data.get("limits", {}).get("max_body_bytes", 1024 * 1024)),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: missing or invalid setting {exc}") from None
+
+
+def write_settings(settings: Settings) -> Path:
+    data: dict[str, Any] = {
+        "participant": {
+            "name": settings.name,
+            "did": settings.did,
+            "host": settings.host,
+            "port": settings.port,
+            "bind": settings.bind,
+            "dev_mode": settings.dev_mode,
+            "scheme": settings.scheme,
+        },
+        "management": {"token": settings.management_token},
+        "trust": {
+            "authorities": list(settings.trusted_authorities),
+            "credential": settings.credential_file,
+        },
+        "limits": {"max_body_bytes": settings.max_body_bytes},
+    }
+    if settings.database_url:
+        data["database"] = {"url": settings.database_url}
+    path = settings.directory / CONFIG_FILE
+    path.write_text(tomli_w.dumps(data))
+    path.chmod(0o600)  # it holds the management token
+    return path

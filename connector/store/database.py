@@ -1,0 +1,55 @@
+"""Engine construction: SQLite (WAL, immediate write transactions) or PostgreSQL by URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import create_engine
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain `postgresql://` URLs and pick the psycopg 3 driver we install."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def build_engine(url: str) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the sqlite3 module so that every write transaction can
+        # start with BEGIN IMMEDIATE (no late lock upgrade, no "database is locked" mid-way).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        mode = cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode.lower() not in ("wal", "memory"):
+            raise RuntimeError(f"SQLite refused WAL mode (got {mode!r})")
+        # NORMAL in WAL mode: a crash of the process never loses a commit; only power loss may
+        # lose the last few. The benchmark in the issue measured 3x the commit rate of FULL.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

@@ -1,0 +1,195 @@
+"""The connector's persistence: one transaction object, the only place with SQL.
+
+Every state change happens inside `Store.transaction()`. Reads that precede a transition lock
+the row (`FOR UPDATE` on PostgreSQL; SQLite write transactions start with BEGIN IMMEDIATE and
+are serialised anyway), so two processes sharing one database cannot both apply a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, func, or_, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlmodel import Session, col, select
+
+from connector.errors import Conflict, NotFound, StoreError
+from connector.store.tables import (
+    AgreementRow,
+    DatasetRow,
+    EventRow,
+    NegotiationRow,
+    OfferRow,
+    SeenTokenRow,
+    TransferRow,
+)
+
+ProcessRow = TypeVar("ProcessRow", NegotiationRow, TransferRow)
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                yield Transaction(session)
+        except IntegrityError as exc:
+            raise Conflict(
+                f"the change clashes with stored data: {exc.orig}", code="duplicate"
+            ) from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+
+    def remember_token(self, issuer: str, jti: str, expires_at: datetime) -> bool:
+        """The replay cache: False when (issuer, jti) was seen before."""
+        try:
+            with self.transaction() as tx:
+                tx.session.add(SeenTokenRow(issuer=issuer, jti=jti, expires_at=expires_at))
+        except Conflict:
+            return False
+        return True
+
+    def forget_expired_tokens(self, now: datetime) -> int:
+        with self.transaction() as tx:
+            result = tx.session.execute(
+                delete(SeenTokenRow).where(col(SeenTokenRow.expires_at) < now)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class Transaction:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- datasets and offers ------------------------------------------------------------
+
+    def add(self, row: Any) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+    def dataset(self, dataset_id: str) -> DatasetRow:
+        row = self.session.get(DatasetRow, dataset_id)
+        if row is None:
+            raise NotFound(f"no dataset {dataset_id!r}", code="unknown_dataset")
+        return row
+
+    def datasets(self) -> Sequence[DatasetRow]:
+        return self.session.exec(select(DatasetRow).order_by(col(DatasetRow.id))).all()
+
+    def offers(self, dataset_ids: Sequence[str] | None = None) -> Sequence[OfferRow]:
+        """Offers of the given datasets (all when None), in one query whatever their number."""
+        query = select(OfferRow).order_by(col(OfferRow.dataset_id), col(OfferRow.id))
+        if dataset_ids is not None:
+            query = query.where(col(OfferRow.dataset_id).in_(dataset_ids))
+        return self.session.exec(query).all()
+
+    def offer(self, offer_id: str) -> OfferRow | None:
+        return self.session.get(OfferRow, offer_id)
+
+    # -- negotiations and transfers -------------------------------------------------------
+
+    def process(self, kind: type[ProcessRow], pid: str, *, role: str | None = None) -> ProcessRow:
+        """Load one of our processes by our own pid, locked for update."""
+        query = select(kind).where(kind.id == pid).with_for_update()
+        row = self.session.exec(query).first()
+        if row is None or (role is not None and row.role != role):
+            raise NotFound(f"no {kind.__tablename__} {pid!r}", code=f"unknown_{kind.__tablename__}")
+        return row
+
+    def process_by_peer(
+        self, kind: type[ProcessRow], *, role: str, counterparty_did: str, peer_pid: str
+    ) -> ProcessRow | None:
+        query = (
+            select(kind)
+            .where(
+                kind.role == role,
+                kind.counterparty_did == counterparty_did,
+                kind.peer_pid == peer_pid,
+            )
+            .with_for_update()
+        )
+        return self.session.exec(query).first()
+
+    def processes(
+        self,
+        kind: type[ProcessRow],
+        *,
+        role: str | None = None,
+        state: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Sequence[ProcessRow]:
+        query = select(kind)
+        if role is not None:
+            query = query.where(kind.role == role)
+        if state is not None:
+            query = query.where(kind.state == state)
+        query = (
+            query.order_by(col(kind.created_at).desc(), col(kind.id)).limit(limit).offset(offset)
+        )
+        return self.session.exec(query).all()
+
+    def agreement(self, agreement_id: str) -> AgreementRow:
+        row = self.session.get(AgreementRow, agreement_id)
+        if row is None:
+            raise NotFound(f"no agreement {agreement_id!r}", code="unknown_agreement")
+        return row
+
+    def agreements(self, *, limit: int = 100, offset: int = 0) -> Sequence[AgreementRow]:
+        query = (
+            select(AgreementRow)
+            .order_by(col(AgreementRow.signed_at).desc(), col(AgreementRow.id))
+            .limit(limit)
+            .offset(offset)
+        )
+        return self.session.exec(query).all()
+
+    def events(self, process_id: str) -> Sequence[EventRow]:
+        query = (
+            select(EventRow).where(EventRow.process_id == process_id).order_by(col(EventRow.seq))
+        )
+        return self.session.exec(query).all()
+
+    def count_events(self) -> int:
+        return int(self.session.exec(select(func.count()).select_from(EventRow)).one())
+
+    # -- the outbound runner's leases --------------------------------------------------------
+
+    def claim_due(
+        self, kind: type[ProcessRow], *, owner: str, now: datetime, lease_seconds: float, limit: int
+    ) -> list[str]:
+        """Lease up to `limit` processes whose outbound message is due and nobody holds."""
+        due = (
+            select(kind.id)
+            .where(
+                col(kind.pending).is_not(None),
+                col(kind.next_attempt_at) <= now,
+                or_(col(kind.lease_until).is_(None), col(kind.lease_until) < now),
+            )
+            .order_by(col(kind.next_attempt_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        ids = list(self.session.exec(due).all())
+        if ids:
+            self.session.execute(
+                update(kind)
+                .where(col(kind.id).in_(ids))
+                .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
+            )
+        return ids
+
+    def next_due(self, kind: type[ProcessRow]) -> datetime | None:
+        query = select(func.min(kind.next_attempt_at)).where(col(kind.pending).is_not(None))
+        value: datetime | None = self.session.exec(query).one()
+        return value
