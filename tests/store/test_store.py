@@ -1,0 +1,137 @@
+"""The store contract, run on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from connector.errors import Conflict, NotFound
+from connector.store.database import build_engine
+from connector.store.migrate import current_revision, head_revision, upgrade
+from connector.store.store import Store
+from connector.store.tables import DatasetRow, EventRow, NegotiationRow, OfferRow
+
+T0 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(database_url: str) -> Store:
+    engine = build_engine(database_url)
+    upgrade(engine)
+    s = Store(engine)
+    yield s
+    s.dispose()
+
+
+def negotiation(pid: str, *, peer_pid: str | None = "c-1", due: datetime | None = None) -> NegotiationRow:
+    return NegotiationRow(
+        id=pid,
+        role="provider",
+        state="REQUESTED",
+        peer_pid=peer_pid,
+        counterparty_did="did:web:peer",
+        counterparty_address="http://peer/cb",
+        dataset_id="ds",
+        offer={"@id": "o"},
+        offer_by="consumer",
+        pending="AGREEMENT" if due else None,
+        next_attempt_at=due,
+        created_at=T0,
+        updated_at=T0,
+    )
+
+
+def test_migrations_reach_head(store: Store) -> None:
+    assert current_revision(store.engine) == head_revision() is not None
+    upgrade(store.engine)  # idempotent
+    assert current_revision(store.engine) == head_revision()
+
+
+def test_rows_round_trip_with_aware_timestamps(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.add(DatasetRow(id="ds", title="水位", keywords=["河川"], data_address={"secret": 1}, created_at=T0))
+        tx.add(OfferRow(id="o1", dataset_id="ds", policy={"a": [1]}, created_at=T0))
+    with store.transaction() as tx:
+        row = tx.dataset("ds")
+        assert row.title == "水位" and row.keywords == ["河川"] and row.data_address == {"secret": 1}
+        assert row.created_at == T0 and row.created_at.tzinfo is not None
+        assert [o.id for o in tx.offers(["ds"])] == ["o1"]
+        assert [o.id for o in tx.offers()] == ["o1"]
+
+
+def test_unknown_rows_are_not_found(store: Store) -> None:
+    with store.transaction() as tx, pytest.raises(NotFound):
+        tx.dataset("nope")
+    with store.transaction() as tx, pytest.raises(NotFound):
+        tx.process(NegotiationRow, "nope")
+
+
+def test_process_lookup_checks_role(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.add(negotiation("p-1"))
+    with store.transaction() as tx:
+        assert tx.process(NegotiationRow, "p-1", role="provider").id == "p-1"
+        with pytest.raises(NotFound):
+            tx.process(NegotiationRow, "p-1", role="consumer")
+
+
+def test_same_peer_pid_twice_is_a_conflict_and_changes_nothing(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.add(negotiation("p-1"))
+    with pytest.raises(Conflict), store.transaction() as tx:
+        tx.add(EventRow(at=T0, process="negotiation", process_id="p-2", role="provider",
+                        direction="inbound", message="X", to_state="REQUESTED", peer_did="d"))
+        tx.add(negotiation("p-2"))  # same (role, counterparty, peer_pid)
+    with store.transaction() as tx:
+        assert tx.count_events() == 0  # the whole transaction rolled back
+        found = tx.process_by_peer(NegotiationRow, role="provider", counterparty_did="did:web:peer", peer_pid="c-1")
+        assert found is not None and found.id == "p-1"
+
+
+def test_replay_cache_remembers_until_expiry(store: Store) -> None:
+    assert store.remember_token("did:a", "j1", T0 + timedelta(minutes=5))
+    assert not store.remember_token("did:a", "j1", T0 + timedelta(minutes=5))
+    assert store.remember_token("did:b", "j1", T0 + timedelta(minutes=5))  # per issuer
+    assert store.forget_expired_tokens(T0 + timedelta(minutes=6)) == 2
+    assert store.remember_token("did:a", "j1", T0 + timedelta(minutes=10))
+
+
+def test_claim_due_leases_each_row_once(store: Store) -> None:
+    with store.transaction() as tx:
+        for i in range(5):
+            tx.add(negotiation(f"p-{i}", peer_pid=f"c-{i}", due=T0))
+        tx.add(negotiation("later", peer_pid="c-later", due=T0 + timedelta(hours=1)))
+    with store.transaction() as tx:
+        first = tx.claim_due(NegotiationRow, owner="r1", now=T0, lease_seconds=30, limit=3)
+    with store.transaction() as tx:
+        second = tx.claim_due(NegotiationRow, owner="r2", now=T0, lease_seconds=30, limit=10)
+    assert len(first) == 3 and len(second) == 2 and not set(first) & set(second)
+    with store.transaction() as tx:
+        assert tx.claim_due(NegotiationRow, owner="r3", now=T0, lease_seconds=30, limit=10) == []
+        # leases lapse: a crashed runner's work is picked up again
+        again = tx.claim_due(NegotiationRow, owner="r3", now=T0 + timedelta(seconds=31), lease_seconds=30, limit=10)
+    assert sorted(again) == sorted(first + second)
+    with store.transaction() as tx:
+        assert tx.next_due(NegotiationRow) == T0
+
+
+def test_concurrent_claims_never_overlap(store: Store) -> None:
+    with store.transaction() as tx:
+        for i in range(40):
+            tx.add(negotiation(f"p-{i}", peer_pid=f"c-{i}", due=T0))
+    claimed: list[list[str]] = []
+
+    def claim(owner: str) -> None:
+        for _ in range(10):
+            with store.transaction() as tx:
+                claimed.append(tx.claim_due(NegotiationRow, owner=owner, now=T0, lease_seconds=30, limit=2))
+
+    threads = [threading.Thread(target=claim, args=(f"r{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    flat = [pid for batch in claimed for pid in batch]
+    assert len(flat) == len(set(flat)) == 40
