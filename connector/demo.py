@@ -18,15 +18,8 @@ from typing import Any, TypeVar
 
 import click
 
-from connector.api.authority import build_authority_app
-from connector.app import build_connector, create_app
-from connector.client import ManagementClient
-from connector.clock import system_clock
 from connector.errors import ConnectorError
-from connector.identity.authority import Authority
-from connector.participant import init_participant
-from connector.serving import BackgroundServer, free_port
-from connector.settings import Settings
+from connector.localspace import LocalDataspace, Participant
 
 T = TypeVar("T")
 BASIN = "urn:tsunagu:council:tsunagu-river-basin"
@@ -123,82 +116,41 @@ def _workspace(keep: Path | None) -> Any:
         yield Path(tmp)
 
 
-@dataclass
-class Basin:
-    authority: Authority
-    settings: dict[str, Settings]
-    clients: dict[str, ManagementClient]
-
-
 @contextlib.asynccontextmanager
-async def _basin(root: Path, steps: Steps) -> AsyncIterator[Basin]:
-    servers: list[BackgroundServer] = []
-    clients: dict[str, ManagementClient] = {}
-    try:
-
-        async def make_authority() -> Authority:
-            authority = Authority.init(
-                root / "authority", name="流域データ連携協議会 (basin council)", port=free_port()
-            )
-            server = BackgroundServer(
-                build_authority_app(authority, system_clock), host="127.0.0.1", port=authority.port
-            )
-            await server.start()
-            servers.append(server)
-            return authority
-
-        authority = await steps.run("start the basin's dataspace authority", make_authority)
-        settings: dict[str, Settings] = {}
+async def _basin(root: Path, steps: Steps) -> AsyncIterator[LocalDataspace]:
+    async with LocalDataspace(root) as space:
+        await steps.run(
+            "start the basin's dataspace authority",
+            lambda: space.start_authority("流域データ連携協議会 (basin council)"),
+        )
         for m in MUNICIPALITIES:
 
-            async def make(m: Municipality = m) -> Settings:
-                s = init_participant(
-                    root / m.key,
-                    name=m.name,
-                    port=free_port(),
-                    dev_mode=True,
-                    trusted_authorities=(authority.did,),
-                )
-                credential = authority.issue(
-                    subject=s.did,
-                    legal_name=m.name,
+            async def make(m: Municipality = m) -> Participant:
+                return await space.add(
+                    m.key,
+                    m.name,
                     role="municipality",
                     municipality_code=m.code,
                     memberships=[BASIN],
-                    valid_days=365,
-                    now=system_clock(),
                 )
-                s.credential_path.write_text(credential)
-                server = BackgroundServer(
-                    create_app(build_connector(s)), host="127.0.0.1", port=s.port
-                )
-                await server.start()
-                servers.append(server)
-                clients[m.key] = ManagementClient.for_settings(s)
-                return s
 
-            settings[m.key] = await steps.run(
+            participant = await steps.run(
                 f"create {m.name} ({m.code}), get its membership credential, start its connector",
                 make,
             )
-            click.echo(f"      {settings[m.key].did}")
-        yield Basin(authority, settings, clients)
-    finally:
-        for client in clients.values():
-            await client.aclose()
-        for server in reversed(servers):
-            await server.stop()
+            click.echo(f"      {participant.did}")
+        yield space
 
 
-async def _story(basin: Basin, steps: Steps) -> None:
-    c = basin.clients["c"]
+async def _story(basin: LocalDataspace, steps: Steps) -> None:
+    c = basin["c"].client
     agreements: list[str] = []
     for key in ("a", "b"):
         m = next(m for m in MUNICIPALITIES if m.key == key)
         dataset_id = f"urn:tsunagu:dataset:{m.code}:river-water-level"
 
         async def publish(m: Municipality = m, dataset_id: str = dataset_id, key: str = key) -> Any:
-            return await basin.clients[key].call(
+            return await basin[key].client.call(
                 "POST",
                 "/datasets",
                 json={
@@ -216,7 +168,7 @@ async def _story(basin: Basin, steps: Steps) -> None:
             )
 
         await steps.run(f"{m.name} publishes its water-level dataset", publish)
-        provider = basin.settings[key].did
+        provider = basin[key].did
 
         async def read_catalog(provider: str = provider) -> Any:
             return await c.call("GET", "/catalog", params={"provider": provider})

@@ -34,37 +34,61 @@ def shared_dir() -> Path:
 
 import os  # noqa: E402
 import uuid  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
 PG_ENV = "TSUNAGU_TEST_DATABASE_URL"
 
 
-def _postgres_schema_url(base: str) -> Iterator[str]:
-    """A fresh schema per test, so tests never see each other's rows."""
-    from connector.store.database import normalise_url
+class PostgresSchemas:
+    """Fresh PostgreSQL schemas, one per database a test needs, dropped afterwards, so tests
+    (and the participants inside one test) never see each other's rows."""
 
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(normalise_url(base))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    def __init__(self, base: str) -> None:
+        from connector.store.database import normalise_url
+
+        self.base = base
+        self.admin = create_engine(normalise_url(base))
+        self.created: list[str] = []
+
+    def new(self) -> str:
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        with self.admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        self.created.append(schema)
+        sep = "&" if "?" in self.base else "?"
+        return f"{self.base}{sep}options=-csearch_path%3D{schema}"
+
+    def drop_all(self) -> None:
+        with self.admin.begin() as conn:
+            for schema in self.created:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        self.admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A migrated-from-nothing database URL: a SQLite file, or a PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
-        return
+def _postgres(request: pytest.FixtureRequest) -> PostgresSchemas:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"{PG_ENV} not set (CI sets it to the local PostgreSQL)")
-    yield from _postgres_schema_url(base)
+    schemas = PostgresSchemas(base)
+    request.addfinalizer(schemas.drop_all)
+    return schemas
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL with nothing in it yet: a SQLite file, or a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    return _postgres(request).new()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_for(request: pytest.FixtureRequest) -> Callable[[str], str | None]:
+    """For tests with several participants: participant key -> its own database URL
+    (None: the SQLite file in the participant's directory)."""
+    if request.param == "sqlite":
+        return lambda _key: None
+    schemas = _postgres(request)
+    return lambda _key: schemas.new()

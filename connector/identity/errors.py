@@ -9,8 +9,8 @@ Codes in use:
 
     token_missing, token_malformed, token_alg_not_allowed, token_bad_type, token_bad_signature,
     token_forbidden_header, token_forbidden_claim, token_missing_claim, token_expired,
-    token_not_yet_valid, token_issued_in_future, token_lifetime_too_long, token_wrong_audience,
-    token_wrong_subject, token_replayed, token_unknown_kid,
+    token_not_yet_valid, token_lifetime_too_long, token_wrong_audience, token_wrong_subject,
+    token_replayed, token_unknown_kid,
     did_invalid, did_resolution_failed,
     credential_missing, credential_invalid, credential_untrusted_issuer, credential_expired,
     credential_not_yet_valid, credential_revoked, credential_subject_mismatch,

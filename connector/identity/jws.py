@@ -103,24 +103,16 @@ def parse(token: str, *, typ: str) -> UnverifiedJws:
     # The header is read by hand first so that its rules (and their specific error codes) apply
     # before pyjwt interprets anything in it, such as `crit` or `b64`.
     try:
-        header = json.loads(b64url_decode(token.split(".", 1)[0]))
-    except (ValueError, RecursionError) as exc:
-        raise IdentityError(
-            f"token header cannot be decoded: {exc}", code="token_malformed"
-        ) from exc
-    if not isinstance(header, dict):
-        raise IdentityError("token header is not a JSON object", code="token_malformed")
+        header_bytes = b64url_decode(token.split(".", 1)[0])
+    except ValueError as exc:
+        raise IdentityError(f"token header is not base64url: {exc}", code="token_malformed") from exc
+    header = _json_object(header_bytes, "header")
     _check_header(header, typ)
     try:
         decoded = _codec().decode_complete(token, options={"verify_signature": False})
     except jwt.PyJWTError as exc:
         raise IdentityError(f"token cannot be decoded: {exc}", code="token_malformed") from exc
-    try:
-        claims = json.loads(decoded["payload"])
-    except (ValueError, RecursionError) as exc:
-        raise IdentityError("token payload is not JSON", code="token_malformed") from exc
-    if not isinstance(claims, dict):
-        raise IdentityError("token payload is not a JSON object", code="token_malformed")
+    claims = _json_object(decoded["payload"], "payload")
     return UnverifiedJws(header=header, claims=claims, kid=header["kid"])
 
 
@@ -139,13 +131,21 @@ def verify(token: str, public_key: Ed25519PublicKey) -> dict[str, Any]:
         ) from exc
     except jwt.PyJWTError as exc:
         raise IdentityError(f"token rejected: {exc}", code="token_malformed") from exc
+    return _json_object(decoded["payload"], "payload")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # Python's json accepts NaN and Infinity; JSON does not
+
+
+def _json_object(data: bytes | str, part: str) -> dict[str, Any]:
     try:
-        claims = json.loads(decoded["payload"])
+        value = json.loads(data, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
-        raise IdentityError("token payload is not JSON", code="token_malformed") from exc
-    if not isinstance(claims, dict):
-        raise IdentityError("token payload is not a JSON object", code="token_malformed")
-    return claims
+        raise IdentityError(f"token {part} is not JSON: {exc}", code="token_malformed") from exc
+    if not isinstance(value, dict):
+        raise IdentityError(f"token {part} is not a JSON object", code="token_malformed")
+    return value
 
 
 def _check_header(header: dict[str, Any], typ: str) -> None:

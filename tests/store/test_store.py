@@ -25,7 +25,9 @@ def store(database_url: str) -> Store:
     s.dispose()
 
 
-def negotiation(pid: str, *, peer_pid: str | None = "c-1", due: datetime | None = None) -> NegotiationRow:
+def negotiation(
+    pid: str, *, peer_pid: str | None = "c-1", due: datetime | None = None
+) -> NegotiationRow:
     return NegotiationRow(
         id=pid,
         role="provider",
@@ -51,11 +53,17 @@ def test_migrations_reach_head(store: Store) -> None:
 
 def test_rows_round_trip_with_aware_timestamps(store: Store) -> None:
     with store.transaction() as tx:
-        tx.add(DatasetRow(id="ds", title="水位", keywords=["河川"], data_address={"secret": 1}, created_at=T0))
+        tx.add(
+            DatasetRow(
+                id="ds", title="水位", keywords=["河川"], data_address={"secret": 1}, created_at=T0
+            )
+        )
         tx.add(OfferRow(id="o1", dataset_id="ds", policy={"a": [1]}, created_at=T0))
     with store.transaction() as tx:
         row = tx.dataset("ds")
-        assert row.title == "水位" and row.keywords == ["河川"] and row.data_address == {"secret": 1}
+        assert (
+            row.title == "水位" and row.keywords == ["河川"] and row.data_address == {"secret": 1}
+        )
         assert row.created_at == T0 and row.created_at.tzinfo is not None
         assert [o.id for o in tx.offers(["ds"])] == ["o1"]
         assert [o.id for o in tx.offers()] == ["o1"]
@@ -81,12 +89,24 @@ def test_same_peer_pid_twice_is_a_conflict_and_changes_nothing(store: Store) -> 
     with store.transaction() as tx:
         tx.add(negotiation("p-1"))
     with pytest.raises(Conflict), store.transaction() as tx:
-        tx.add(EventRow(at=T0, process="negotiation", process_id="p-2", role="provider",
-                        direction="inbound", message="X", to_state="REQUESTED", peer_did="d"))
+        tx.add(
+            EventRow(
+                at=T0,
+                process="negotiation",
+                process_id="p-2",
+                role="provider",
+                direction="inbound",
+                message="X",
+                to_state="REQUESTED",
+                peer_did="d",
+            )
+        )
         tx.add(negotiation("p-2"))  # same (role, counterparty, peer_pid)
     with store.transaction() as tx:
         assert tx.count_events() == 0  # the whole transaction rolled back
-        found = tx.process_by_peer(NegotiationRow, role="provider", counterparty_did="did:web:peer", peer_pid="c-1")
+        found = tx.process_by_peer(
+            NegotiationRow, role="provider", counterparty_did="did:web:peer", peer_pid="c-1"
+        )
         assert found is not None and found.id == "p-1"
 
 
@@ -111,7 +131,9 @@ def test_claim_due_leases_each_row_once(store: Store) -> None:
     with store.transaction() as tx:
         assert tx.claim_due(NegotiationRow, owner="r3", now=T0, lease_seconds=30, limit=10) == []
         # leases lapse: a crashed runner's work is picked up again
-        again = tx.claim_due(NegotiationRow, owner="r3", now=T0 + timedelta(seconds=31), lease_seconds=30, limit=10)
+        again = tx.claim_due(
+            NegotiationRow, owner="r3", now=T0 + timedelta(seconds=31), lease_seconds=30, limit=10
+        )
     assert sorted(again) == sorted(first + second)
     with store.transaction() as tx:
         assert tx.next_due(NegotiationRow) == T0
@@ -126,7 +148,9 @@ def test_concurrent_claims_never_overlap(store: Store) -> None:
     def claim(owner: str) -> None:
         for _ in range(10):
             with store.transaction() as tx:
-                claimed.append(tx.claim_due(NegotiationRow, owner=owner, now=T0, lease_seconds=30, limit=2))
+                claimed.append(
+                    tx.claim_due(NegotiationRow, owner=owner, now=T0, lease_seconds=30, limit=2)
+                )
 
     threads = [threading.Thread(target=claim, args=(f"r{i}",)) for i in range(4)]
     for t in threads:

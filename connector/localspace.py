@@ -1,0 +1,116 @@
+"""A whole data space on this machine: one authority and any number of participants, each a
+real connector on its own loopback port with its own keys, credential and database.
+
+Used by `tsunagu demo`, the end-to-end tests and the benchmarks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from connector.api.authority import build_authority_app
+from connector.app import Connector, build_connector, create_app
+from connector.client import ManagementClient
+from connector.clock import Clock, system_clock
+from connector.identity.authority import Authority
+from connector.participant import init_participant
+from connector.serving import BackgroundServer, free_port
+from connector.settings import Settings
+
+
+@dataclass
+class Participant:
+    settings: Settings
+    connector: Connector
+    client: ManagementClient
+    server: BackgroundServer
+
+    @property
+    def did(self) -> str:
+        return self.settings.did
+
+
+class LocalDataspace:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        clock: Clock = system_clock,
+        database_url_for: Callable[[str], str | None] = lambda _key: None,
+        background: bool = True,
+    ) -> None:
+        self.root = root
+        self.clock = clock
+        self.database_url_for = database_url_for
+        self.background = background  # False: runners only move when a test calls run_once()
+        self.authority: Authority | None = None
+        self.participants: dict[str, Participant] = {}
+        self._servers: list[BackgroundServer] = []
+
+    async def start_authority(self, name: str = "dataspace authority") -> Authority:
+        authority = Authority.init(self.root / "authority", name=name, port=free_port())
+        server = BackgroundServer(
+            build_authority_app(authority, self.clock), host="127.0.0.1", port=authority.port
+        )
+        await server.start()
+        self._servers.append(server)
+        self.authority = authority
+        return authority
+
+    async def add(
+        self,
+        key: str,
+        name: str,
+        *,
+        role: str = "municipality",
+        municipality_code: str | None = None,
+        memberships: Sequence[str] = (),
+    ) -> Participant:
+        """Create a participant, have the authority vouch for it, and start its connector."""
+        if self.authority is None:
+            raise RuntimeError("start the authority first")
+        settings = init_participant(
+            self.root / key,
+            name=name,
+            port=free_port(),
+            dev_mode=True,
+            trusted_authorities=(self.authority.did,),
+            database_url=self.database_url_for(key),
+        )
+        credential = self.authority.issue(
+            subject=settings.did,
+            legal_name=name,
+            role=role,
+            municipality_code=municipality_code,
+            memberships=list(memberships),
+            valid_days=365,
+            now=self.clock(),
+        )
+        settings.credential_path.write_text(credential)
+        connector = build_connector(settings, clock=self.clock)
+        server = BackgroundServer(create_app(connector), host="127.0.0.1", port=settings.port)
+        await server.start()
+        self._servers.append(server)
+        participant = Participant(
+            settings, connector, ManagementClient.for_settings(settings), server
+        )
+        self.participants[key] = participant
+        return participant
+
+    def __getitem__(self, key: str) -> Participant:
+        return self.participants[key]
+
+    async def aclose(self) -> None:
+        for participant in self.participants.values():
+            await participant.client.aclose()
+        for server in reversed(self._servers):
+            await server.stop()
+        self._servers.clear()
+
+    async def __aenter__(self) -> LocalDataspace:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()

@@ -1,0 +1,122 @@
+"""Transfer processes between two real connectors over loopback HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jwt
+import pytest
+
+from connector.localspace import LocalDataspace
+from tests.e2e.conftest import open_offer, publish
+
+pytestmark = pytest.mark.anyio
+DATASET = "urn:tsunagu:dataset:202151:rainfall"
+
+
+async def agreed(space: LocalDataspace) -> str:
+    await publish(space["provider"], DATASET, open_offer("urn:offer:rain"))
+    consumer = space["consumer"].client
+    started = await consumer.call(
+        "POST", "/negotiations", json={"provider": space["provider"].did, "dataset_id": DATASET}
+    )
+    done = await consumer.wait_for("negotiations", started["id"], ["FINALIZED"], timeout=20)
+    assert done["state"] == "FINALIZED"
+    return str(done["agreement_id"])
+
+
+async def start(space: LocalDataspace, agreement_id: str, **extra: Any) -> dict[str, Any]:
+    consumer = space["consumer"].client
+    started = await consumer.call(
+        "POST", "/transfers", json={"agreement_id": agreement_id, **extra}
+    )
+    return await consumer.wait_for("transfers", started["id"], ["STARTED"], timeout=20)
+
+
+async def provider_transfer(space: LocalDataspace) -> dict[str, Any]:
+    [row] = await space["provider"].client.call("GET", "/transfers")
+    return dict(row)
+
+
+async def test_pull_transfer_starts_with_a_signed_transfer_bound_token(
+    space: LocalDataspace,
+) -> None:
+    record = await start(space, await agreed(space))
+    assert record["state"] == "STARTED" and record["format"] == "HttpData-PULL"
+    address = record["data_address"]
+    provider = await provider_transfer(space)
+    assert provider["state"] == "STARTED"
+    assert address["endpoint"].endswith(f"/data/{provider['id']}")
+    props = {p["name"]: p["value"] for p in address["endpointProperties"]}
+    assert props["authType"] == "bearer"
+    key = space["provider"].connector.keys.active
+    claims = jwt.decode(
+        props["authorization"],
+        key.public_key(),
+        algorithms=["EdDSA"],
+        audience=space["provider"].did,
+    )
+    assert claims["sub"] == space["consumer"].did
+    assert claims["transfer_id"] == provider["id"]
+    assert claims["agreement_id"] == record["agreement_id"]
+    assert claims["exp"] - claims["iat"] <= 300
+
+
+async def test_suspend_resume_complete_from_either_side(space: LocalDataspace) -> None:
+    record = await start(space, await agreed(space))
+    consumer, provider = space["consumer"].client, space["provider"].client
+    provider_id = (await provider_transfer(space))["id"]
+
+    await consumer.call(
+        "POST", f"/transfers/{record['id']}/suspend", json={"reason": "maintenance"}
+    )
+    assert (await provider.wait_for("transfers", provider_id, ["SUSPENDED"]))[
+        "state"
+    ] == "SUSPENDED"
+    await consumer.call("POST", f"/transfers/{record['id']}/resume", json={})
+    assert (await provider.wait_for("transfers", provider_id, ["STARTED"]))["state"] == "STARTED"
+    await provider.call("POST", f"/transfers/{provider_id}/complete", json={})
+    done = await consumer.wait_for("transfers", record["id"], ["COMPLETED"])
+    assert done["state"] == "COMPLETED"
+    assert (await provider.call("GET", f"/transfers/{provider_id}"))["state"] == "COMPLETED"
+
+
+async def test_provider_terminates_a_transfer(space: LocalDataspace) -> None:
+    record = await start(space, await agreed(space))
+    provider_id = (await provider_transfer(space))["id"]
+    await space["provider"].client.call(
+        "POST",
+        f"/transfers/{provider_id}/terminate",
+        json={"code": "owner_request", "reason": "sensor recalled"},
+    )
+    done = await space["consumer"].client.wait_for("transfers", record["id"], ["TERMINATED"])
+    assert done["state"] == "TERMINATED"
+    assert done["events"][-1]["detail"] == {"code": "owner_request", "reason": ["sensor recalled"]}
+
+
+async def test_operator_cannot_complete_a_suspended_transfer(space: LocalDataspace) -> None:
+    record = await start(space, await agreed(space))
+    consumer = space["consumer"].client
+    await consumer.call("POST", f"/transfers/{record['id']}/suspend", json={})
+    await consumer.wait_for("transfers", record["id"], ["SUSPENDED"])
+    from connector.client import ManagementError
+
+    with pytest.raises(ManagementError) as caught:
+        await consumer.call("POST", f"/transfers/{record['id']}/complete", json={})
+    assert caught.value.code == "invalid_transition"
+
+
+async def test_push_transfer_needs_the_consumers_sink(space: LocalDataspace) -> None:
+    agreement_id = await agreed(space)
+    sink = {
+        "@type": "DataAddress",
+        "endpointType": "https://w3id.org/idsa/v4.1/HTTP",
+        "endpoint": f"{space['consumer'].settings.public_url}/sink/1",
+        "endpointProperties": [
+            {"@type": "EndpointProperty", "name": "authorization", "value": "t"}
+        ],
+    }
+    record = await start(space, agreement_id, format="HttpData-PUSH", data_address=sink)
+    assert record["state"] == "STARTED"
+    provider_row = await provider_transfer(space)
+    assert provider_row["data_address"]["endpoint"] == sink["endpoint"]
