@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import httpx
 from fastapi import FastAPI
-from policies.decision import BasicDecisionPoint
 
 from connector.clock import Clock, system_clock
 from connector.control.catalog import CatalogService
@@ -33,6 +32,7 @@ from connector.store.database import build_engine
 from connector.store.migrate import upgrade
 from connector.store.store import Store
 from connector.store.tables import NegotiationRow, TransferRow
+from policies.decision import BasicDecisionPoint
 
 log = logging.getLogger("tsunagu")
 
@@ -129,6 +129,7 @@ def build_connector(
         clock,
         own_did=settings.did,
         callback_address=settings.callback_address,
+        provider_address=settings.dsp_base,
         pdp=pdp,
         notify=notify,
     )

@@ -89,15 +89,27 @@ class LocalDataspace:
             now=self.clock(),
         )
         settings.credential_path.write_text(credential)
+        return await self.serve(key, settings)
+
+    async def serve(self, key: str, settings: Settings) -> Participant:
+        """(Re)start the connector of a participant directory, as a fresh process would."""
         connector = build_connector(settings, clock=self.clock)
-        server = BackgroundServer(create_app(connector), host="127.0.0.1", port=settings.port)
+        app = create_app(connector, run_background=self.background)
+        server = BackgroundServer(app, host="127.0.0.1", port=settings.port)
         await server.start()
         self._servers.append(server)
-        participant = Participant(
-            settings, connector, ManagementClient.for_settings(settings), server
-        )
+        client = ManagementClient.for_settings(settings)
+        participant = Participant(settings, connector, client, server)
         self.participants[key] = participant
         return participant
+
+    async def stop(self, key: str) -> Settings:
+        """Stop one participant's connector (its directory and database stay)."""
+        participant = self.participants.pop(key)
+        await participant.client.aclose()
+        await participant.server.stop()
+        self._servers.remove(participant.server)
+        return participant.settings
 
     def __getitem__(self, key: str) -> Participant:
         return self.participants[key]

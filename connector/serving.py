@@ -24,7 +24,6 @@ class BackgroundServer:
             app, host=host, port=port, log_level=log_level, lifespan="on", access_log=False
         )
         self.server = uvicorn.Server(config)
-        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:

@@ -44,7 +44,8 @@ class Settings:
 
     @property
     def callback_address(self) -> str:
-        return self.dsp_base + "/callback"
+        """Where providers reach us as consumer: the DSP base itself (see api.protocol)."""
+        return self.dsp_base
 
     @property
     def database(self) -> str:

@@ -95,7 +95,9 @@ def term_value(value: Any, what: str) -> str:
         inner = value.get("@id", value.get("@value"))
         if isinstance(inner, str) and set(value) <= {"@id", "@value", "@type"}:
             return odrl_term(inner)
-        raise PolicyError(f"{what} must be a term, not the object {dict(value)!r}", code="invalid_value")
+        raise PolicyError(
+            f"{what} must be a term, not the object {dict(value)!r}", code="invalid_value"
+        )
     if isinstance(value, str) and value:
         return odrl_term(value)
     raise PolicyError(f"{what} must be a non-empty string, got {value!r}", code="invalid_value")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog.dsp import catalog_to_json, dataset_to_json
 from fastapi import APIRouter, Request
 
+from catalog.dsp import catalog_to_json, dataset_to_json
 from catalog.errors import CatalogError
 from connector.api.deps import ConnectorDep, PeerDep, message
 from connector.errors import MessageError, NotFound

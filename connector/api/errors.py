@@ -44,13 +44,10 @@ def _pids(request: Request) -> tuple[str, str]:
     body = getattr(request.state, "dsp_body", None)
     consumer = provider = ""
     if isinstance(body, dict):
-        consumer = body.get("consumerPid") if isinstance(body.get("consumerPid"), str) else ""
-        provider = body.get("providerPid") if isinstance(body.get("providerPid"), str) else ""
-    pid = request.path_params.get("pid", "")
-    if "/callback/" in request.url.path:
-        consumer = consumer or pid
-    else:
-        provider = provider or pid
+        consumer = str(body["consumerPid"]) if isinstance(body.get("consumerPid"), str) else ""
+        provider = str(body["providerPid"]) if isinstance(body.get("providerPid"), str) else ""
+    if not (consumer or provider):
+        provider = request.path_params.get("pid", "")
     return consumer, provider
 
 

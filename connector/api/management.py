@@ -10,11 +10,10 @@ from functools import partial
 from typing import Any, Literal, TypeVar
 
 import anyio
-from catalog.dsp import catalog_to_json
 from fastapi import APIRouter, Query
-from policies.odrl import Policy, parse_policy
 from pydantic import BaseModel, Field
 
+from catalog.dsp import catalog_to_json
 from connector.api.deps import ConnectorDep, OperatorDep
 from connector.control.catalog import fetch_catalog, fetch_dataset
 from connector.control.process import dsp_state
@@ -23,6 +22,7 @@ from connector.protocol.roles import Role
 from connector.protocol.transfer import TransferEvent
 from connector.store.tables import DatasetRow, NegotiationRow, OfferRow, TransferRow
 from policies.errors import PolicyError
+from policies.odrl import Policy, parse_policy
 
 T = TypeVar("T")
 router = APIRouter(prefix="/management", tags=["management"], dependencies=[OperatorDep])
@@ -108,7 +108,7 @@ class TransferActionIn(BaseModel):
 
 def _negotiation(row: NegotiationRow, events: Any = None) -> dict[str, Any]:
     first = "REQUESTED" if row.offer_by == Role.CONSUMER else "OFFERED"
-    out = {
+    out: dict[str, Any] = {
         "id": row.id,
         "role": row.role,
         "state": dsp_state(row, first),
@@ -131,7 +131,7 @@ def _negotiation(row: NegotiationRow, events: Any = None) -> dict[str, Any]:
 
 
 def _transfer(row: TransferRow, events: Any = None) -> dict[str, Any]:
-    out = {
+    out: dict[str, Any] = {
         "id": row.id,
         "role": row.role,
         "state": dsp_state(row, "REQUESTED"),

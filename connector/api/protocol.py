@@ -2,8 +2,10 @@
 
 Each endpoint is one line of intent: authenticate the peer, parse the message, hand it to the
 service (which validates, transitions and persists in one transaction), return the ACK.
-Consumer callbacks live under `<base>/callback`, the `callbackAddress` we send, so a pid can
-never be confused between our two roles.
+Our `callbackAddress` is the DSP base itself: a provider that starts a negotiation with an
+offer never learns any other address of ours. Paths both roles share (`/events`,
+`/termination`, the transfer messages, GETs) are dispatched by the role of *our* stored
+process, which the pid in the path names; the services then check the message fits that role.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def _ok() -> Response:
 
 @router.get("/negotiations/{pid}")
 async def get_negotiation(pid: str, connector: ConnectorDep, peer: PeerDep) -> dict[str, Any]:
-    row = await _run(connector.negotiations.get, pid, role=PROVIDER, peer=peer)
+    row = await _run(connector.negotiations.get, pid, peer=peer)
     return connector.negotiations.ack(row).to_json()
 
 
@@ -84,9 +86,10 @@ async def negotiation_counter_request(
 async def negotiation_event(
     pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:
+    role = await _run(connector.negotiations.role_of, pid)
     msg = await message(request, ContractNegotiationEventMessage)
-    _same_pid(pid, msg.provider_pid)
-    await _run(connector.negotiations.on_event, peer, msg, role=PROVIDER)
+    _same_pid(pid, msg.provider_pid if role is PROVIDER else msg.consumer_pid)
+    await _run(connector.negotiations.on_event, peer, msg, role=role)
     return _ok()
 
 
@@ -104,13 +107,14 @@ async def negotiation_verification(
 async def negotiation_termination(
     pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:
+    role = await _run(connector.negotiations.role_of, pid)
     msg = await message(request, ContractNegotiationTerminationMessage)
-    _same_pid(pid, msg.provider_pid)
-    await _run(connector.negotiations.on_termination, peer, msg, role=PROVIDER)
+    _same_pid(pid, msg.provider_pid if role is PROVIDER else msg.consumer_pid)
+    await _run(connector.negotiations.on_termination, peer, msg, role=role)
     return _ok()
 
 
-# -- contract negotiation: consumer ---------------------------------------------------------
+# -- contract negotiation: consumer (initial offers, counter-offers, agreements) ---------
 
 
 @router.post("/negotiations/offers", status_code=201)
@@ -126,15 +130,7 @@ async def negotiation_initial_offer(
     return JSONResponse(connector.negotiations.ack(row).to_json(), status_code=201)
 
 
-@router.get("/callback/negotiations/{pid}")
-async def get_consumer_negotiation(
-    pid: str, connector: ConnectorDep, peer: PeerDep
-) -> dict[str, Any]:
-    row = await _run(connector.negotiations.get, pid, role=CONSUMER, peer=peer)
-    return connector.negotiations.ack(row).to_json()
-
-
-@router.post("/callback/negotiations/{pid}/offers")
+@router.post("/negotiations/{pid}/offers")
 async def negotiation_counter_offer(
     pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:
@@ -144,7 +140,7 @@ async def negotiation_counter_offer(
     return _ok()
 
 
-@router.post("/callback/negotiations/{pid}/agreement")
+@router.post("/negotiations/{pid}/agreement")
 async def negotiation_agreement(
     pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:
@@ -154,32 +150,12 @@ async def negotiation_agreement(
     return _ok()
 
 
-@router.post("/callback/negotiations/{pid}/events")
-async def negotiation_finalized(
-    pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
-) -> Response:
-    msg = await message(request, ContractNegotiationEventMessage)
-    _same_pid(pid, msg.consumer_pid)
-    await _run(connector.negotiations.on_event, peer, msg, role=CONSUMER)
-    return _ok()
-
-
-@router.post("/callback/negotiations/{pid}/termination")
-async def negotiation_consumer_termination(
-    pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
-) -> Response:
-    msg = await message(request, ContractNegotiationTerminationMessage)
-    _same_pid(pid, msg.consumer_pid)
-    await _run(connector.negotiations.on_termination, peer, msg, role=CONSUMER)
-    return _ok()
-
-
-# -- transfer process: provider ---------------------------------------------------------------
+# -- transfer process (either role) ---------------------------------------------------------------
 
 
 @router.get("/transfers/{pid}")
 async def get_transfer(pid: str, connector: ConnectorDep, peer: PeerDep) -> dict[str, Any]:
-    row = await _run(connector.transfers.get, pid, role=PROVIDER, peer=peer)
+    row = await _run(connector.transfers.get, pid, peer=peer)
     return connector.transfers.ack(row).to_json()
 
 
@@ -204,23 +180,8 @@ _TRANSFER_MESSAGES: dict[str, type[Any]] = {
 async def transfer_message(
     pid: str, kind: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:
-    return await _transfer(pid, kind, request, connector, peer, role=PROVIDER)
-
-
-# -- transfer process: consumer ----------------------------------------------------------------
-
-
-@router.get("/callback/transfers/{pid}")
-async def get_consumer_transfer(pid: str, connector: ConnectorDep, peer: PeerDep) -> dict[str, Any]:
-    row = await _run(connector.transfers.get, pid, role=CONSUMER, peer=peer)
-    return connector.transfers.ack(row).to_json()
-
-
-@router.post("/callback/transfers/{pid}/{kind}")
-async def consumer_transfer_message(
-    pid: str, kind: str, request: Request, connector: ConnectorDep, peer: PeerDep
-) -> Response:
-    return await _transfer(pid, kind, request, connector, peer, role=CONSUMER)
+    role = await _run(connector.transfers.role_of, pid)
+    return await _transfer(pid, kind, request, connector, peer, role=role)
 
 
 async def _transfer(

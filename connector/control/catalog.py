@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.dsp import parse_catalog, parse_dataset
-from catalog.model import Catalog, DataService, Dataset, Distribution
-from policies.odrl import parse_policy
-
 from catalog.errors import CatalogError
+from catalog.model import Catalog, DataService, Dataset, Distribution
 from connector.control.dispatcher import Dispatcher
 from connector.control.peers import Peer
 from connector.errors import PeerError
 from connector.store.store import Store
 from connector.store.tables import DatasetRow, OfferRow
+from policies.odrl import parse_policy
 
 FORMATS = ("HttpData-PULL", "HttpData-PUSH")
 
@@ -50,12 +49,16 @@ class CatalogService:
         with self.store.transaction() as tx:
             row = tx.dataset(dataset_id)
             offers = tx.offers([dataset_id])
-        dataset = self._dataset(row, list(offers))
+        # Standing alone, a dataset carries its DataService inline: that is where to negotiate.
+        dataset = self._dataset(row, list(offers), inline_service=True)
         if not dataset.offers:
             raise CatalogError(f"dataset {dataset_id!r} is not on offer", code="not_found")
         return dataset
 
-    def _dataset(self, row: DatasetRow, offers: list[OfferRow]) -> Dataset:
+    def _dataset(
+        self, row: DatasetRow, offers: list[OfferRow], *, inline_service: bool = False
+    ) -> Dataset:
+        service = self.service if inline_service else None
         return Dataset(
             id=row.id,
             title=row.title,
@@ -64,7 +67,8 @@ class CatalogService:
             themes=tuple(row.themes),
             offers=tuple(parse_policy(o.policy) for o in offers),
             distributions=tuple(
-                Distribution(format=f, access_service=self.service.id) for f in FORMATS
+                Distribution(format=f, access_service=self.service.id, service=service)
+                for f in FORMATS
             ),
         )
 

@@ -12,9 +12,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from policies.decision import DecisionRequest, PolicyDecisionPoint
-from policies.odrl import Policy, parse_policy, same_terms
-
 from connector.clock import Clock
 from connector.control.peers import Peer
 from connector.control.process import INITIAL, Machine, clear_pending, dsp_state, schedule
@@ -33,9 +30,12 @@ from connector.protocol.negotiation import (
     NegotiationState,
     next_negotiation_state,
 )
+from connector.protocol.negotiation_messages import NegotiationEventType
 from connector.protocol.roles import Role
 from connector.store.store import Store, Transaction
 from connector.store.tables import AgreementRow, NegotiationRow, OfferRow
+from policies.decision import DecisionRequest, PolicyDecisionPoint
+from policies.odrl import Policy, parse_policy, same_terms
 
 E = NegotiationEvent
 MACHINE = Machine("negotiation", next_negotiation_state, NegotiationState, NegotiationEvent)
@@ -53,19 +53,28 @@ class NegotiationService:
         *,
         own_did: str,
         callback_address: str,
+        provider_address: str,
         pdp: PolicyDecisionPoint,
         notify: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.own_did = own_did
-        self.callback_address = callback_address
+        self.callback_address = callback_address  # where providers reach us as consumer
+        self.provider_address = provider_address  # where consumers reach us as provider
         self.pdp = pdp
         self.notify = notify
 
     # -- reading -------------------------------------------------------------------------
 
-    def get(self, pid: str, *, role: Role, peer: Peer | None = None) -> NegotiationRow:
+    def role_of(self, pid: str) -> Role:
+        """Which of our roles the process `pid` is in (NotFound when we have none)."""
+        with self.store.transaction() as tx:
+            return Role(tx.process(NegotiationRow, pid).role)
+
+    def get(
+        self, pid: str, *, role: Role | None = None, peer: Peer | None = None
+    ) -> NegotiationRow:
         with self.store.transaction() as tx:
             row = tx.process(NegotiationRow, pid, role=role)
             _check_peer(row, peer)
@@ -76,7 +85,7 @@ class NegotiationService:
         return ContractNegotiation(
             consumer_pid=consumer_pid,
             provider_pid=provider_pid,
-            state=dsp_state(row, _first_state(row)),
+            state=NegotiationState(dsp_state(row, _first_state(row))),
         )
 
     # -- provider side, inbound -----------------------------------------------------------
@@ -473,7 +482,7 @@ class NegotiationService:
 
     def outbound(self, row: NegotiationRow) -> tuple[str, dict[str, Any]]:
         """The URL and body of the message `row.pending` asks us to send."""
-        pending = E(row.pending)
+        pending = E(str(row.pending))
         base = row.counterparty_address.rstrip("/")
         consumer_pid, provider_pid = _pids(row)
         detail = row.pending_detail or {}
@@ -493,7 +502,7 @@ class NegotiationService:
             offer = parse_policy(detail.get("offer", row.offer))
             if row.state == INITIAL:
                 msg = ContractOfferMessage(
-                    provider_pid=provider_pid, offer=offer, callback_address=self.callback_address
+                    provider_pid=provider_pid, offer=offer, callback_address=self.provider_address
                 )
                 return f"{base}/negotiations/offers", msg.to_json()
             msg = ContractOfferMessage(
@@ -502,7 +511,9 @@ class NegotiationService:
             return f"{path}/offers", msg.to_json()
         if pending in (E.ACCEPTED, E.FINALIZED):
             msg = ContractNegotiationEventMessage(
-                provider_pid=provider_pid, consumer_pid=consumer_pid, event_type=pending.value
+                provider_pid=provider_pid,
+                consumer_pid=consumer_pid,
+                event_type=NegotiationEventType(pending.value),
             )
             return f"{path}/events", msg.to_json()
         if pending is E.AGREEMENT:
@@ -611,7 +622,9 @@ class NegotiationService:
     ) -> NegotiationRow:
         row = tx.process(NegotiationRow, provider_pid, role=Role.PROVIDER)
         _check_peer(row, peer)
-        if row.peer_pid != consumer_pid:
+        if row.peer_pid is None:
+            row.peer_pid = consumer_pid  # our initial offer's ACK has not been recorded yet
+        elif row.peer_pid != consumer_pid:
             raise NotFound(
                 "consumerPid does not match this negotiation", code="unknown_negotiation"
             )

@@ -11,9 +11,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from policies.decision import DecisionRequest, PolicyDecisionPoint
-from policies.odrl import parse_policy
-
 from connector.clock import Clock
 from connector.control.peers import Peer
 from connector.control.process import INITIAL, Machine, clear_pending, dsp_state, schedule
@@ -31,6 +28,8 @@ from connector.protocol.roles import Role
 from connector.protocol.transfer import TransferEvent, TransferState, next_transfer_state
 from connector.store.store import Store, Transaction
 from connector.store.tables import AgreementRow, NegotiationRow, TransferRow
+from policies.decision import DecisionRequest, PolicyDecisionPoint
+from policies.odrl import parse_policy
 
 E = TransferEvent
 MACHINE = Machine("transfer", next_transfer_state, TransferState, TransferEvent)
@@ -65,7 +64,12 @@ class TransferService:
         self.addresses = addresses
         self.notify = notify
 
-    def get(self, pid: str, *, role: Role, peer: Peer | None = None) -> TransferRow:
+    def role_of(self, pid: str) -> Role:
+        """Which of our roles the process `pid` is in (NotFound when we have none)."""
+        with self.store.transaction() as tx:
+            return Role(tx.process(TransferRow, pid).role)
+
+    def get(self, pid: str, *, role: Role | None = None, peer: Peer | None = None) -> TransferRow:
         with self.store.transaction() as tx:
             row = tx.process(TransferRow, pid, role=role)
             _check_peer(row, peer)
@@ -76,7 +80,7 @@ class TransferService:
         return TransferProcess(
             consumer_pid=consumer_pid,
             provider_pid=provider_pid,
-            state=dsp_state(row, TransferState.REQUESTED),
+            state=TransferState(dsp_state(row, TransferState.REQUESTED)),
         )
 
     # -- provider side, inbound -----------------------------------------------------------
@@ -249,7 +253,7 @@ class TransferService:
     # -- outbound (called by the runner) --------------------------------------------------
 
     def outbound(self, row: TransferRow) -> tuple[str, dict[str, Any]]:
-        pending = E(row.pending)
+        pending = E(str(row.pending))
         base = row.counterparty_address.rstrip("/")
         consumer_pid, provider_pid = _pids(row)
         path = f"{base}/transfers/{row.peer_pid}"

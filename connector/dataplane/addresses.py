@@ -23,10 +23,8 @@ class PullAddressIssuer:
         self.clock = clock
 
     def pull_address(self, transfer: TransferRow, agreement: AgreementRow) -> dict[str, Any]:
-        key = self.keys.active
         token = issue_transfer_token(
-            key.private_key,
-            kid=key.kid,
+            self.keys.active,
             issuer=self.own_did,
             audience=self.own_did,
             subject=transfer.counterparty_did,

@@ -8,16 +8,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-import jwt
+from connector.identity import jws
+from connector.identity.keys import SigningKey
 
 ACCESS_TOKEN_TYPE = "tsunagu-transfer+jwt"
 MAX_LIFETIME_SECONDS = 300
 
 
 def issue_transfer_token(
-    key: object,
+    key: SigningKey,
     *,
-    kid: str,
     issuer: str,
     audience: str,
     subject: str,
@@ -38,6 +38,4 @@ def issue_transfer_token(
         "agreement_id": agreement_id,
         "transfer_id": transfer_id,
     }
-    return jwt.encode(
-        claims, key, algorithm="EdDSA", headers={"kid": kid, "typ": ACCESS_TOKEN_TYPE}
-    )  # type: ignore[arg-type]
+    return jws.sign(key, claims, typ=ACCESS_TOKEN_TYPE)

@@ -75,7 +75,9 @@ def normalise_municipality_code(code: str) -> str:
     """
     if not code.isascii() or not code.isdigit() or len(code) not in (5, 6):
         raise ValueError(f"municipality code {code!r} must be 5 or 6 digits")
-    total = sum(weight * int(digit) for weight, digit in zip((6, 5, 4, 3, 2), code[:5], strict=True))
+    total = sum(
+        weight * int(digit) for weight, digit in zip((6, 5, 4, 3, 2), code[:5], strict=True)
+    )
     check = str((11 - total % 11) % 10)
     if len(code) == 6 and code[5] != check:
         raise ValueError(f"municipality code {code!r} has a wrong check digit (expected {check})")
@@ -265,10 +267,14 @@ def _wrap(step: Callable[[], _T]) -> _T:
     try:
         return step()
     except IdentityError as exc:
-        raise IdentityError(f"membership credential rejected: {exc}", code="credential_invalid") from exc
+        raise IdentityError(
+            f"membership credential rejected: {exc}", code="credential_invalid"
+        ) from exc
 
 
-def _read_membership(claims: Mapping[str, Any], issuer: str) -> tuple[MembershipClaims, _StatusEntry]:
+def _read_membership(
+    claims: Mapping[str, Any], issuer: str
+) -> tuple[MembershipClaims, _StatusEntry]:
     """Check the credential's shape and mirrored claims; return its content and status entry."""
 
     def bad(reason: str) -> IdentityError:

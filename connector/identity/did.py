@@ -62,7 +62,7 @@ def did_web(host: str, port: int | None = None, path: str | None = None) -> str:
         if not 0 < port < 65536:
             raise ValueError(f"port {port} out of range")
         authority += f":{port}"
-    segments = [quote(authority, safe="[].-")]
+    segments = [quote(authority, safe=".-")]
     if path:
         parts = path.strip("/").split("/")
         if any(part in ("", ".", "..") for part in parts):
@@ -101,7 +101,8 @@ def _split_authority(authority: str, did: str) -> tuple[str, int | None]:
     port: int | None = None
     if rest:
         digits = rest[1:]
-        if not rest.startswith(":") or not digits.isdigit() or not 0 < int(digits) < 65536:
+        ascii_number = digits.isascii() and digits.isdigit()
+        if not rest.startswith(":") or not ascii_number or not 0 < int(digits) < 65536:
             raise IdentityError(f"{did!r} has an invalid port", code="did_invalid")
         port = int(digits)
     return host.lower(), port

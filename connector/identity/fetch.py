@@ -105,7 +105,8 @@ async def fetch_bounded(
             if declared.isdigit() and int(declared) > max_bytes:
                 raise IdentityError(f"{url} body exceeds {max_bytes} bytes", code=code)
             body = bytearray()
-            async for chunk in response.aiter_raw():
+            # With the encoding checked to be identity, decoded bytes are the bytes on the wire.
+            async for chunk in response.aiter_bytes():
                 body += chunk
                 if len(body) > max_bytes:
                     raise IdentityError(f"{url} body exceeds {max_bytes} bytes", code=code)

@@ -105,7 +105,9 @@ def parse(token: str, *, typ: str) -> UnverifiedJws:
     try:
         header_bytes = b64url_decode(token.split(".", 1)[0])
     except ValueError as exc:
-        raise IdentityError(f"token header is not base64url: {exc}", code="token_malformed") from exc
+        raise IdentityError(
+            f"token header is not base64url: {exc}", code="token_malformed"
+        ) from exc
     header = _json_object(header_bytes, "header")
     _check_header(header, typ)
     try:

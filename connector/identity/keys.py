@@ -95,12 +95,11 @@ class SigningKey:
     def generate(cls, kid: str) -> SigningKey:
         return cls(kid, Ed25519PrivateKey.generate())
 
-    @property
     def public_key(self) -> Ed25519PublicKey:
         return self.private_key.public_key()
 
     def public_jwk(self) -> dict[str, str]:
-        raw = self.public_key.public_bytes(
+        raw = self.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
         return {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(raw)}

@@ -110,14 +110,18 @@ class TokenVerifier:
         issuer, jti, expires = self._check_claims(claims, unverified.kid)
         credential = claims.get("vc")
         if not isinstance(credential, str) or not credential:
-            raise IdentityError("token carries no membership credential (vc)", code="credential_missing")
+            raise IdentityError(
+                "token carries no membership credential (vc)", code="credential_missing"
+            )
         membership = await self._credentials.verify(credential, expected_subject=issuer)
         key = await self._resolver.key_for(issuer, unverified.kid)
         if jws.verify(token, key) != claims:
             raise IdentityError("signed claims differ from the parsed ones", code="token_malformed")
         # Only a fully verified token may use up its jti, so junk cannot fill the cache.
         if not self._replay.remember(issuer, jti, expires + timedelta(seconds=self._leeway)):
-            raise IdentityError(f"token {jti!r} from {issuer} was already used", code="token_replayed")
+            raise IdentityError(
+                f"token {jti!r} from {issuer} was already used", code="token_replayed"
+            )
         return VerifiedPeer(did=issuer, claims=membership, jti=jti)
 
     def _check_claims(self, claims: dict[str, Any], kid: str) -> tuple[str, str, datetime]:
@@ -126,14 +130,18 @@ class TokenVerifier:
             raise IdentityError(f"token lacks claims {missing}", code="token_missing_claim")
         forbidden = [name for name in _FORBIDDEN_CLAIMS if name in claims]
         if forbidden:
-            raise IdentityError(f"token carries forbidden claims {forbidden}", code="token_forbidden_claim")
+            raise IdentityError(
+                f"token carries forbidden claims {forbidden}", code="token_forbidden_claim"
+            )
         issuer, subject, audience, jti = claims["iss"], claims["sub"], claims["aud"], claims["jti"]
         if not isinstance(issuer, str) or not isinstance(jti, str) or not jti or len(jti) > 256:
             raise IdentityError("iss and jti must be strings", code="token_malformed")
         if subject != issuer:
             raise IdentityError("a self-issued token needs iss == sub", code="token_wrong_subject")
         if not kid.startswith(issuer + "#"):
-            raise IdentityError(f"key id {kid!r} is not a key of {issuer}", code="token_unknown_kid")
+            raise IdentityError(
+                f"key id {kid!r} is not a key of {issuer}", code="token_unknown_kid"
+            )
         if audience != self._own_did:
             # Exact string only: a list audience could be replayed to every listed party.
             raise IdentityError(f"token is meant for {audience!r}", code="token_wrong_audience")

@@ -47,7 +47,7 @@ class Store:
         except SQLAlchemyError as exc:
             raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
 
-    def remember_token(self, issuer: str, jti: str, expires_at: datetime) -> bool:
+    def remember(self, issuer: str, jti: str, expires_at: datetime) -> bool:
         """The replay cache: False when (issuer, jti) was seen before."""
         try:
             with self.transaction() as tx:

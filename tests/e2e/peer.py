@@ -40,15 +40,18 @@ def token(
     alg: str = "EdDSA",
     key: Any = None,
     headers: dict[str, Any] | None = None,
+    sender: str = "consumer",
+    receiver: str = "provider",
     **claims: Any,
 ) -> str:
-    consumer = space["consumer"]
+    """A self-issued ID token from `sender` to `receiver`, with any claim overridden."""
+    consumer = space[sender]
     active = consumer.connector.keys.active
     now = consumer.connector.clock()
     payload: dict[str, Any] = {
         "iss": consumer.did,
         "sub": consumer.did,
-        "aud": space["provider"].did,
+        "aud": space[receiver].did,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=60)).timestamp()),
         "jti": uuid.uuid4().hex,

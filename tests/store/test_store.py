@@ -111,11 +111,11 @@ def test_same_peer_pid_twice_is_a_conflict_and_changes_nothing(store: Store) -> 
 
 
 def test_replay_cache_remembers_until_expiry(store: Store) -> None:
-    assert store.remember_token("did:a", "j1", T0 + timedelta(minutes=5))
-    assert not store.remember_token("did:a", "j1", T0 + timedelta(minutes=5))
-    assert store.remember_token("did:b", "j1", T0 + timedelta(minutes=5))  # per issuer
+    assert store.remember("did:a", "j1", T0 + timedelta(minutes=5))
+    assert not store.remember("did:a", "j1", T0 + timedelta(minutes=5))
+    assert store.remember("did:b", "j1", T0 + timedelta(minutes=5))  # per issuer
     assert store.forget_expired_tokens(T0 + timedelta(minutes=6)) == 2
-    assert store.remember_token("did:a", "j1", T0 + timedelta(minutes=10))
+    assert store.remember("did:a", "j1", T0 + timedelta(minutes=10))
 
 
 def test_claim_due_leases_each_row_once(store: Store) -> None:

@@ -7,7 +7,6 @@ Revises: (none)
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 revision = "0001"
@@ -20,27 +19,27 @@ def upgrade() -> None:
 
     op.create_table(
         "dataset",
-        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
-        sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
-        sa.Column("description", sqlmodel.sql.sqltypes.AutoString(length=4096), nullable=False),
+        sa.Column("id", sa.String(length=512), nullable=False),
+        sa.Column("title", sa.String(length=512), nullable=False),
+        sa.Column("description", sa.String(length=4096), nullable=False),
         sa.Column("keywords", sa.JSON(), nullable=False),
         sa.Column("themes", sa.JSON(), nullable=False),
         sa.Column("data_address", sa.JSON(), nullable=False),
-        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
         "event",
         sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.Column("process", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("process_id", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
-        sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("direction", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("message", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("from_state", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-        sa.Column("to_state", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("peer_did", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("process", sa.String(length=16), nullable=False),
+        sa.Column("process_id", sa.String(length=256), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("direction", sa.String(length=16), nullable=False),
+        sa.Column("message", sa.String(length=64), nullable=False),
+        sa.Column("from_state", sa.String(length=32), nullable=True),
+        sa.Column("to_state", sa.String(length=32), nullable=False),
+        sa.Column("peer_did", sa.String(length=512), nullable=False),
         sa.Column("detail", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
     )
@@ -49,28 +48,26 @@ def upgrade() -> None:
 
     op.create_table(
         "negotiation",
-        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
-        sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("peer_pid", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=True),
-        sa.Column("counterparty_did", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
-        sa.Column(
-            "counterparty_address", sqlmodel.sql.sqltypes.AutoString(length=2048), nullable=False
-        ),
-        sa.Column("dataset_id", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
+        sa.Column("id", sa.String(length=256), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("state", sa.String(length=32), nullable=False),
+        sa.Column("peer_pid", sa.String(length=256), nullable=True),
+        sa.Column("counterparty_did", sa.String(length=512), nullable=False),
+        sa.Column("counterparty_address", sa.String(length=2048), nullable=False),
+        sa.Column("dataset_id", sa.String(length=512), nullable=False),
         sa.Column("offer", sa.JSON(), nullable=False),
-        sa.Column("offer_by", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("agreement_id", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=True),
+        sa.Column("offer_by", sa.String(length=16), nullable=False),
+        sa.Column("agreement_id", sa.String(length=256), nullable=True),
         sa.Column("awaiting_decision", sa.Boolean(), nullable=False),
-        sa.Column("pending", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("pending", sa.String(length=32), nullable=True),
         sa.Column("pending_detail", sa.JSON(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-        sa.Column("lease_owner", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
-        sa.Column("lease_until", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=2048), nullable=True),
-        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("lease_owner", sa.String(length=128), nullable=True),
+        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.String(length=2048), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("role", "counterparty_did", "peer_pid", name="uq_negotiation_peer_pid"),
     )
@@ -79,9 +76,9 @@ def upgrade() -> None:
 
     op.create_table(
         "seen_token",
-        sa.Column("issuer", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
-        sa.Column("jti", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
-        sa.Column("expires_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("issuer", sa.String(length=512), nullable=False),
+        sa.Column("jti", sa.String(length=256), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("issuer", "jti"),
     )
     with op.batch_alter_table("seen_token", schema=None) as batch_op:
@@ -89,26 +86,24 @@ def upgrade() -> None:
 
     op.create_table(
         "transfer",
-        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
-        sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("peer_pid", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=True),
-        sa.Column("counterparty_did", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
-        sa.Column(
-            "counterparty_address", sqlmodel.sql.sqltypes.AutoString(length=2048), nullable=False
-        ),
-        sa.Column("agreement_id", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
-        sa.Column("format", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+        sa.Column("id", sa.String(length=256), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("state", sa.String(length=32), nullable=False),
+        sa.Column("peer_pid", sa.String(length=256), nullable=True),
+        sa.Column("counterparty_did", sa.String(length=512), nullable=False),
+        sa.Column("counterparty_address", sa.String(length=2048), nullable=False),
+        sa.Column("agreement_id", sa.String(length=256), nullable=False),
+        sa.Column("format", sa.String(length=128), nullable=False),
         sa.Column("data_address", sa.JSON(), nullable=True),
-        sa.Column("pending", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("pending", sa.String(length=32), nullable=True),
         sa.Column("pending_detail", sa.JSON(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-        sa.Column("lease_owner", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
-        sa.Column("lease_until", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=2048), nullable=True),
-        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("lease_owner", sa.String(length=128), nullable=True),
+        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.String(length=2048), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("role", "counterparty_did", "peer_pid", name="uq_transfer_peer_pid"),
     )
@@ -120,13 +115,13 @@ def upgrade() -> None:
 
     op.create_table(
         "agreement",
-        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
-        sa.Column("negotiation_id", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
-        sa.Column("dataset_id", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
-        sa.Column("provider_did", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
-        sa.Column("consumer_did", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
+        sa.Column("id", sa.String(length=256), nullable=False),
+        sa.Column("negotiation_id", sa.String(length=256), nullable=False),
+        sa.Column("dataset_id", sa.String(length=512), nullable=False),
+        sa.Column("provider_did", sa.String(length=512), nullable=False),
+        sa.Column("consumer_did", sa.String(length=512), nullable=False),
         sa.Column("policy", sa.JSON(), nullable=False),
-        sa.Column("signed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["negotiation_id"],
             ["negotiation.id"],
@@ -140,11 +135,11 @@ def upgrade() -> None:
 
     op.create_table(
         "offer",
-        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
-        sa.Column("dataset_id", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
+        sa.Column("id", sa.String(length=512), nullable=False),
+        sa.Column("dataset_id", sa.String(length=512), nullable=False),
         sa.Column("policy", sa.JSON(), nullable=False),
         sa.Column("requires_approval", sa.Boolean(), nullable=False),
-        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["dataset_id"],
             ["dataset.id"],

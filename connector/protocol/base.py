@@ -1,0 +1,261 @@
+"""What every DSP 2025-1 message shares: the `@context`/`@type` envelope, parsing, errors.
+
+Messages are frozen dataclasses written by hand rather than generated from the schemas: the
+wire form must be *exactly* the compact JSON of the spec's examples, and every rejection must
+carry a short code and a message naming the offending field. Parsing is tolerant where DSP
+says so (unknown extra properties are ignored) and strict elsewhere.
+
+Error codes raised as `MessageError(..., code=...)`:
+
+    invalid_message   the body is not a JSON object, or a one-of rule is broken
+    invalid_context   `@context` is not an array of strings containing the DSP 2025-1 context
+    wrong_type        `@type` is not the message type expected at this endpoint
+    missing_field     a required property is absent
+    invalid_field     a property has the wrong JSON type or an unknown enumerated value
+    invalid_callback  `callbackAddress` is not an absolute http(s) URL
+    invalid_policy    the offer or agreement is not a usable ODRL policy
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar, Self, TypeVar
+from urllib.parse import urlsplit
+
+from connector.errors import MessageError
+from policies.errors import PolicyError
+from policies.odrl import Policy, PolicyKind, parse_policy
+
+DSP_CONTEXT = "https://w3id.org/dspace/2025/1/context.jsonld"
+
+
+class Message:
+    """Base of every DSP message model. Subclasses are frozen, keyword-only dataclasses."""
+
+    TYPE: ClassVar[str]
+
+    def to_json(self) -> dict[str, Any]:
+        """The DSP 2025-1 compact JSON; absent optional properties are omitted, never null."""
+        return {"@context": [DSP_CONTEXT], "@type": self.TYPE, **self._properties()}
+
+    def _properties(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def _read(cls, fields: Fields) -> Self:
+        raise NotImplementedError
+
+
+M = TypeVar("M", bound=Message)
+E = TypeVar("E", bound=StrEnum)
+
+
+def parse_message(body: object, model: type[M]) -> M:
+    """Validate a decoded JSON body as a `model` message; `MessageError` if it is not one."""
+    if not isinstance(body, Mapping):
+        raise MessageError(
+            f"a {model.TYPE} must be a JSON object, got {json_type(body)}", code="invalid_message"
+        )
+    check_context(body, model.TYPE)
+    if "@type" not in body:
+        raise MessageError(f"{model.TYPE}: '@type' is required", code="missing_field")
+    if body["@type"] != model.TYPE:
+        raise MessageError(
+            f"expected a {model.TYPE}, got @type {body['@type']!r}", code="wrong_type"
+        )
+    return model._read(Fields(body, model.TYPE))
+
+
+def check_context(body: Mapping[str, Any], type_name: str) -> None:
+    if "@context" not in body:
+        raise MessageError(f"{type_name}: '@context' is required", code="missing_field")
+    context = body["@context"]
+    if (
+        not isinstance(context, list)
+        or not all(isinstance(c, str) for c in context)
+        or DSP_CONTEXT not in context
+    ):
+        raise MessageError(
+            f"{type_name}: '@context' must be an array of strings containing {DSP_CONTEXT!r}, "
+            f"got {context!r}",
+            code="invalid_context",
+        )
+
+
+class Fields:
+    """Typed access to a message's properties, raising `MessageError`s that name the field."""
+
+    def __init__(self, body: Mapping[str, Any], where: str) -> None:
+        self.body = body
+        self.where = where
+
+    def _get(self, name: str) -> Any:
+        return self.body.get(name)
+
+    def _wrong(self, name: str, expected: str, value: object) -> MessageError:
+        return MessageError(
+            f"{self.where}: {name!r} must be {expected}, got {json_type(value)}",
+            code="invalid_field",
+        )
+
+    def string(self, name: str) -> str:
+        value = self.optional_string(name)
+        if value is None:
+            raise MessageError(f"{self.where}: {name!r} is required", code="missing_field")
+        return value
+
+    def optional_string(self, name: str) -> str | None:
+        value = self._get(name)
+        if value is None or isinstance(value, str):
+            return value
+        raise self._wrong(name, "a string", value)
+
+    def object(self, name: str) -> Mapping[str, Any]:
+        value = self.optional_object(name)
+        if value is None:
+            raise MessageError(f"{self.where}: {name!r} is required", code="missing_field")
+        return value
+
+    def optional_object(self, name: str) -> Mapping[str, Any] | None:
+        value = self._get(name)
+        if value is None or isinstance(value, Mapping):
+            return value
+        raise self._wrong(name, "an object", value)
+
+    def array(self, name: str) -> tuple[Any, ...]:
+        """An array property; a single value counts as a one-item array (JSON-LD sets)."""
+        value = self._get(name)
+        if value is None:
+            return ()
+        return tuple(value) if isinstance(value, list) else (value,)
+
+    def enum(self, name: str, kind: type[E]) -> E:
+        return coerce_enum(self.string(name), kind, self.where, name)
+
+    def policy(self, name: str, kind: PolicyKind) -> Policy:
+        data = self.object(name)
+        try:
+            return parse_policy(data, expected_kind=kind)
+        except PolicyError as exc:
+            raise MessageError(f"{self.where}: {name}: {exc}", code="invalid_policy") from exc
+
+
+@dataclass(frozen=True, kw_only=True)
+class PidPairMessage(Message):
+    """Messages that carry nothing but the two process ids."""
+
+    provider_pid: str
+    consumer_pid: str
+
+    def _properties(self) -> dict[str, Any]:
+        return {"providerPid": self.provider_pid, "consumerPid": self.consumer_pid}
+
+    @classmethod
+    def _read(cls, fields: Fields) -> Self:
+        return cls(
+            provider_pid=fields.string("providerPid"), consumer_pid=fields.string("consumerPid")
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CodeAndReasonMessage(Message):
+    """Termination and error objects: both pids, an optional `code` and `reason` list."""
+
+    provider_pid: str
+    consumer_pid: str
+    code: str | None = None
+    reason: Sequence[Any] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", reasons(self.reason))
+
+    def _properties(self) -> dict[str, Any]:
+        return {
+            "providerPid": self.provider_pid,
+            "consumerPid": self.consumer_pid,
+            **code_and_reason(self.code, self.reason),
+        }
+
+    @classmethod
+    def _read(cls, fields: Fields) -> Self:
+        return cls(
+            provider_pid=fields.string("providerPid"),
+            consumer_pid=fields.string("consumerPid"),
+            code=fields.optional_string("code"),
+            reason=fields.array("reason"),
+        )
+
+
+# -- checks shared by the message models ---------------------------------------------------------
+
+
+def exactly_one(where: str, **candidates: object) -> None:
+    present = [name for name, value in candidates.items() if value is not None]
+    if len(present) != 1:
+        names = " or ".join(candidates)
+        found = ", ".join(present) or "neither"
+        raise MessageError(
+            f"{where} needs exactly one of {names}; found {found}", code="invalid_message"
+        )
+
+
+def check_callback(value: str, where: str) -> None:
+    """DSP: a callback address the receiver cannot use is an unrecoverable error."""
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok or any(c.isspace() for c in value):
+        raise MessageError(
+            f"{where}: callbackAddress {value!r} must be an absolute http:// or https:// URL",
+            code="invalid_callback",
+        )
+
+
+def coerce_enum(value: object, kind: type[E], where: str, name: str) -> E:
+    """`value` (a member or its string) as a member of `kind`; `MessageError` otherwise."""
+    try:
+        if isinstance(value, str):
+            return kind(value)
+    except ValueError:
+        pass
+    allowed = ", ".join(m.value for m in kind)
+    raise MessageError(
+        f"{where}: {name!r} must be one of {allowed}, got {value!r}", code="invalid_field"
+    )
+
+
+def reasons(value: Sequence[Any] | str | None) -> tuple[Any, ...] | None:
+    """Normalise a `reason` (array, >= 1 item when present); empty means absent."""
+    if value is None:
+        return None
+    items = (value,) if isinstance(value, str) else tuple(value)
+    return items or None
+
+
+def code_and_reason(code: str | None, reason: Sequence[Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if code is not None:
+        out["code"] = code
+    if reason:
+        out["reason"] = list(reason)
+    return out
+
+
+def json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__

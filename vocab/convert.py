@@ -1,0 +1,610 @@
+"""Conversion into the shared model: source rows + a mapping -> observations, row by row.
+
+Rows stream through; memory stays flat however long the source is. Each row ends in one of
+three states: *converted* (records, no issue), *warned* (records, with warnings such as a date
+outside its era read leniently or a missing reading skipped) or *rejected* (no records; each
+error names the row, field, value and rule). A bad row never stops the others unless the
+conversion is strict, which raises `ConversionAborted` at the first rejected row.
+
+SHACL validation runs on batches of records. ``validate_every=1`` checks every record (the
+default, right for the small files of daily exchange); ``validate_every=N`` checks the records
+of rows 1, N+1, 2N+1, ... (a deterministic systematic sample, for bulk loads);
+``validate_every=0`` turns it off. A record that fails its shape rejects its row.
+
+The per-row path is written for speed (see benchmarks/convert.py): dates, units, station and
+municipality codes are looked up in dicts filled on first sight, and nothing touches rdflib.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Literal, NamedTuple
+
+from rdflib import Graph
+
+from vocab.codes import normalise_municipality_code
+from vocab.eras import DateParser, ParsedDate
+from vocab.errors import ConversionAborted, MappingError, ValueFormatError, VocabError
+from vocab.mapping import Mapping, ObservationMapping
+from vocab.namespaces import CONTEXT_IRI, SOSA
+from vocab.records import CSV_COLUMNS, Observation, add_to_graph, to_csv_row, to_jsonld
+from vocab.shapes import validate_graph
+from vocab.units import Converter
+
+Severity = Literal["error", "warning"]
+Status = Literal["converted", "warned", "rejected"]
+OutputFormat = Literal["csv", "jsonld"]
+Source = str | Path | IO[str]
+
+_DATE_CACHE_SIZE = 65_536
+_INFINITIES = (float("inf"), float("-inf"))
+VALIDATION_BATCH = 500
+"""Records per pyshacl run: a run costs a few milliseconds plus about 0.5 ms per record."""
+VALIDATION_WINDOW = 100_000
+"""When sampling, a sampled row waits at most this many rows for its check."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowIssue:
+    row: int
+    field: str
+    value: str
+    rule: str
+    message: str
+    severity: Severity
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.field}={self.value!r}: {self.message} [{self.rule}]"
+
+
+class RowOutcome(NamedTuple):
+    """What became of one source row."""
+
+    row: int
+    records: list[Observation]
+    issues: tuple[RowIssue, ...]
+    rejected: bool
+
+    @property
+    def status(self) -> Status:
+        if self.rejected:
+            return "rejected"
+        return "warned" if self.issues else "converted"
+
+    def rejecting(self, issue: RowIssue) -> RowOutcome:
+        """The same row, rejected with one more issue and no records."""
+        return RowOutcome(self.row, [], (*self.issues, issue), True)
+
+
+@dataclass
+class ConversionSummary:
+    """Counts of a conversion, and the first `max_issues` issues in full."""
+
+    rows: int = 0
+    converted: int = 0
+    warned: int = 0
+    rejected: int = 0
+    records: int = 0
+    validated: int = 0
+    """Records checked against the SHACL shapes."""
+    rules: Counter[str] = field(default_factory=Counter)
+    issues: list[RowIssue] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    max_issues: int = 1000
+
+    def add(self, outcome: RowOutcome) -> None:
+        self.rows += 1
+        self.records += len(outcome.records)
+        if not outcome.issues:
+            self.converted += 1
+            return
+        if outcome.rejected:
+            self.rejected += 1
+        else:
+            self.warned += 1
+        for issue in outcome.issues:
+            self.rules[issue.rule] += 1
+            if len(self.issues) < self.max_issues:
+                self.issues.append(issue)
+
+    def text(self) -> str:
+        line = (
+            f"{self.rows} rows: {self.converted} converted, {self.warned} warned, "
+            f"{self.rejected} rejected; {self.records} records"
+        )
+        if self.validated:
+            line += f" ({self.validated} checked with SHACL)"
+        return line
+
+
+class RowConverter:
+    """A mapping compiled for conversion: converts one row given as a list of field values.
+
+    `field_index` says where each source field sits in the value list. Values that converted
+    cleanly are remembered (`clean_dates`, `stations`, `municipality_codes`, each plan's
+    `by_spelling`); the bulk path (`vocab.bulk`) reads those caches to skip the checks for
+    values it has seen before.
+    """
+
+    def __init__(
+        self, mapping: Mapping, field_index: dict[str, int], *, strict: bool = False
+    ) -> None:
+        self.mapping = mapping
+        self.dates = DateParser(strict=strict or mapping.era_strict, tz=mapping.timezone)
+        self.time_indexes = tuple(field_index[f] for f in mapping.time_fields)
+        self._time_name = "+".join(mapping.time_fields)
+        self.station_index = field_index[mapping.station_field]
+        self.stations = mapping.stations.as_dict()
+        self._station_table = mapping.stations
+        self.municipality_index = (
+            field_index[mapping.municipality_field] if mapping.municipality_field else None
+        )
+        self.municipality_codes: dict[str, str] = {}
+        self.clean_dates: dict[str, ParsedDate] = {}
+        self.plans = tuple(
+            _ObservationPlan(obs, field_index, mapping) for obs in mapping.observations
+        )
+        self.width = 1 + max(field_index.values())
+
+    def convert(self, row_no: int, values: Sequence[str]) -> RowOutcome:
+        """Convert one row; every problem becomes an issue naming field, value and rule."""
+        if len(values) < self.width:
+            return self._short_row(row_no, values)
+        issues: list[RowIssue] = []
+        times = self.time_indexes
+        time_text = values[times[0]] if len(times) == 1 else " ".join(values[i] for i in times)
+        result_time = basic = ""
+        try:
+            parsed = self.dates(time_text)
+        except VocabError as error:
+            issues.append(_issue(row_no, self._time_name, time_text, error, "error"))
+        else:
+            result_time, basic = parsed.iso, parsed.basic
+            for warning in parsed.warnings:
+                issues.append(_issue(row_no, self._time_name, time_text, warning, "warning"))
+            if not parsed.warnings:
+                if len(self.clean_dates) >= _DATE_CACHE_SIZE:
+                    self.clean_dates.clear()
+                self.clean_dates[time_text] = parsed
+        code = values[self.station_index]
+        station = self.stations.get(code)
+        if station is None:
+            try:
+                station = self._station_table.translate(code)
+                self.stations[code] = station
+            except VocabError as error:
+                issues.append(_issue(row_no, self.mapping.station_field, code, error, "error"))
+                station = ""
+        municipality = self.mapping.municipality_code
+        if self.municipality_index is not None:
+            raw = values[self.municipality_index]
+            municipality = self.municipality_codes.get(raw)
+            if municipality is None:
+                municipality = self._normalise_municipality(row_no, raw, issues)
+        records: list[Observation] = []
+        for plan in self.plans:
+            value = plan.value(row_no, values, issues)
+            if value is not None:
+                records.append(
+                    Observation(
+                        f"{station}/{plan.slug}/{basic}",
+                        plan.observation_class,
+                        plan.property_iri,
+                        station,
+                        result_time,
+                        value,
+                        plan.unit_iri,
+                        municipality,
+                        row_no,
+                    )
+                )
+        if any(issue.severity == "error" for issue in issues):
+            return RowOutcome(row_no, [], tuple(issues), True)
+        return RowOutcome(row_no, records, tuple(issues), False)
+
+    def _normalise_municipality(self, row_no: int, raw: str, issues: list[RowIssue]) -> str | None:
+        try:
+            code = normalise_municipality_code(raw)
+        except VocabError as error:
+            issues.append(_issue(row_no, str(self.mapping.municipality_field), raw, error, "error"))
+            return None
+        self.municipality_codes[raw] = code
+        return code
+
+    def _short_row(self, row_no: int, values: Sequence[str]) -> RowOutcome:
+        issue = RowIssue(
+            row_no,
+            "(row)",
+            ",".join(values)[:80],
+            "missing_field",
+            f"the row has {len(values)} fields; the mapping reads {self.width}",
+            "error",
+        )
+        return RowOutcome(row_no, [], (issue,), True)
+
+
+class _ObservationPlan:
+    """One [[observations]] entry, ready to turn a field into a value in the canonical unit."""
+
+    def __init__(
+        self, obs: ObservationMapping, field_index: dict[str, int], mapping: Mapping
+    ) -> None:
+        prop = obs.property
+        self.field = obs.field
+        self.index = field_index[obs.field]
+        self.unit_field = obs.unit_field
+        self.unit_index = field_index[obs.unit_field] if obs.unit_field else None
+        self.property_iri = prop.iri
+        self.slug = prop.slug
+        self.observation_class = prop.observation_class or str(SOSA.Observation)
+        self.unit_iri = prop.canonical_unit.iri
+        self.missing = obs.missing
+        self._units = mapping.vocabulary.units
+        self._target = prop.canonical_unit
+        self._period = prop.accumulation_seconds
+        self.fixed: Converter | None = None
+        if obs.unit is not None:
+            self.fixed = self._units.converter(obs.unit, self._target, period_seconds=self._period)
+        self.by_spelling: dict[str, Converter] = {}
+
+    def value(self, row_no: int, values: Sequence[str], issues: list[RowIssue]) -> float | None:
+        """The converted value; None (with an issue) when missing or unreadable."""
+        raw = values[self.index]
+        if raw in self.missing or raw.strip() in self.missing:
+            issues.append(
+                RowIssue(
+                    row_no,
+                    self.field,
+                    raw,
+                    "missing_value",
+                    f"no {self.slug} reading; observation skipped",
+                    "warning",
+                )
+            )
+            return None
+        convert = self.fixed
+        if convert is None:
+            spelling = values[self.unit_index]  # type: ignore[index]
+            convert = self.by_spelling.get(spelling)
+            if convert is None:
+                try:
+                    convert = self._converter_for(spelling)
+                except VocabError as error:
+                    issues.append(_issue(row_no, str(self.unit_field), spelling, error, "error"))
+                    return None
+        try:
+            number = _number(raw)
+        except VocabError as error:
+            issues.append(_issue(row_no, self.field, raw, error, "error"))
+            return None
+        return convert(number)
+
+    def _converter_for(self, spelling: str) -> Converter:
+        unit = self._units.lookup(spelling)
+        convert = self._units.converter(unit, self._target, period_seconds=self._period)
+        self.by_spelling[spelling] = convert
+        return convert
+
+
+def _number(text: str) -> float:
+    """Numbers as people write them: full-width digits, thousands separators, a leading +."""
+    folded = unicodedata.normalize("NFKC", text).strip().replace(",", "")
+    try:
+        number = float(folded)
+    except ValueError:
+        raise ValueFormatError(f"{text!r} is not a number", code="invalid_number") from None
+    if number != number or number in _INFINITIES:
+        raise ValueFormatError(f"{text!r} is not a finite number", code="invalid_number")
+    return number
+
+
+def _issue(
+    row: int, field_name: str, value: str, error: VocabError, severity: Severity
+) -> RowIssue:
+    return RowIssue(row, field_name, value, error.code, error.message, severity)
+
+
+# --- sources --------------------------------------------------------------------------------
+
+
+def read_rows(source: Source, mapping: Mapping) -> tuple[dict[str, int], Iterator[Sequence[str]]]:
+    """The field index and a stream of value lists for a CSV, JSON or JSON Lines source."""
+    if mapping.format == "csv":
+        return _csv_rows(source, mapping)
+    return _json_rows(source, mapping)
+
+
+def _open(source: Source, mapping: Mapping) -> IO[str]:
+    if isinstance(source, str | Path):
+        encoding = mapping.encoding
+        if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+            encoding = "utf-8-sig"  # Excel writes a BOM
+        try:
+            return open(source, encoding=encoding, newline="")  # noqa: SIM115 - reader closes it
+        except (OSError, LookupError) as error:
+            raise MappingError(f"cannot open {source}: {error}", code="source_unreadable") from error
+    return source
+
+
+def _csv_rows(source: Source, mapping: Mapping) -> tuple[dict[str, int], Iterator[Sequence[str]]]:
+    handle = _open(source, mapping)
+    reader = csv.reader(handle, delimiter=mapping.delimiter)
+    try:
+        header = [name.strip().lstrip("\ufeff") for name in next(reader, [])]
+    except UnicodeDecodeError as error:
+        _close(handle, source)
+        raise MappingError(
+            f"the source is not {mapping.encoding}: {error}", code="source_encoding"
+        ) from error
+    missing = sorted(mapping.fields() - set(header))
+    if missing:
+        _close(handle, source)
+        raise MappingError(
+            f"the source lacks the fields {missing}; it has {header}", code="missing_columns"
+        )
+    index = {name: position for position, name in enumerate(header)}
+
+    def rows() -> Iterator[Sequence[str]]:
+        try:
+            yield from reader
+        finally:
+            _close(handle, source)
+
+    return index, rows()
+
+
+def _json_rows(source: Source, mapping: Mapping) -> tuple[dict[str, int], Iterator[Sequence[str]]]:
+    fields = sorted(mapping.fields())
+    index = {name: position for position, name in enumerate(fields)}
+    paths = [tuple(name.split(".")) for name in fields]
+
+    def extract(record: object) -> list[str]:
+        return [_json_text(_dig(record, path)) for path in paths]
+
+    def rows() -> Iterator[Sequence[str]]:
+        handle = _open(source, mapping)
+        try:
+            if mapping.format == "jsonl":
+                for line in handle:
+                    if line.strip():
+                        yield extract(json.loads(line))
+                return
+            data: Any = json.load(handle)
+            for step in mapping.records_path:
+                data = data.get(step) if isinstance(data, dict) else None
+            if not isinstance(data, list):
+                where = ".".join(mapping.records_path) or "(top level)"
+                raise MappingError(
+                    f"source.records {where} is not a list of records", code="records_not_found"
+                )
+            for record in data:
+                yield extract(record)
+        finally:
+            _close(handle, source)
+
+    return index, rows()
+
+
+def _close(handle: IO[str], source: Source) -> None:
+    if handle is not source:
+        handle.close()
+
+
+def _dig(record: object, path: tuple[str, ...]) -> object:
+    for step in path:
+        if not isinstance(record, dict):
+            return None
+        record = record.get(step)
+    return record
+
+
+def _json_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+# --- the pipeline ---------------------------------------------------------------------------
+
+
+class Conversion:
+    """Iterate to convert a source; `summary` is complete once iteration ends.
+
+    >>> conversion = Conversion("a-city.csv", load_mapping("a-city.toml"))  # doctest: +SKIP
+    >>> records = [r for outcome in conversion for r in outcome.records]  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        mapping: Mapping,
+        *,
+        strict: bool = False,
+        validate_every: int = 1,
+        max_issues: int = 1000,
+    ) -> None:
+        if validate_every < 0:
+            raise ValueError("validate_every must be 0 (off), 1 (all) or a sampling stride")
+        self.source = source
+        self.mapping = mapping
+        self.strict = strict
+        self.validate_every = validate_every
+        self.summary = ConversionSummary(notes=list(mapping.notes), max_issues=max_issues)
+
+    def __iter__(self) -> Iterator[RowOutcome]:
+        index, rows = read_rows(self.source, self.mapping)
+        convert = RowConverter(self.mapping, index, strict=self.strict).convert
+        outcomes: Iterator[RowOutcome] = (
+            convert(n, values) for n, values in enumerate(rows, start=1)
+        )
+        if self.validate_every:
+            outcomes = self._validated(outcomes)
+        add = self.summary.add
+        strict = self.strict
+        for outcome in outcomes:
+            add(outcome)
+            if strict and outcome.rejected:
+                first = next(i for i in outcome.issues if i.severity == "error")
+                raise ConversionAborted(
+                    f"strict conversion stopped at {first}", issues=tuple(outcome.issues)
+                )
+            yield outcome
+
+    def records(self) -> Iterator[Observation]:
+        for outcome in self:
+            yield from outcome.records
+
+    def _validated(self, outcomes: Iterator[RowOutcome]) -> Iterator[RowOutcome]:
+        """Hold back the rows to be checked until their batch is validated.
+
+        With every row checked, every row waits for its batch (order is kept). With a sample,
+        only the sampled rows wait (at most VALIDATION_BATCH records, or VALIDATION_WINDOW rows
+        behind), the rest flow straight on: a sampled row can appear up to one window later in
+        the output than its neighbours, and memory stays flat.
+        """
+        every = self.validate_every
+        held: list[RowOutcome] = []
+        sampled = 0
+        oldest = 0
+        for outcome in outcomes:
+            if outcome.records and (every == 1 or outcome.row % every == 1):
+                if not held:
+                    oldest = outcome.row
+                held.append(outcome)
+                sampled += len(outcome.records)
+            elif every == 1:
+                held.append(outcome)
+            else:
+                yield outcome
+            if held and (
+                sampled >= VALIDATION_BATCH or outcome.row - oldest >= VALIDATION_WINDOW
+            ):
+                self._check(held)
+                yield from held
+                held, sampled = [], 0
+        self._check(held)
+        yield from held
+
+    def _check(self, batch: list[RowOutcome]) -> None:
+        every = self.validate_every
+        chosen = [o for o in batch if o.records and (every == 1 or o.row % every == 1)]
+        if not chosen:
+            return
+        graph = Graph()
+        by_row: dict[str, int] = {}
+        for outcome in chosen:
+            for record in outcome.records:
+                add_to_graph(graph, record)
+                by_row[record.id] = outcome.row
+        self.summary.validated += len(by_row)
+        position = {outcome.row: n for n, outcome in enumerate(batch)}
+        for violation in validate_graph(graph):
+            row = by_row.get(violation.focus)
+            if row is None:
+                continue
+            n = position[row]
+            issue = RowIssue(
+                row, violation.field, violation.value or "", violation.rule, violation.message, "error"
+            )
+            batch[n] = batch[n].rejecting(issue)
+
+
+# --- writers --------------------------------------------------------------------------------
+
+
+class CsvWriter:
+    """Shared-model CSV. Lines are formatted directly; csv quoting is used only when needed."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._writer = csv.writer(stream, lineterminator="\n")
+        self._writer.writerow(CSV_COLUMNS)
+
+    def write(self, records: Iterable[Observation]) -> None:
+        write = self._stream.write
+        for r in records:
+            line = f"{r[0]},{r[1]},{r[2]},{r[3]},{r[4]},{r[5]!r},{r[6]},{r[7] or ''}\n"
+            # Seven separators and nothing to quote: the csv module would write the same line.
+            if line.count(",") == 7 and '"' not in line and line.count("\n") == 1 and "\r" not in line:
+                write(line)
+            else:
+                self._writer.writerow(to_csv_row(r))
+
+    def close(self) -> None:
+        pass
+
+
+class JsonLdWriter:
+    """Writes one JSON-LD document (``@context`` + ``@graph``) incrementally."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._first = True
+        stream.write('{"@context": ' + json.dumps(CONTEXT_IRI) + ', "@graph": [\n')
+
+    def write(self, records: Iterable[Observation]) -> None:
+        for record in records:
+            if not self._first:
+                self._stream.write(",\n")
+            self._first = False
+            self._stream.write(json.dumps(to_jsonld(record, context=False), ensure_ascii=False))
+
+    def close(self) -> None:
+        self._stream.write("\n]}\n")
+
+
+def writer_for(stream: IO[str], output_format: OutputFormat) -> CsvWriter | JsonLdWriter:
+    if output_format == "csv":
+        return CsvWriter(stream)
+    if output_format == "jsonld":
+        return JsonLdWriter(stream)
+    raise ValueError(f"unknown output format {output_format!r}")
+
+
+def convert_to(
+    source: Source,
+    mapping: Mapping,
+    output: IO[str],
+    *,
+    output_format: OutputFormat = "csv",
+    strict: bool = False,
+    validate_every: int = 1,
+    on_outcome: Callable[[RowOutcome], None] | None = None,
+) -> ConversionSummary:
+    """Convert a whole source into `output`; returns the summary."""
+    conversion = Conversion(source, mapping, strict=strict, validate_every=validate_every)
+    writer = writer_for(output, output_format)
+    write = writer.write
+    for outcome in conversion:
+        if outcome.records:
+            write(outcome.records)
+        if on_outcome is not None:
+            on_outcome(outcome)
+    writer.close()
+    return conversion.summary
+
+
+def convert_text(
+    text: str,
+    mapping: Mapping,
+    *,
+    strict: bool = False,
+    validate_every: int = 1,
+) -> tuple[list[Observation], ConversionSummary]:
+    """Convert a small source held in memory; returns the records and the summary."""
+    conversion = Conversion(
+        io.StringIO(text), mapping, strict=strict, validate_every=validate_every
+    )
+    records = list(conversion.records())
+    return records, conversion.summary
