@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from connector.clock import Clock, system_clock
 from connector.control.catalog import CatalogService
+from connector.control.changes import Changes
 from connector.control.dispatcher import Dispatcher
 from connector.control.negotiations import NegotiationService
 from connector.control.runner import Runner
@@ -51,6 +52,7 @@ class Connector:
     negotiations: NegotiationService
     transfers: TransferService
     runner: Runner
+    changes: Changes
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -68,6 +70,7 @@ class Connector:
         return endpoint.rstrip("/").removesuffix("/catalog")
 
     async def start(self) -> None:
+        self.changes.bind(asyncio.get_running_loop())
         self._tasks.append(
             asyncio.create_task(self.runner.run_forever(), name=f"runner {self.did}")
         )
@@ -119,10 +122,14 @@ def build_connector(
     dispatcher = Dispatcher(http, token_for)
     pdp = BasicDecisionPoint()
     runner_ref: list[Runner] = []
+    changes = Changes()
 
-    def notify() -> None:
+    def notify(pid: str) -> None:
+        """After every commit that changes a process: the runner may owe the peer a message,
+        and an operator may be waiting for this process."""
         if runner_ref:
             runner_ref[0].wake()
+        changes.changed(pid)
 
     negotiations = NegotiationService(
         store,
@@ -161,6 +168,7 @@ def build_connector(
         negotiations=negotiations,
         transfers=transfers,
         runner=runner,
+        changes=changes,
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -20,7 +19,7 @@ class ManagementError(ConnectorError):
 class ManagementClient:
     def __init__(self, base_url: str, token: str, *, http: httpx.AsyncClient | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = http or httpx.AsyncClient(timeout=30.0)
+        self._http = http or httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=90.0))
         self._headers = {"Authorization": f"Bearer {token}"}
 
     @classmethod
@@ -60,17 +59,19 @@ class ManagementClient:
     async def wait_for(
         self, kind: str, pid: str, states: Iterable[str], *, timeout: float = 30.0
     ) -> dict[str, Any]:
-        """Poll a negotiation or transfer until it reaches one of `states` (or a terminal one)."""
-        wanted = set(states) | {"TERMINATED"}
+        """Wait until a negotiation or transfer settles in one of `states` (or TERMINATED);
+        the connector holds the answer until then (a long-poll), so nothing polls."""
         deadline = time.monotonic() + timeout
-        delay = 0.01
+        params = [("wait", s) for s in states]
         while True:
-            record: dict[str, Any] = await self.call("GET", f"/{kind}/{pid}")
-            if record["state"] in wanted and not (
-                record["state"] != "TERMINATED" and record.get("pending")
-            ):
+            left = max(0.0, deadline - time.monotonic())
+            record: dict[str, Any] = await self.call(
+                "GET", f"/{kind}/{pid}", params=[*params, ("timeout", f"{min(left, 60):.3f}")]
+            )
+            settled = not record.get("pending")
+            if settled and (record["state"] in set(states) | {"TERMINATED"}):
                 return record
-            if time.monotonic() > deadline:
+            if time.monotonic() >= deadline:
                 raise ManagementError(
                     f"{kind[:-1]} {pid} still {record['state']} after {timeout:.0f}s"
                     + (
@@ -78,5 +79,3 @@ class ManagementClient:
                     ),
                     code="timeout",
                 )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.5)

@@ -31,17 +31,17 @@ from rdflib import Graph
 
 from vocab.codes import normalise_municipality_code
 from vocab.eras import DateParser, ParsedDate
-from vocab.errors import ConversionAborted, MappingError, ValueFormatError, VocabError
+from vocab.errors import ConversionAborted, ValueFormatError, VocabError
 from vocab.mapping import Mapping, ObservationMapping
 from vocab.namespaces import CONTEXT_IRI, SOSA
 from vocab.records import CSV_COLUMNS, Observation, add_to_graph, to_csv_row, to_jsonld
 from vocab.shapes import validate_graph
+from vocab.sources import Source, open_rows
 from vocab.units import Converter
 
 Severity = Literal["error", "warning"]
 Status = Literal["converted", "warned", "rejected"]
 OutputFormat = Literal["csv", "jsonld"]
-Source = str | Path | IO[str]
 
 _DATE_CACHE_SIZE = 65_536
 _INFINITIES = (float("inf"), float("-inf"))
@@ -275,7 +275,7 @@ class _ObservationPlan:
             convert = self.by_spelling.get(spelling)
             if convert is None:
                 try:
-                    convert = self._converter_for(spelling)
+                    convert = self.converter_for(spelling)
                 except VocabError as error:
                     issues.append(_issue(row_no, str(self.unit_field), spelling, error, "error"))
                     return None
@@ -286,7 +286,8 @@ class _ObservationPlan:
             return None
         return convert(number)
 
-    def _converter_for(self, spelling: str) -> Converter:
+    def converter_for(self, spelling: str) -> Converter:
+        """The converter from a unit spelling to the canonical unit (remembered)."""
         unit = self._units.lookup(spelling)
         convert = self._units.converter(unit, self._target, period_seconds=self._period)
         self.by_spelling[spelling] = convert
@@ -309,110 +310,6 @@ def _issue(
     row: int, field_name: str, value: str, error: VocabError, severity: Severity
 ) -> RowIssue:
     return RowIssue(row, field_name, value, error.code, error.message, severity)
-
-
-# --- sources --------------------------------------------------------------------------------
-
-
-def read_rows(source: Source, mapping: Mapping) -> tuple[dict[str, int], Iterator[Sequence[str]]]:
-    """The field index and a stream of value lists for a CSV, JSON or JSON Lines source."""
-    if mapping.format == "csv":
-        return _csv_rows(source, mapping)
-    return _json_rows(source, mapping)
-
-
-def _open(source: Source, mapping: Mapping) -> IO[str]:
-    if isinstance(source, str | Path):
-        encoding = mapping.encoding
-        if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
-            encoding = "utf-8-sig"  # Excel writes a BOM
-        try:
-            return open(source, encoding=encoding, newline="")  # noqa: SIM115 - reader closes it
-        except (OSError, LookupError) as error:
-            raise MappingError(f"cannot open {source}: {error}", code="source_unreadable") from error
-    return source
-
-
-def _csv_rows(source: Source, mapping: Mapping) -> tuple[dict[str, int], Iterator[Sequence[str]]]:
-    handle = _open(source, mapping)
-    reader = csv.reader(handle, delimiter=mapping.delimiter)
-    try:
-        header = [name.strip().lstrip("\ufeff") for name in next(reader, [])]
-    except UnicodeDecodeError as error:
-        _close(handle, source)
-        raise MappingError(
-            f"the source is not {mapping.encoding}: {error}", code="source_encoding"
-        ) from error
-    missing = sorted(mapping.fields() - set(header))
-    if missing:
-        _close(handle, source)
-        raise MappingError(
-            f"the source lacks the fields {missing}; it has {header}", code="missing_columns"
-        )
-    index = {name: position for position, name in enumerate(header)}
-
-    def rows() -> Iterator[Sequence[str]]:
-        try:
-            yield from reader
-        finally:
-            _close(handle, source)
-
-    return index, rows()
-
-
-def _json_rows(source: Source, mapping: Mapping) -> tuple[dict[str, int], Iterator[Sequence[str]]]:
-    fields = sorted(mapping.fields())
-    index = {name: position for position, name in enumerate(fields)}
-    paths = [tuple(name.split(".")) for name in fields]
-
-    def extract(record: object) -> list[str]:
-        return [_json_text(_dig(record, path)) for path in paths]
-
-    def rows() -> Iterator[Sequence[str]]:
-        handle = _open(source, mapping)
-        try:
-            if mapping.format == "jsonl":
-                for line in handle:
-                    if line.strip():
-                        yield extract(json.loads(line))
-                return
-            data: Any = json.load(handle)
-            for step in mapping.records_path:
-                data = data.get(step) if isinstance(data, dict) else None
-            if not isinstance(data, list):
-                where = ".".join(mapping.records_path) or "(top level)"
-                raise MappingError(
-                    f"source.records {where} is not a list of records", code="records_not_found"
-                )
-            for record in data:
-                yield extract(record)
-        finally:
-            _close(handle, source)
-
-    return index, rows()
-
-
-def _close(handle: IO[str], source: Source) -> None:
-    if handle is not source:
-        handle.close()
-
-
-def _dig(record: object, path: tuple[str, ...]) -> object:
-    for step in path:
-        if not isinstance(record, dict):
-            return None
-        record = record.get(step)
-    return record
-
-
-def _json_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
 
 
 # --- the pipeline ---------------------------------------------------------------------------
@@ -443,23 +340,25 @@ class Conversion:
         self.summary = ConversionSummary(notes=list(mapping.notes), max_issues=max_issues)
 
     def __iter__(self) -> Iterator[RowOutcome]:
-        index, rows = read_rows(self.source, self.mapping)
-        convert = RowConverter(self.mapping, index, strict=self.strict).convert
-        outcomes: Iterator[RowOutcome] = (
-            convert(n, values) for n, values in enumerate(rows, start=1)
-        )
-        if self.validate_every:
-            outcomes = self._validated(outcomes)
-        add = self.summary.add
-        strict = self.strict
-        for outcome in outcomes:
-            add(outcome)
-            if strict and outcome.rejected:
-                first = next(i for i in outcome.issues if i.severity == "error")
-                raise ConversionAborted(
-                    f"strict conversion stopped at {first}", issues=tuple(outcome.issues)
-                )
-            yield outcome
+        with open_rows(self.source, self.mapping) as source:
+            convert = RowConverter(self.mapping, source.index, strict=self.strict).convert
+            outcomes: Iterator[RowOutcome] = (
+                convert(n, values) for n, values in enumerate(source.rows, start=1)
+            )
+            if self.validate_every:
+                outcomes = self._validated(outcomes)
+            for outcome in outcomes:
+                self.settle(outcome)
+                yield outcome
+
+    def settle(self, outcome: RowOutcome) -> None:
+        """Count a finished row; a strict conversion stops at the first rejected one."""
+        self.summary.add(outcome)
+        if self.strict and outcome.rejected:
+            first = next(i for i in outcome.issues if i.severity == "error")
+            raise ConversionAborted(
+                f"strict conversion stopped at {first}", issues=tuple(outcome.issues)
+            )
 
     def records(self) -> Iterator[Observation]:
         for outcome in self:
@@ -490,13 +389,14 @@ class Conversion:
             if held and (
                 sampled >= VALIDATION_BATCH or outcome.row - oldest >= VALIDATION_WINDOW
             ):
-                self._check(held)
+                self.check(held)
                 yield from held
                 held, sampled = [], 0
-        self._check(held)
+        self.check(held)
         yield from held
 
-    def _check(self, batch: list[RowOutcome]) -> None:
+    def check(self, batch: list[RowOutcome]) -> None:
+        """Validate the records of `batch` (in one pyshacl run); failing rows are rejected."""
         every = self.validate_every
         chosen = [o for o in batch if o.records and (every == 1 or o.row % every == 1)]
         if not chosen:

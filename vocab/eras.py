@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from vocab.errors import DateError
 from vocab.numerals import int_to_kanji, replace_kanji_numerals
@@ -84,23 +84,36 @@ _WEEKDAY = re.compile(r"\s*\((?:月|火|水|木|金|土|日)(?:曜日?)?\)")
 _SPACES = re.compile(r"\s+")
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedDate:
-    """A date or date-time read from text, always in Japan time (+09:00)."""
+class ParsedDate(NamedTuple):
+    """A date or date-time read from text, always in Japan time (+09:00).
+
+    Build it with `ParsedDate.of`, which also renders the ISO forms once: converters reuse them
+    for every row that carries the same text.
+    """
 
     value: datetime
     has_time: bool
     era: Era | None
-    warnings: tuple[DateError, ...] = ()
-    iso: str = field(init=False)
-    """``value`` as ISO 8601 extended format with +09:00, computed once and reused per row."""
-    basic: str = field(init=False)
+    warnings: tuple[DateError, ...]
+    iso: str
+    """``value`` in ISO 8601 extended format with +09:00."""
+    basic: str
     """Local date-time in ISO 8601 basic format without offset (20240901T091000), for IRIs."""
 
-    def __post_init__(self) -> None:
-        iso = self.value.isoformat()
-        object.__setattr__(self, "iso", iso)
-        object.__setattr__(self, "basic", iso[:19].replace("-", "").replace(":", ""))
+    @classmethod
+    def of(
+        cls,
+        value: datetime,
+        has_time: bool,
+        era: Era | None = None,
+        warnings: tuple[DateError, ...] = (),
+        iso: str | None = None,
+    ) -> ParsedDate:
+        """`iso` may be passed when the caller already has it (datetime.isoformat is slow)."""
+        if iso is None:
+            iso = value.isoformat()
+        basic = iso[:19].replace("-", "").replace(":", "")
+        return cls(value, has_time, era, warnings, iso, basic)
 
     def isoformat(self, *, with_time: bool | None = None) -> str:
         """ISO 8601: a date-time with +09:00, or a plain date when there was no time."""
@@ -164,7 +177,9 @@ def parse_date(text: str, *, strict: bool = True, tz: tzinfo = JST) -> ParsedDat
         except ValueError:
             pass
         else:
-            return ParsedDate(_to_japan_time(parsed, tz), True, None)
+            if len(text) == 25 and text[10] == "T" and text.endswith("+09:00"):
+                return ParsedDate.of(parsed, True, iso=text)  # already the output form
+            return ParsedDate.of(_to_japan_time(parsed, tz), True)
     text = normalise(text)
     match = _ERA_DATE.match(text)
     if match:
@@ -249,6 +264,8 @@ class DateParser:
         self._days: dict[str, ParsedDate | DateError | None] = {}
         self._clocks: dict[str, _Clock | None] = {}
         self._cache_size = cache_size
+        # Times written without an offset are already Japan time: no conversion needed.
+        self._plain_zone = tz == JST
 
     def __call__(self, text: str) -> ParsedDate:
         hit = self._cache.get(text)
@@ -266,6 +283,35 @@ class DateParser:
         if isinstance(hit, DateError):
             raise hit
         return hit
+
+    def iso_forms(self, text: str) -> tuple[str, str] | None:
+        """(basic, extended) ISO forms of `text` if it reads cleanly (no warning), else None.
+
+        The same answer as ``parse.basic, parse.iso``, without building objects for the common
+        ``<date> <time>`` shape: bulk conversion needs only the two strings.
+        """
+        date_text, space, time_text = text.partition(" ")
+        if space and self._plain_zone:
+            try:
+                day = self._day(date_text)
+            except DateError:
+                return None
+            clock = self._clocks.get(time_text) or self._clock(time_text)
+            if (
+                day is not None
+                and not day.warnings
+                and clock is not None
+                and clock.text
+                and not clock.next_day
+                and clock.zone is None
+            ):
+                ymd = day.iso[:10]
+                return f"{ymd.replace('-', '')}T{clock.basic}", f"{ymd}T{clock.text}+09:00"
+        try:
+            parsed = self(text)
+        except DateError:
+            return None
+        return None if parsed.warnings else (parsed.basic, parsed.iso)
 
     def _parse(self, text: str) -> ParsedDate:
         date_text, space, time_text = text.strip().partition(" ")
@@ -353,6 +399,10 @@ class _Clock:
     next_day: bool
     """24:00 is the end of the day: 00:00 of the next one."""
     zone: str | None
+    text: str
+    """hh:mm:ss when there is no fraction of a second, else ''."""
+    basic: str
+    """hhmmss, likewise."""
 
 
 def _clock(match: re.Match[str], original: str) -> _Clock:
@@ -371,7 +421,9 @@ def _clock(match: re.Match[str], original: str) -> _Clock:
     if not (0 <= hour < 24 and 0 <= minute < 60 and 0 <= second < 60):
         raise DateError(f"{original!r} has an impossible time of day", code="invalid_time")
     whole = int(second)
-    return _Clock(hour, minute, whole, round((second - whole) * 1_000_000), next_day, match.group("zone"))
+    micro = round((second - whole) * 1_000_000)
+    text = "" if micro else f"{hour:02d}:{minute:02d}:{whole:02d}"
+    return _Clock(hour, minute, whole, micro, next_day, match.group("zone"), text, text.replace(":", ""))
 
 
 def _on_day(
@@ -379,11 +431,20 @@ def _on_day(
 ) -> ParsedDate:
     zone = _zone(clock.zone, tz)
     local = datetime(
-        day.year, day.month, day.day, clock.hour, clock.minute, clock.second, clock.microsecond, tzinfo=zone
+        day.year,
+        day.month,
+        day.day,
+        clock.hour,
+        clock.minute,
+        clock.second,
+        clock.microsecond,
+        tzinfo=zone,
     )
     if clock.next_day:
         local += timedelta(days=1)
-    return ParsedDate(local.astimezone(JST), True, era, warnings)
+    elif zone == JST and clock.text:
+        return ParsedDate.of(local, True, era, warnings, iso=f"{day.isoformat()}T{clock.text}+09:00")
+    return ParsedDate.of(local.astimezone(JST), True, era, warnings)
 
 
 def _with_time(
@@ -395,7 +456,8 @@ def _with_time(
     warnings: tuple[DateError, ...],
 ) -> ParsedDate:
     if match.group("hour") is None:
-        return ParsedDate(datetime(day.year, day.month, day.day, tzinfo=JST), False, era, warnings)
+        midnight = datetime(day.year, day.month, day.day, tzinfo=JST)
+        return ParsedDate.of(midnight, False, era, warnings)
     return _on_day(day, _clock(match, original), tz, era, warnings)
 
 
@@ -412,4 +474,4 @@ def _zone(text: str | None, default: tzinfo) -> tzinfo:
 def _to_japan_time(value: datetime, tz: tzinfo) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
-    return value.astimezone(JST)
+    return value if value.tzinfo == JST else value.astimezone(JST)

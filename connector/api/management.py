@@ -335,15 +335,50 @@ async def list_negotiations(
     return await _run(read)
 
 
+WaitQuery = Query(
+    None,
+    description="Long-poll: answer once the process is in one of these states with nothing left "
+    "to send (TERMINATED always counts), or when `timeout` runs out.",
+)
+TimeoutQuery = Query(30.0, ge=0, le=300, description="Seconds to wait at most, with `wait`.")
+
+
+async def _settled(
+    connector: Any,
+    pid: str,
+    read: Callable[[], dict[str, Any]],
+    wait: list[str] | None,
+    timeout: float,
+) -> dict[str, Any]:
+    """Read a process; with `wait`, hold the answer until it settles in a wanted state."""
+    if not wait:
+        return await _run(read)
+    wanted = set(wait) | {"TERMINATED"}
+    deadline = anyio.current_time() + timeout
+    while True:
+        change = connector.changes.watch(pid)  # before reading: no change can slip in between
+        record = await _run(read)
+        left = deadline - anyio.current_time()
+        if (record["state"] in wanted and not record["pending"]) or left <= 0:
+            connector.changes.forget(pid, change)
+            return record
+        await connector.changes.wait(pid, change, left)
+
+
 @router.get("/negotiations/{pid}")
-async def get_negotiation(pid: str, connector: ConnectorDep) -> dict[str, Any]:
-    """One negotiation with its history."""
+async def get_negotiation(
+    pid: str,
+    connector: ConnectorDep,
+    wait: list[str] | None = WaitQuery,
+    timeout: float = TimeoutQuery,
+) -> dict[str, Any]:
+    """One negotiation with its history (optionally waiting until it settles)."""
 
     def read() -> dict[str, Any]:
         with connector.store.transaction() as tx:
             return _negotiation(tx.process(NegotiationRow, pid), tx.events(pid))
 
-    return await _run(read)
+    return await _settled(connector, pid, read, wait, timeout)
 
 
 @router.post("/negotiations/{pid}/approve")
@@ -424,12 +459,19 @@ async def list_transfers(
 
 
 @router.get("/transfers/{pid}")
-async def get_transfer(pid: str, connector: ConnectorDep) -> dict[str, Any]:
+async def get_transfer(
+    pid: str,
+    connector: ConnectorDep,
+    wait: list[str] | None = WaitQuery,
+    timeout: float = TimeoutQuery,
+) -> dict[str, Any]:
+    """One transfer with its history (optionally waiting until it settles)."""
+
     def read() -> dict[str, Any]:
         with connector.store.transaction() as tx:
             return _transfer(tx.process(TransferRow, pid), tx.events(pid))
 
-    return await _run(read)
+    return await _settled(connector, pid, read, wait, timeout)
 
 
 _ACTIONS = {

@@ -55,7 +55,7 @@ class NegotiationService:
         callback_address: str,
         provider_address: str,
         pdp: PolicyDecisionPoint,
-        notify: Callable[[], None] = lambda: None,
+        notify: Callable[[str], None] = lambda _pid: None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -148,7 +148,7 @@ class NegotiationService:
             row.offer_by = Role.CONSUMER
             self._decide_on_offer(tx, row, offer, offers_of=tx.offers([row.dataset_id]), peer=peer)
             tx.add(row)
-        self.notify()
+        self.notify(row.id)
         return row, created
 
     def _decide_on_offer(
@@ -158,6 +158,10 @@ class NegotiationService:
         the policy decision point permits it; park for a human when the offer says so."""
         ours: list[OfferRow] = list(offers_of)
         matching = [o for o in ours if same_terms(parse_policy(o.policy), offer)]
+        # The offer the consumer names decides, when it still has the same terms; another
+        # offer with identical terms (say, one that needs approval) must not capture it.
+        named = [o for o in matching if o.id == offer.uid]
+        matching = named or matching
         if any(o.requires_approval for o in matching) or (
             not matching and any(o.requires_approval for o in ours)
         ):
@@ -228,7 +232,7 @@ class NegotiationService:
                     on_implied=self._implied(tx, row),
                 )
             tx.add(row)
-        self.notify()
+        self.notify(row.id)
         return row
 
     def on_verification(
@@ -248,7 +252,7 @@ class NegotiationService:
             )
             schedule(row, E.FINALIZED, now)
             tx.add(row)
-        self.notify()
+        self.notify(row.id)
         return row
 
     def on_termination(
@@ -274,6 +278,7 @@ class NegotiationService:
             clear_pending(row)
             row.awaiting_decision = False
             tx.add(row)
+        self.notify(row.id)
         return row
 
     # -- consumer side, inbound -----------------------------------------------------------
@@ -326,7 +331,7 @@ class NegotiationService:
             row.offer_by = Role.PROVIDER
             schedule(row, E.ACCEPTED, now)  # the consumer accepts provider offers automatically
             tx.add(row)
-        self.notify()
+        self.notify(row.id)
         return row, created
 
     def on_agreement(self, peer: Peer, msg: ContractAgreementMessage) -> NegotiationRow:
@@ -350,7 +355,7 @@ class NegotiationService:
             self._store_agreement(tx, row, agreement, provider=peer.did, consumer=self.own_did)
             schedule(row, E.VERIFICATION, now)
             tx.add(row)
-        self.notify()
+        self.notify(row.id)
         return row
 
     def _agreement_problem(self, row: NegotiationRow, agreement: Policy, peer: Peer) -> str | None:
@@ -389,7 +394,7 @@ class NegotiationService:
         schedule(row, E.CONTRACT_REQUEST, now)
         with self.store.transaction() as tx:
             tx.add(row)
-        self.notify()
+        self.notify(row.id)
         return row
 
     def offer_to(
@@ -418,7 +423,7 @@ class NegotiationService:
             )
             schedule(row, E.CONTRACT_OFFER, now)
             tx.add(row)
-        self.notify()
+        self.notify(row.id)
         return row
 
     def approve(self, pid: str) -> NegotiationRow:
@@ -431,7 +436,7 @@ class NegotiationService:
             )
             row.awaiting_decision = False
             tx.add(row)
-        self.notify()
+        self.notify(row.id)
         return row
 
     def counter_offer(self, pid: str, offer: Policy) -> NegotiationRow:
@@ -443,7 +448,7 @@ class NegotiationService:
             schedule(row, E.CONTRACT_OFFER, self.clock(), {"offer": offer.to_json()})
             row.awaiting_decision = False
             tx.add(row)
-        self.notify()
+        self.notify(row.id)
         return row
 
     def terminate(self, pid: str, *, code: str, reason: str) -> NegotiationRow:
@@ -467,7 +472,7 @@ class NegotiationService:
                 schedule(row, E.TERMINATION, now, _reason(code, reason))
             row.awaiting_decision = False
             tx.add(row)
-        self.notify()
+        self.notify(row.id)
         return row
 
     def _parked(self, tx: Transaction, pid: str) -> NegotiationRow:
@@ -553,6 +558,7 @@ class NegotiationService:
             self._apply_sent(tx, row, pending, now)
             clear_pending(row)
             tx.add(row)
+        self.notify(pid)
 
     def _apply_sent(self, tx: Transaction, row: NegotiationRow, pending: str, now: Any) -> None:
         detail = row.pending_detail or {}

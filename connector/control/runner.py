@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -26,6 +28,14 @@ from connector.store.store import Store
 from connector.store.tables import EventRow, NegotiationRow, TransferRow
 
 log = logging.getLogger("tsunagu.runner")
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    row: Any
+    url: str
+    body: dict[str, Any]
+    error: ConnectorError | None  # building the message failed
 
 
 class OutboundService(Protocol):
@@ -48,6 +58,7 @@ class Runner:
         base_delay: float = 0.25,
         max_delay: float = 60.0,
         idle_seconds: float = 5.0,
+        on_change: Callable[[str], None] = lambda _pid: None,
     ) -> None:
         self.store = store
         self.dispatcher = dispatcher
@@ -60,6 +71,7 @@ class Runner:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.idle_seconds = idle_seconds
+        self.on_change = on_change  # a failed or retried send is a change operators wait on
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
@@ -108,40 +120,46 @@ class Runner:
         self._loop = self._loop or asyncio.get_running_loop()
         processed = 0
         for kind, service in self.services.items():
-            ids = await anyio.to_thread.run_sync(self._claim, kind)
-            processed += len(ids)
-            await asyncio.gather(*(self._process(kind, service, pid) for pid in ids))
+            batch = await anyio.to_thread.run_sync(self._claim, kind, service)
+            processed += len(batch)
+            await asyncio.gather(*(self._send(kind, service, item) for item in batch))
         return processed
 
-    def _claim(self, kind: type[Any]) -> list[str]:
+    def _claim(self, kind: type[Any], service: OutboundService) -> list[_Outgoing]:
+        """Lease what is due and build each message, in one trip to a worker thread."""
         with self.store.transaction() as tx:
-            return tx.claim_due(
-                kind,
-                owner=self.owner,
-                now=self.clock(),
-                lease_seconds=self.lease_seconds,
+            ids = tx.claim_due(
+                kind, owner=self.owner, now=self.clock(), lease_seconds=self.lease_seconds,
                 limit=self.batch,
-            )
+            )  # fmt: skip
+            rows = [tx.process(kind, pid) for pid in ids]
+        batch = []
+        for row in rows:
+            try:
+                url, body = service.outbound(row)
+            except ConnectorError as exc:
+                batch.append(_Outgoing(row, "", {}, exc))
+            else:
+                batch.append(_Outgoing(row, url, body, None))
+        return batch
 
-    def _load(self, kind: type[Any], pid: str) -> Any:
-        with self.store.transaction() as tx:
-            return tx.process(kind, pid)
-
-    async def _process(self, kind: type[Any], service: OutboundService, pid: str) -> None:
-        row = await anyio.to_thread.run_sync(self._load, kind, pid)
-        if row.pending is None or row.lease_owner != self.owner:
-            return
-        pending = row.pending
+    async def _send(self, kind: type[Any], service: OutboundService, item: _Outgoing) -> None:
+        row, pending = item.row, item.row.pending
         try:
-            url, body = await anyio.to_thread.run_sync(service.outbound, row)
-            response = await self.dispatcher.send(url, body, audience=row.counterparty_did)
-            await anyio.to_thread.run_sync(service.on_sent, pid, pending, response)
+            if item.error is not None:
+                raise item.error
+            response = await self.dispatcher.send(
+                item.url, item.body, audience=row.counterparty_did
+            )
+            await anyio.to_thread.run_sync(service.on_sent, row.id, pending, response)
         except PeerRejected as exc:
-            log.info("%s %s: %s rejected: %s", kind.__tablename__, pid, pending, exc)
-            await anyio.to_thread.run_sync(self._failed, kind, pid, pending, str(exc))
+            log.info("%s %s: %s rejected: %s", kind.__tablename__, row.id, pending, exc)
+            await anyio.to_thread.run_sync(self._failed, kind, row.id, pending, str(exc))
+            self.on_change(row.id)
         except ConnectorError as exc:
-            log.info("%s %s: %s will be retried: %s", kind.__tablename__, pid, pending, exc)
-            await anyio.to_thread.run_sync(self._retry, kind, pid, pending, str(exc))
+            log.info("%s %s: %s will be retried: %s", kind.__tablename__, row.id, pending, exc)
+            await anyio.to_thread.run_sync(self._retry, kind, row.id, pending, str(exc))
+            self.on_change(row.id)
 
     def _retry(self, kind: type[Any], pid: str, pending: str, error: str) -> None:
         now = self.clock()

@@ -54,7 +54,7 @@ class TransferService:
         callback_address: str,
         pdp: PolicyDecisionPoint,
         addresses: DataAddressIssuer,
-        notify: Callable[[], None] = lambda: None,
+        notify: Callable[[str], None] = lambda _pid: None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -140,7 +140,7 @@ class TransferService:
                 detail={"format": msg.format, "agreementId": agreement.id},
             )
             schedule(row, E.START, now)  # start as soon as the start message is delivered
-        self.notify()
+        self.notify(row.id)
         return row, True
 
     def _usable_agreement(self, tx: Transaction, peer: Peer, agreement_id: str) -> AgreementRow:
@@ -195,7 +195,7 @@ class TransferService:
             if row.pending is not None and not MACHINE.allows(row, Role(row.role), row.pending):
                 clear_pending(row)  # what we meant to send no longer applies
             tx.add(row)
-        self.notify()
+        self.notify(row.id)
         return row
 
     # -- operator actions -----------------------------------------------------------------
@@ -228,7 +228,7 @@ class TransferService:
             )
             schedule(row, E.REQUEST, now)
             tx.add(row)
-        self.notify()
+        self.notify(row.id)
         return row
 
     def act(
@@ -247,7 +247,7 @@ class TransferService:
                 MACHINE.check(row, Role(row.role), event)
                 schedule(row, event, now, _reason(code, reason) if code or reason else None)
             tx.add(row)
-        self.notify()
+        self.notify(row.id)
         return row
 
     # -- outbound (called by the runner) --------------------------------------------------
@@ -313,6 +313,7 @@ class TransferService:
             )
             clear_pending(row)
             tx.add(row)
+        self.notify(pid)
 
 
 def _event_of(msg: Any) -> TransferEvent:

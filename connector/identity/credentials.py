@@ -50,6 +50,7 @@ STATUS_ENTRY_TYPE = "BitstringStatusListEntry"
 STATUS_MAX_BYTES = 2 * 1024 * 1024
 _ROLE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 _STATUS_MEDIA_TYPES = frozenset({"application/vc+jwt", "application/jwt"})
+_SIGNED_CACHE_SIZE = 4096  # verified credentials remembered (one per peer in practice)
 _T = TypeVar("_T")
 
 
@@ -175,6 +176,7 @@ class CredentialVerifier:
         self._trusted = frozenset(trusted_authorities)
         self._dev_mode = dev_mode
         self._status_ttl = timedelta(seconds=status_ttl_seconds)
+        self._signed: dict[str, tuple[MembershipClaims, _StatusEntry, datetime]] = {}
         self._leeway = leeway_seconds
         self._timeout = timeout_seconds
         self._lists: dict[tuple[str, str], _CachedList] = {}
@@ -183,16 +185,8 @@ class CredentialVerifier:
     async def verify(self, vc_jwt: str, *, expected_subject: str) -> MembershipClaims:
         if not isinstance(vc_jwt, str) or not vc_jwt:
             raise IdentityError("no membership credential presented", code="credential_missing")
-        unverified = _wrap(lambda: jws.parse(vc_jwt, typ=VC_JWT_TYPE))
-        issuer = unverified.claims.get("iss")
-        if not isinstance(issuer, str) or issuer not in self._trusted:
-            raise IdentityError(
-                f"credential issuer {issuer!r} is not a trusted authority",
-                code="credential_untrusted_issuer",
-            )
-        key = await self._authority_key(issuer, unverified.kid)
-        claims = _wrap(lambda: jws.verify(vc_jwt, key))
-        membership, status = _read_membership(claims, issuer)
+        membership, status = await self._signed_content(vc_jwt)
+        issuer = membership.issuer
         if membership.subject != expected_subject:
             raise IdentityError(
                 f"credential is about {membership.subject}, not {expected_subject}",
@@ -211,6 +205,32 @@ class CredentialVerifier:
         if bits.get(status.index):
             raise IdentityError("credential has been revoked", code="credential_revoked")
         return membership
+
+    async def _signed_content(self, vc_jwt: str) -> tuple[MembershipClaims, _StatusEntry]:
+        """Parse and check the signature, once per credential and status-list period.
+
+        A peer presents the same credential with every request; checking its signature each
+        time was the largest cost of a protocol message. Time and revocation are still
+        checked on every call; the cache only remembers that these bytes were signed.
+        """
+        now = self._clock()
+        cached = self._signed.get(vc_jwt)
+        if cached is not None and now - cached[2] < self._status_ttl:
+            return cached[0], cached[1]
+        unverified = _wrap(lambda: jws.parse(vc_jwt, typ=VC_JWT_TYPE))
+        issuer = unverified.claims.get("iss")
+        if not isinstance(issuer, str) or issuer not in self._trusted:
+            raise IdentityError(
+                f"credential issuer {issuer!r} is not a trusted authority",
+                code="credential_untrusted_issuer",
+            )
+        key = await self._authority_key(issuer, unverified.kid)
+        claims = _wrap(lambda: jws.verify(vc_jwt, key))
+        membership, status = _read_membership(claims, issuer)
+        if len(self._signed) >= _SIGNED_CACHE_SIZE:
+            self._signed.pop(next(iter(self._signed)))  # oldest first
+        self._signed[vc_jwt] = (membership, status, now)
+        return membership, status
 
     async def _authority_key(self, issuer: str, kid: str) -> Ed25519PublicKey:
         try:

@@ -7,12 +7,16 @@ are serialised anyway), so two processes sharing one database cannot both apply 
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, or_, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
@@ -28,17 +32,29 @@ from connector.store.tables import (
     TransferRow,
 )
 
+_INSERT: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 ProcessRow = TypeVar("ProcessRow", NegotiationRow, TransferRow)
 
 
 class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite lets one writer in at a time and makes the others poll with growing sleeps
+        # (its busy handler), which costs tens of milliseconds under contention. Queueing our
+        # own threads on a lock hands the database over at once instead. PostgreSQL has row
+        # locks and needs no such thing.
+        self._writer: threading.Lock | contextlib.nullcontext[None] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         try:
-            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            with (
+                self._writer,
+                Session(self.engine, expire_on_commit=False) as session,
+                session.begin(),
+            ):
                 yield Transaction(session)
         except IntegrityError as exc:
             raise Conflict(
@@ -48,13 +64,22 @@ class Store:
             raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
 
     def remember(self, issuer: str, jti: str, expires_at: datetime) -> bool:
-        """The replay cache: False when (issuer, jti) was seen before."""
+        """The replay cache: False when (issuer, jti) was seen before.
+
+        One INSERT ... ON CONFLICT DO NOTHING: the unique key decides, atomically across
+        processes, and it is cheap enough to run for every protocol request."""
+        insert = _INSERT[self.engine.dialect.name]
+        statement = (
+            insert(SeenTokenRow)
+            .values(issuer=issuer, jti=jti, expires_at=expires_at)
+            .on_conflict_do_nothing(index_elements=["issuer", "jti"])
+            .returning(SeenTokenRow.jti)  # a row back means it was new (rowcount varies by driver)
+        )
         try:
-            with self.transaction() as tx:
-                tx.session.add(SeenTokenRow(issuer=issuer, jti=jti, expires_at=expires_at))
-        except Conflict:
-            return False
-        return True
+            with self._writer, self.engine.begin() as connection:
+                return connection.execute(statement).first() is not None
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
 
     def forget_expired_tokens(self, now: datetime) -> int:
         with self.transaction() as tx:
@@ -74,8 +99,7 @@ class Transaction:
     # -- datasets and offers ------------------------------------------------------------
 
     def add(self, row: Any) -> None:
-        self.session.add(row)
-        self.session.flush()
+        self.session.add(row)  # flushed once, at commit
 
     def dataset(self, dataset_id: str) -> DatasetRow:
         row = self.session.get(DatasetRow, dataset_id)
