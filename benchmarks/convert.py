@@ -16,8 +16,8 @@ default 10000) are checked with pyshacl in batches; --validate-every 0 turns it 
 from __future__ import annotations
 
 import argparse
-import os
 import csv
+import os
 import random
 import resource
 import sys
@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from vocab.bulk import bulk_convert  # noqa: F401
+from vocab.bulk import bulk_convert
 from vocab.mapping import mapping_from_dict
 
 STATIONS = 40
@@ -106,10 +106,16 @@ def main() -> int:
     convert_rate = summary.rows / converted
     print(f"rows                 {count:>12,}")
     print(f"plain csv reading    {plain_rate:>12,.0f} rows/s   (peak RSS {plain_rss:,.0f} MB)")
-    print(f"conversion           {convert_rate:>12,.0f} rows/s   (peak RSS {peak_rss_mb():,.0f} MB)")
+    print(
+        f"conversion           {convert_rate:>12,.0f} rows/s   (peak RSS {peak_rss_mb():,.0f} MB)"
+    )
     print(f"ratio                {convert_rate / plain_rate:>12.3f}   (target >= 0.2)")
     print(f"summary              {summary.text()}")
-    print(f"SHACL sample         1 row in {args.validate_every:,}" if args.validate_every else "SHACL off")
+    print(
+        f"SHACL sample         1 row in {args.validate_every:,}"
+        if args.validate_every
+        else "SHACL off"
+    )
     return 0 if summary.rejected == 0 else 1
 
 

@@ -1,0 +1,70 @@
+"""tsunagu's shared vocabulary and the conversion of participants' data into the shared model.
+
+Modules, by concept:
+
+    vocabulary   the packaged Turtle, loaded once; units, observable properties, term lookup
+    namespaces   namespace IRIs (tsunagu's own: https://w3id.org/tsunagu/vocab/)
+    eras         和暦 <-> ISO 8601          units      QUDT units and conversion
+    codes        municipality and station codes
+    mapping      declarative mapping files   convert    rows -> observations (general path)
+    bulk         large CSV conversions        records    the shared-model record and renderings
+    shapes       SHACL validation             stations / thresholds / flood   the flood demo
+    versioning   releases, deprecation, diff  extension  participants' local terms
+    contexts     pinned JSON-LD contexts      publication  content negotiation, HTML
+
+The names below are the stable surface; everything else may move.
+"""
+
+from vocab.bulk import bulk_convert
+from vocab.codes import check_digit, estat_sac_iri, normalise_municipality_code
+from vocab.convert import Conversion, ConversionSummary, RowIssue, RowOutcome, convert_to
+from vocab.eras import ParsedDate, format_wareki, parse_date, parse_fiscal_year
+from vocab.errors import VocabError
+from vocab.extension import check_extension
+from vocab.flood import FloodWatchReport, convert_and_classify
+from vocab.mapping import Mapping, load_mapping
+from vocab.records import Observation, to_jsonld
+from vocab.shapes import ShapeViolation, validate_graph
+from vocab.stations import Station, load_stations
+from vocab.thresholds import Classification, classify, classify_observations, risk_ladder
+from vocab.versioning import VocabularyDiff, diff
+from vocab.vocabulary import Vocabulary, load_vocabulary, release_graph, releases, shapes_graph
+
+__all__ = [
+    "Classification",
+    "Conversion",
+    "ConversionSummary",
+    "FloodWatchReport",
+    "Mapping",
+    "Observation",
+    "ParsedDate",
+    "RowIssue",
+    "RowOutcome",
+    "ShapeViolation",
+    "Station",
+    "VocabError",
+    "Vocabulary",
+    "VocabularyDiff",
+    "bulk_convert",
+    "check_digit",
+    "check_extension",
+    "classify",
+    "classify_observations",
+    "convert_and_classify",
+    "convert_to",
+    "diff",
+    "estat_sac_iri",
+    "format_wareki",
+    "load_mapping",
+    "load_stations",
+    "load_vocabulary",
+    "normalise_municipality_code",
+    "parse_date",
+    "parse_fiscal_year",
+    "release_graph",
+    "releases",
+    "risk_ladder",
+    "shapes_graph",
+    "to_jsonld",
+    "validate_graph",
+]

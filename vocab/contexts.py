@@ -18,12 +18,12 @@ from vocab.errors import ContextError
 from vocab.namespaces import CONTEXT_IRI, PREFIXES
 
 PINNED: dict[str, str] = {CONTEXT_IRI: "tsunagu.jsonld"}
-"""Context IRI -> package file under ``vocab/contexts``."""
+"""Context IRI -> package file under ``vocab/data/contexts``."""
 
 
 @functools.cache
 def _load(name: str) -> str:
-    return resources.files("vocab.contexts").joinpath(name).read_text(encoding="utf-8")
+    return resources.files("vocab.data.contexts").joinpath(name).read_text(encoding="utf-8")
 
 
 def pinned_context(iri: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH
 
+from vocab.errors import VocabularyError
 from vocab.namespaces import compact_iri
 from vocab.vocabulary import shapes_graph
 
@@ -50,9 +51,10 @@ def validate_graph(data: Graph, *, shapes: Graph | None = None) -> list[ShapeVio
         do_owl_imports=False,
         allow_warnings=True,
     )
+    if not isinstance(report, Graph):
+        raise VocabularyError(f"SHACL validation could not run: {report}", code="shacl_failure")
     if conforms:
         return []
-    assert isinstance(report, Graph)
     return sorted(
         (_violation(report, result, shapes) for result in report.subjects(RDF.type, SH.ValidationResult)),
         key=lambda v: (v.focus, v.field, v.rule, v.message),
