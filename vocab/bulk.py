@@ -138,21 +138,22 @@ class _Blocks:
         """The output text of `rows` if every row is clean, else None."""
         # One C-level transpose instead of a pass per field; zip stops at the shortest row, so
         # a short row shows up as too few columns.
-        columns = list(zip(*rows))
+        columns = list(zip(*rows, strict=False))
         if len(columns) < self.width:
             return None
         try:
             if len(self.time_indexes) == 1:
                 times: Sequence[str] = columns[self.time_indexes[0]]
             else:
-                times = [" ".join(parts) for parts in zip(*(columns[i] for i in self.time_indexes))]
+                pieces = zip(*(columns[i] for i in self.time_indexes), strict=True)
+                times = [" ".join(fields) for fields in pieces]
             dates = self._known(self.dates, times, self._date)
             parts = [self._plan_lines(n, columns, dates) for n in range(self.plans)]
         except (ValueError, _NotClean):
             return None
         if len(parts) == 1:
             return "".join(parts[0])
-        return "".join(chain.from_iterable(zip(*parts)))
+        return "".join(chain.from_iterable(zip(*parts, strict=True)))
 
     def _plan_lines(
         self, n: int, columns: list[tuple[str, ...]], dates: list[tuple[str, str]]
@@ -182,7 +183,7 @@ class _Blocks:
             raise _NotClean
         return [
             f"{station[0]}{date[0]}{station[1]}{date[1]},{value!r}{tail}"
-            for station, date, value, tail in zip(stations, dates, values, tails)
+            for station, date, value, tail in zip(stations, dates, values, tails, strict=True)
         ]
 
     def _known(
@@ -291,10 +292,7 @@ class _Sink:
             self.oldest = outcome.row
         self.held.append(outcome)
         self.held_records += len(outcome.records)
-        if (
-            self.held_records >= VALIDATION_BATCH
-            or outcome.row - self.oldest >= VALIDATION_WINDOW
-        ):
+        if self.held_records >= VALIDATION_BATCH or outcome.row - self.oldest >= VALIDATION_WINDOW:
             self.check()
 
     def check(self) -> None:
@@ -308,5 +306,3 @@ class _Sink:
         if self.held:
             self.check()
         self.drain()
-
-

@@ -84,7 +84,9 @@ class StationCodeTable:
             self._codes[key] = iri
 
     @classmethod
-    def from_csv(cls, path: str | Path, *, code_column: str = "code", iri_column: str = "iri") -> StationCodeTable:
+    def from_csv(
+        cls, path: str | Path, *, code_column: str = "code", iri_column: str = "iri"
+    ) -> StationCodeTable:
         """Read a two-column table (header ``code,iri`` unless told otherwise)."""
         path = Path(path)
         with path.open(encoding="utf-8-sig", newline="") as handle:

@@ -81,7 +81,9 @@ def _inline_context(value: Any) -> Any:
         return [_inline_context(item) for item in value]
     if isinstance(value, dict):
         if "@import" in value:
-            raise ContextError("@import in a context is not supported offline", code="context_import")
+            raise ContextError(
+                "@import in a context is not supported offline", code="context_import"
+            )
         return value
     return value
 

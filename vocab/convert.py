@@ -24,8 +24,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any, Literal, NamedTuple
+from typing import IO, Literal, NamedTuple
 
 from rdflib import Graph
 
@@ -386,9 +385,7 @@ class Conversion:
                 held.append(outcome)
             else:
                 yield outcome
-            if held and (
-                sampled >= VALIDATION_BATCH or outcome.row - oldest >= VALIDATION_WINDOW
-            ):
+            if held and (sampled >= VALIDATION_BATCH or outcome.row - oldest >= VALIDATION_WINDOW):
                 self.check(held)
                 yield from held
                 held, sampled = [], 0
@@ -415,7 +412,12 @@ class Conversion:
                 continue
             n = position[row]
             issue = RowIssue(
-                row, violation.field, violation.value or "", violation.rule, violation.message, "error"
+                row,
+                violation.field,
+                violation.value or "",
+                violation.rule,
+                violation.message,
+                "error",
             )
             batch[n] = batch[n].rejecting(issue)
 
@@ -436,7 +438,12 @@ class CsvWriter:
         for r in records:
             line = f"{r[0]},{r[1]},{r[2]},{r[3]},{r[4]},{r[5]!r},{r[6]},{r[7] or ''}\n"
             # Seven separators and nothing to quote: the csv module would write the same line.
-            if line.count(",") == 7 and '"' not in line and line.count("\n") == 1 and "\r" not in line:
+            if (
+                line.count(",") == 7
+                and '"' not in line
+                and line.count("\n") == 1
+                and "\r" not in line
+            ):
                 write(line)
             else:
                 self._writer.writerow(to_csv_row(r))

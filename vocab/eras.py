@@ -1,16 +1,17 @@
 """Japanese era dates (和暦) to ISO 8601 and back.
 
-Accepted forms, after NFKC normalisation (full-width digits, ㋿/㍻ era symbols) and kanji
-numerals: 令和6年4月1日, 令和元年5月1日, 令和六年四月一日, R6.4.1, r06/04/01, 令6.4.1, each with an optional
-time (9時10分, 午後3時, 09:10:30, 24:00) and weekday (（月）); Gregorian 2024年4月1日, 2024/4/1,
-20240401 and ISO 8601 with or without an offset; fiscal years (令和6年度, 2024年度) separately.
+Accepted forms, after NFKC normalisation (full-width digits, ㋿/㍻ era symbols) and
+kanji numerals: 令和6年4月1日, 令和元年5月1日, 令和六年四月一日, R6.4.1, r06/04/01, 令6.4.1,
+each with an optional time (9時10分, 午後3時, 09:10:30, 24:00) and weekday (（月）);
+Gregorian 2024年4月1日, 2024/4/1, 20240401 and ISO 8601 with or without an offset; fiscal
+years (令和6年度, 2024年度) separately.
 
-Boundary policy: a date outside its era (平成31年5月1日, 令和元年4月30日, 昭和64年1月8日) is an error
-when strict and converted by the era's year offset with a warning when lenient. Taishō and Shōwa
-began on the day the previous emperor died, so that day is valid in both eras (明治45年7月30日,
-大正15年12月25日); formatting uses the new era. Japan used the lunisolar calendar until
-明治5年12月2日, so Meiji dates before 明治6年 (1873) cannot be mapped by offset: strict mode
-rejects them, lenient mode converts by offset and warns.
+Boundary policy: a date outside its era (平成31年5月1日, 令和元年4月30日, 昭和64年1月8日)
+is an error when strict, and converted by the era's year offset with a warning when lenient.
+Taishō and Shōwa began on the day the previous emperor died, so that day is valid in both eras
+(明治45年7月30日, 大正15年12月25日); formatting uses the new era. Japan used the lunisolar
+calendar until 明治5年12月2日, so Meiji dates before 明治6年 (1873) cannot be mapped by offset:
+strict mode rejects them, lenient mode converts by offset and warns.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Literal, NamedTuple
 
 from vocab.errors import DateError
@@ -71,9 +72,7 @@ _CLOCK = (
 _TIME_ONLY = re.compile("^" + _CLOCK + _ZONE + "$", re.IGNORECASE)
 _TIME = r"(?:(?:\s*T\s*|\s+|(?<=日))" + _CLOCK + ")?"
 _ERA_DATE = re.compile("^" + _ERA + _DATE_TAIL + _TIME + _ZONE + "$", re.IGNORECASE)
-_GREGORIAN_DATE = re.compile(
-    r"^(?P<year>\d{4})" + _DATE_TAIL + _TIME + _ZONE + "$", re.IGNORECASE
-)
+_GREGORIAN_DATE = re.compile(r"^(?P<year>\d{4})" + _DATE_TAIL + _TIME + _ZONE + "$", re.IGNORECASE)
 _COMPACT_DATE = re.compile(
     r"^(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})"
     r"(?:T?(?P<hour>\d{2})(?P<minute>\d{2})(?P<second>\d{2})?)?" + _ZONE + "$",
@@ -233,8 +232,8 @@ def format_wareki(
 ) -> str:
     """Write a Gregorian date in its era.
 
-    ``kanji`` 令和6年4月1日, ``kanji-numerals`` 令和六年四月一日, ``letter`` R6.4.1, ``abbrev`` 令6.4.1;
-    year 1 is 元年 in the kanji styles when `gannen`.
+    ``kanji`` 令和6年4月1日, ``kanji-numerals`` 令和六年四月一日, ``letter`` R6.4.1,
+    ``abbrev`` 令6.4.1; year 1 is 元年 in the kanji styles when `gannen`.
     """
     era = era_of(day)
     year = day.year - era.offset
@@ -322,7 +321,7 @@ class DateParser:
                 return _on_day(day.value.date(), clock, self.tz, day.era, day.warnings)
         return parse_date(text, strict=self.strict, tz=self.tz)
 
-    def _day(self, text: str) -> ParsedDate | DateError | None:
+    def _day(self, text: str) -> ParsedDate | None:
         """The date part alone; None when it is not a date without a time."""
         if text not in self._days:
             try:
@@ -385,7 +384,9 @@ def _checked_date(year: int, month: int, day: int, original: str) -> date:
     try:
         return date(year, month, day)
     except ValueError as error:
-        raise DateError(f"{original!r} is not a calendar date: {error}", code="nonexistent_date")
+        raise DateError(
+            f"{original!r} is not a calendar date: {error}", code="nonexistent_date"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,7 +424,9 @@ def _clock(match: re.Match[str], original: str) -> _Clock:
     whole = int(second)
     micro = round((second - whole) * 1_000_000)
     text = "" if micro else f"{hour:02d}:{minute:02d}:{whole:02d}"
-    return _Clock(hour, minute, whole, micro, next_day, match.group("zone"), text, text.replace(":", ""))
+    return _Clock(
+        hour, minute, whole, micro, next_day, match.group("zone"), text, text.replace(":", "")
+    )
 
 
 def _on_day(
@@ -443,7 +446,9 @@ def _on_day(
     if clock.next_day:
         local += timedelta(days=1)
     elif zone == JST and clock.text:
-        return ParsedDate.of(local, True, era, warnings, iso=f"{day.isoformat()}T{clock.text}+09:00")
+        return ParsedDate.of(
+            local, True, era, warnings, iso=f"{day.isoformat()}T{clock.text}+09:00"
+        )
     return ParsedDate.of(local.astimezone(JST), True, era, warnings)
 
 
@@ -465,7 +470,7 @@ def _zone(text: str | None, default: tzinfo) -> tzinfo:
     if not text:
         return default
     if text.upper() == "Z":
-        return timezone.utc
+        return UTC
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))

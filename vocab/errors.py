@@ -1,14 +1,14 @@
 """Errors of the shared vocabulary package.
 
-    VocabError                 root; `code` is short snake_case, the message says what to fix
-     +-- DateError             a date or time could not be read (invalid_date, date_outside_era, ...)
-     +-- UnitError             an unknown or incompatible unit (unknown_unit, incompatible_unit)
-     +-- CodeError             a municipality or station code is wrong (municipality_check_digit, ...)
-     +-- ValueFormatError      a measured value is not a number (invalid_number)
-     +-- MappingError          a mapping file is malformed (mapping_invalid, ...)
-     +-- ConversionAborted     strict conversion met a bad row; carries the row's issues
-     +-- ContextError          a JSON-LD context is not pinned (context_not_pinned)
-     +-- VocabularyError       the vocabulary or an extension is inconsistent (unknown_term, ...)
+    VocabError             root; `code` is short snake_case, the message says what to fix
+     +-- DateError         a date or time could not be read (invalid_date, date_outside_era, ...)
+     +-- UnitError         an unknown or incompatible unit (unknown_unit, incompatible_unit)
+     +-- CodeError         a municipality or station code is wrong (municipality_check_digit, ...)
+     +-- ValueFormatError  a measured value is not a number (invalid_number)
+     +-- MappingError      a mapping file is malformed (mapping_invalid, ...)
+     +-- ConversionAborted strict conversion met a bad row; carries the row's issues
+     +-- ContextError      a JSON-LD context is not pinned (context_not_pinned)
+     +-- VocabularyError   the vocabulary or an extension is inconsistent (unknown_term, ...)
 
 The conversion engine turns the first four into row issues (row, field, value, rule = code);
 only `--strict` makes them stop a conversion.

@@ -7,13 +7,15 @@ of its station.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping as AnyMapping
+from collections.abc import Iterable
+from collections.abc import Mapping as AnyMapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from vocab.convert import Conversion, ConversionSummary, Source
+from vocab.convert import Conversion, ConversionSummary
 from vocab.mapping import Mapping, load_mapping
 from vocab.records import Observation
+from vocab.sources import Source
 from vocab.stations import Station, load_stations
 from vocab.thresholds import Classification, classify_observations
 
@@ -30,7 +32,9 @@ class FloodWatchReport:
         ranked = [c for c in self.classifications if c.level is not None]
         if not ranked:
             return None
-        return max(ranked, key=lambda c: (c.level.rank if c.level else 0, c.observation.result_time))
+        return max(
+            ranked, key=lambda c: (c.level.rank if c.level else 0, c.observation.result_time)
+        )
 
 
 def convert_and_classify(

@@ -9,7 +9,7 @@ A mapping is a small TOML file (JSON with the same keys also works)::
     extension = "a-city-terms.ttl"       # optional local vocabulary terms
 
     [time]
-    fields = ["観測日", "観測時刻"]        # joined with one space, then read as a 和暦/ISO date-time
+    fields = ["観測日", "観測時刻"]  # joined with a space, read as a 和暦/ISO date-time
     timezone = "+09:00"                  # for times written without an offset
     era_boundary = "lenient"             # strict | lenient
 
@@ -35,7 +35,7 @@ import json
 import tomllib
 from collections.abc import Mapping as AnyMapping
 from dataclasses import dataclass
-from datetime import timedelta, timezone, tzinfo
+from datetime import UTC, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 
@@ -242,7 +242,7 @@ def _timezone(where: _Where, text: object) -> tzinfo:
     if not isinstance(text, str):
         raise where.error("time.timezone", "must be an offset such as '+09:00' or 'Z'")
     if text.upper() in ("Z", "UTC"):
-        return timezone.utc
+        return UTC
     try:
         sign = -1 if text[0] == "-" else 1
         if text[0] not in "+-":

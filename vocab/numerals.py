@@ -24,8 +24,8 @@ _NUMERAL_RUN = re.compile("[〇零一二三四五六七八九十百千]+")
 def kanji_to_int(text: str) -> int:
     """Read one run of kanji numerals.
 
-    Runs with 十/百/千 are positional (二千二十四 = 2024, 十 = 10); runs without are written digit by
-    digit (二〇二四 = 2024), as years often are.
+    Runs with 十/百/千 are positional (二千二十四 = 2024, 十 = 10); runs without are
+    written digit by digit (二〇二四 = 2024), as years often are.
     """
     if not text or any(ch not in _DIGITS and ch not in _UNITS for ch in text):
         raise ValueError(f"not a kanji numeral: {text!r}")

@@ -27,7 +27,11 @@ CONTENT_TYPES = {
     JSONLD: "application/ld+json",
     HTML: "text/html; charset=utf-8",
 }
-_ALIASES = {"application/json": JSONLD, "application/x-turtle": TURTLE, "application/xhtml+xml": HTML}
+_ALIASES = {
+    "application/json": JSONLD,
+    "application/x-turtle": TURTLE,
+    "application/xhtml+xml": HTML,
+}
 FORMAT_NAMES = {"ttl": TURTLE, "turtle": TURTLE, "jsonld": JSONLD, "json-ld": JSONLD, "html": HTML}
 
 
@@ -106,7 +110,7 @@ def render_html(graph: Graph, *, title: str, base_path: str = "") -> str:
     )
     sections = [_section(graph, subject, base_path) for subject in subjects]
     return (
-        "<!DOCTYPE html>\n<html lang=\"ja\">\n<head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="ja">\n<head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title>"
         "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
         "table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.2em .5em;"
@@ -120,7 +124,9 @@ def render_html(graph: Graph, *, title: str, base_path: str = "") -> str:
 def _section(graph: Graph, subject: URIRef, base_path: str) -> str:
     name = _label(graph, subject, "ja") or _label(graph, subject, "en") or compact_iri(str(subject))
     english = _label(graph, subject, "en")
-    heading = html.escape(name) + (f" / {html.escape(english)}" if english and english != name else "")
+    heading = html.escape(name) + (
+        f" / {html.escape(english)}" if english and english != name else ""
+    )
     deprecated = (subject, OWL.deprecated, Literal(True)) in graph
     rows = []
     for predicate, value in sorted(
@@ -148,7 +154,7 @@ def _value(graph: Graph, value: object, base_path: str) -> str:
     if isinstance(value, URIRef):
         return _link(str(value), base_path)
     if isinstance(value, Literal):
-        language = f' <small>@{html.escape(value.language)}</small>' if value.language else ""
+        language = f" <small>@{html.escape(value.language)}</small>" if value.language else ""
         return html.escape(str(value)) + language
     if isinstance(value, BNode):
         if graph.value(value, RDF.first) is not None or value == RDF.nil:

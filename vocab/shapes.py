@@ -56,7 +56,10 @@ def validate_graph(data: Graph, *, shapes: Graph | None = None) -> list[ShapeVio
     if conforms:
         return []
     return sorted(
-        (_violation(report, result, shapes) for result in report.subjects(RDF.type, SH.ValidationResult)),
+        (
+            _violation(report, result, shapes)
+            for result in report.subjects(RDF.type, SH.ValidationResult)
+        ),
         key=lambda v: (v.focus, v.field, v.rule, v.message),
     )
 
@@ -76,7 +79,9 @@ def _violation(report: Graph, result: object, shapes: Graph) -> ShapeViolation:
     return ShapeViolation(
         focus=str(focus) if focus is not None else "",
         field=str(name) if name is not None else _path_text(report, path),
-        value=None if value is None else (str(value) if isinstance(value, Literal | URIRef) else "[]"),
+        value=None
+        if value is None
+        else (str(value) if isinstance(value, Literal | URIRef) else "[]"),
         rule=rule,
         message=str(message) if message is not None else rule,
         severity=compact_iri(str(severity)) if severity is not None else "sh:Violation",

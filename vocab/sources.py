@@ -69,7 +69,7 @@ def _open(source: Source, mapping: Mapping) -> IO[str]:
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
         encoding = "utf-8-sig"  # spreadsheets write a byte-order mark
     try:
-        return open(source, encoding=encoding, newline="")  # noqa: SIM115 - Rows closes it
+        return open(source, encoding=encoding, newline="")
     except (OSError, LookupError) as error:
         raise MappingError(f"cannot open {source}: {error}", code="source_unreadable") from error
 

@@ -14,6 +14,7 @@ from types import MappingProxyType
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS
+from rdflib.term import Node
 
 from vocab.errors import VocabularyError
 from vocab.namespaces import IC, QUDT, TSU, UNIT
@@ -57,7 +58,9 @@ def stations_from_graph(graph: Graph, *, validate: bool = True) -> dict[str, Sta
     return stations
 
 
-def load_stations(paths: str | Path | Iterable[str | Path], *, validate: bool = True) -> dict[str, Station]:
+def load_stations(
+    paths: str | Path | Iterable[str | Path], *, validate: bool = True
+) -> dict[str, Station]:
     """Stations from one or more Turtle / JSON-LD files."""
     if isinstance(paths, str | Path):
         paths = [paths]
@@ -99,8 +102,8 @@ def _text(graph: Graph, subject: URIRef, predicate: URIRef, language: str) -> st
     return ""
 
 
-def _coordinate(graph: Graph, node: object, predicate: URIRef) -> float | None:
+def _coordinate(graph: Graph, node: Node | None, predicate: URIRef) -> float | None:
     if node is None:
         return None
-    value = graph.value(node, predicate)  # type: ignore[arg-type]
+    value = graph.value(node, predicate)
     return None if value is None else float(str(value))

@@ -76,7 +76,8 @@ class Classification:
         return None if self.level is None else self.level.bulletin
 
     def text(self) -> str:
-        """One line for a person, e.g. '○○橋 2024-09-01T09:10:00+09:00 3.62 m: 氾濫注意水位 (警戒レベル2)'."""
+        """One line for a person, e.g. '上流橋 2024-09-01T09:10:00+09:00 3.46 m: 避難判断水位
+        (警戒レベル3)'."""
         obs = self.observation
         head = f"{self.station.name} {obs.result_time} {obs.value:g} m"
         if self.level is None:
@@ -107,7 +108,7 @@ def _ladder(vocabulary: Vocabulary) -> tuple[Level, ...]:
         steps.append(
             Level(
                 iri=iri,
-                rank=int(rank),
+                rank=int(str(rank)),
                 label_ja=vocabulary.label(iri, "ja"),
                 label_en=vocabulary.label(iri, "en"),
                 is_state=(member, None, TSU.FloodState) in graph,

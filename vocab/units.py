@@ -51,7 +51,8 @@ _DROPPED = re.compile(r"[\s^·*]+")
 
 
 def normalise_spelling(text: str) -> str:
-    """Fold a unit as written in the field: NFKC (㎝ -> cm, ｍ³ -> m3, ℃ -> °c), lower case, no spaces."""
+    """Fold a unit as written in the field: NFKC (㎝ -> cm, ｍ³ -> m3, ℃ -> °c), lower case,
+    no spaces."""
     folded = unicodedata.normalize("NFKC", text).strip().lower()
     return _DROPPED.sub("", folded)
 
@@ -85,7 +86,9 @@ class UnitTable:
             multiplier = graph.value(subject, QUDT.conversionMultiplier)
             dimension = graph.value(subject, QUDT.hasDimensionVector)
             if multiplier is None or dimension is None:
-                raise UnitError(f"{subject} lacks a multiplier or dimension", code="unit_incomplete")
+                raise UnitError(
+                    f"{subject} lacks a multiplier or dimension", code="unit_incomplete"
+                )
             offset = graph.value(subject, QUDT.conversionOffset)
             units.append(
                 Unit(

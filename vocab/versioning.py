@@ -12,7 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from rdflib import Graph, Literal as RdfLiteral, URIRef
+from rdflib import Graph, URIRef
+from rdflib import Literal as RdfLiteral
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 from vocab.namespaces import ONTOLOGY_IRI, compact_iri
@@ -65,9 +66,7 @@ class VocabularyDiff:
             "to": self.new_version,
             "added": list(self.added),
             "removed": list(self.removed),
-            "deprecated": [
-                {"term": d.term, "replacement": d.replacement} for d in self.deprecated
-            ],
+            "deprecated": [{"term": d.term, "replacement": d.replacement} for d in self.deprecated],
             "labels": [
                 {
                     "term": c.term,
@@ -155,11 +154,7 @@ def diff(old: Graph, new: Graph) -> VocabularyDiff:
     old_terms, new_terms = terms_of(old), terms_of(new)
     old_deprecated, new_deprecated = deprecations(old), deprecations(new)
     kept = old_terms & new_terms
-    labels = [
-        change
-        for term in sorted(kept)
-        for change in _label_changes(old, new, URIRef(term))
-    ]
+    labels = [change for term in sorted(kept) for change in _label_changes(old, new, URIRef(term))]
     notes = []
     removed = sorted(old_terms - new_terms)
     if removed:

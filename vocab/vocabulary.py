@@ -86,7 +86,9 @@ def parse_turtle(text: str, *, source: str = "<string>") -> Graph:
     try:
         graph.parse(data=text, format="turtle")
     except Exception as error:  # rdflib raises several unrelated types for bad syntax
-        raise VocabularyError(f"{source}: not valid Turtle: {error}", code="invalid_turtle") from error
+        raise VocabularyError(
+            f"{source}: not valid Turtle: {error}", code="invalid_turtle"
+        ) from error
     return graph
 
 
@@ -201,7 +203,9 @@ class Vocabulary:
         for subject in self.shared.subjects(RDF.type, SOSA.ObservableProperty):
             unit_iri = self.shared.value(subject, TSU.canonicalUnit)
             if unit_iri is None:
-                raise VocabularyError(f"{subject} has no tsu:canonicalUnit", code="no_canonical_unit")
+                raise VocabularyError(
+                    f"{subject} has no tsu:canonicalUnit", code="no_canonical_unit"
+                )
             period = self.shared.value(subject, TSU.accumulationPeriod)
             seconds = None
             if isinstance(period, Literal):
@@ -241,7 +245,7 @@ class Vocabulary:
         return ""
 
     def is_deprecated(self, iri: str) -> bool:
-        return bool(self.graph.value(URIRef(iri), OWL.deprecated, default=Literal(False)).toPython())
+        return (URIRef(iri), OWL.deprecated, Literal(True)) in self.graph
 
     def replacement(self, iri: str) -> str | None:
         value = self.graph.value(URIRef(iri), DCTERMS.isReplacedBy)

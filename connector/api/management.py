@@ -169,7 +169,7 @@ def _event(e: Any) -> dict[str, Any]:
 async def create_dataset(body: DatasetIn, connector: ConnectorDep) -> dict[str, Any]:
     """Publish a dataset (and optionally its offers)."""
     now = connector.clock()
-    offers = [(o, _policy(o.policy)) for o in body.offers]
+    offers = [(o, _offer_policy(o)) for o in body.offers]
 
     def write() -> None:
         with connector.store.transaction() as tx:
@@ -193,9 +193,15 @@ async def create_dataset(body: DatasetIn, connector: ConnectorDep) -> dict[str, 
     return await get_dataset(body.id, connector)
 
 
+def _offer_policy(offer_in: OfferIn) -> Policy:
+    """The offer as ODRL; its id is the one given, the policy's own, or a fresh urn:uuid."""
+    offer_id = offer_in.id or offer_in.policy.get("@id") or f"urn:uuid:{uuid.uuid4()}"
+    return _policy({"@type": "Offer", **offer_in.policy, "@id": offer_id})
+
+
 def _offer_row(dataset_id: str, offer_in: OfferIn, policy: Policy, now: datetime) -> OfferRow:
-    offer_id = offer_in.id or policy.uid or f"urn:uuid:{uuid.uuid4()}"
-    stored = dataclasses.replace(policy, uid=offer_id, target=None, kind="Offer")
+    stored = dataclasses.replace(policy, target=None, kind="Offer")
+    offer_id = stored.uid
     return OfferRow(
         id=offer_id,
         dataset_id=dataset_id,
@@ -227,7 +233,7 @@ async def dataset_offers(dataset_id: str, connector: ConnectorDep) -> list[dict[
 @router.post("/datasets/{dataset_id:path}/offers", status_code=201)
 async def add_offer(dataset_id: str, body: OfferIn, connector: ConnectorDep) -> dict[str, Any]:
     """Attach an offer (ODRL policy) to a dataset."""
-    policy = _policy(body.policy)
+    policy = _offer_policy(body)
     now = connector.clock()
 
     def write() -> dict[str, Any]:

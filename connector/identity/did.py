@@ -299,6 +299,9 @@ class DidResolver:
             )
         key = (await self.resolve(did)).verification_key(kid, relationship)
         if key is None and self._may_refresh(did):
+            # Only refreshes caused by unknown key ids count against the limit: the first one
+            # after a rotation always goes through, however recently the document was fetched.
+            self._attempted[did] = self._clock()
             key = (await self._fetch(did)).verification_key(kid, relationship)
         if key is None:
             raise IdentityError(
@@ -321,7 +324,6 @@ class DidResolver:
             entry = self._cache.get(did)
             if entry is not None and self._generations.get(did, 0) != generation:
                 return entry.document
-            self._attempted[did] = self._clock()
             body = await fetch_bounded(
                 self._http,
                 check_url(url, dev_mode=self._dev_mode, code="did_invalid"),

@@ -1,0 +1,379 @@
+"""Command line for the shared vocabulary: ``tsunagu vocab show|diff|validate`` and
+``tsunagu convert``. `connector.cli` registers `vocab_group` and `convert_command`.
+
+Exit codes: 0 success; 1 the data has problems (violations, rejected rows, strict stop);
+2 the command could not run (bad mapping, unreadable file, unknown release).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+import click
+from rdflib import Graph
+
+from vocab.bulk import bulk_convert
+from vocab.convert import ConversionSummary, convert_to
+from vocab.errors import ConversionAborted, VocabError
+from vocab.extension import check_extension
+from vocab.mapping import load_mapping
+from vocab.namespaces import compact_iri
+from vocab.publication import FORMAT_NAMES, serialise
+from vocab.shapes import validate_graph
+from vocab.versioning import deprecations, diff, version_of
+from vocab.vocabulary import (
+    Vocabulary,
+    graphs_from_files,
+    load_graph_file,
+    load_vocabulary,
+    release_graph,
+    releases,
+)
+
+MAX_ISSUES_SHOWN = 20
+
+
+class CommandFailed(click.ClickException):
+    """The command could not run (exit status 2), as opposed to data with problems (1)."""
+
+    exit_code = 2
+
+
+def _fail(error: Exception) -> NoReturn:
+    raise CommandFailed(str(error)) from error
+
+
+def _vocabulary(release: str, extension: Path | None) -> Vocabulary:
+    try:
+        vocabulary = (
+            Vocabulary(release_graph(release)) if release != "current" else load_vocabulary()
+        )
+        if extension is not None:
+            local = load_graph_file(extension)
+            errors = [p for p in check_extension(local, vocabulary) if p.severity == "error"]
+            if errors:
+                raise CommandFailed("; ".join(str(p) for p in errors))
+            vocabulary = vocabulary.with_extension(local)
+    except (VocabError, OSError) as error:
+        _fail(error)
+    return vocabulary
+
+
+@click.group(name="vocab")
+def vocab_group() -> None:
+    """The shared vocabulary: show terms, compare releases, validate data and local terms.
+
+    tsunagu's own terms live under https://w3id.org/tsunagu/vocab/ (themes, observable
+    properties, thresholds, alert levels); observations use SOSA, units QUDT, places and
+    addresses the IMI core vocabulary.
+    """
+
+
+@vocab_group.command(name="show")
+@click.argument("term", required=False)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["summary", "turtle", "jsonld", "html"]),
+    default=None,
+    help="Default: a summary for the whole vocabulary, Turtle for one term.",
+)
+@click.option(
+    "--release",
+    default="current",
+    show_default=True,
+    help="A release number such as 0.1.0 (see the summary for the list).",
+)
+@click.option(
+    "--extension",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Add a participant's local terms (Turtle) to what is shown.",
+)
+def show(term: str | None, output_format: str | None, release: str, extension: Path | None) -> None:
+    """Show the vocabulary, or one TERM given as a CURIE (theme:flood) or an IRI.
+
+    \b
+    Examples:
+      tsunagu vocab show
+      tsunagu vocab show threshold:flood-caution
+      tsunagu vocab show --format jsonld > vocab.jsonld
+    """
+    vocabulary = _vocabulary(release, extension)
+    if term is None:
+        graph = vocabulary.graph
+        if output_format in (None, "summary"):
+            click.echo(_summary(vocabulary))
+            return
+    else:
+        iri = vocabulary.expand(term)
+        graph = vocabulary.describe(iri)
+        if not len(graph):
+            raise CommandFailed(f"{term} is not a term of the vocabulary {vocabulary.version}")
+        if output_format == "summary":
+            output_format = "turtle"
+    media = FORMAT_NAMES[output_format or "turtle"]
+    click.echo(serialise(graph, media, title=term or "tsunagu vocabulary"), nl=False)
+
+
+def _summary(vocabulary: Vocabulary) -> str:
+    lines = [
+        f"tsunagu shared vocabulary {vocabulary.version}",
+        f"  version IRI  {vocabulary.version_iri}",
+        "  namespace    https://w3id.org/tsunagu/vocab/",
+        f"  releases     {', '.join(releases())}",
+        "  concept schemes:",
+    ]
+    for scheme in vocabulary.concept_schemes():
+        name = vocabulary.label(str(scheme), "en") or compact_iri(str(scheme))
+        count = len(vocabulary.concepts_in(str(scheme)))
+        lines.append(f"    {compact_iri(str(scheme)):34} {count:3} terms  {name}")
+    deprecated = deprecations(vocabulary.graph)
+    if deprecated:
+        lines.append("  deprecated:")
+        for old, new in sorted(deprecated.items()):
+            target = compact_iri(new) if new else "(no replacement)"
+            lines.append(f"    {compact_iri(old)} -> {target}")
+    return "\n".join(lines)
+
+
+@vocab_group.command(name="diff")
+@click.argument("old")
+@click.argument("new", default="current")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+def diff_command(old: str, new: str, output_format: str) -> None:
+    """Report what changed from OLD to NEW: terms added, removed, deprecated, and changed
+    labels or mappings. Each side is a release number (0.1.0), "current", or a Turtle file.
+
+    \b
+    Example:
+      tsunagu vocab diff 0.1.0 current
+    """
+    result = diff(_release_or_file(old), _release_or_file(new))
+    if output_format == "json":
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(result.text())
+
+
+def _release_or_file(name: str) -> Graph:
+    try:
+        if name == "current" or name in releases():
+            return release_graph(name)
+        if Path(name).is_file():
+            return load_graph_file(name)
+    except (VocabError, OSError) as error:
+        _fail(error)
+    raise CommandFailed(f"{name!r} is neither a release ({', '.join(releases())}) nor a file")
+
+
+@vocab_group.command(name="validate")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--extension",
+    "as_extension",
+    is_flag=True,
+    help="FILES are local vocabulary terms: check that each maps onto a shared term.",
+)
+def validate(files: tuple[Path, ...], as_extension: bool) -> None:
+    """Validate FILES (Turtle or JSON-LD) against the shared model's SHACL shapes.
+
+    Readings and stations are checked by their type (tsu:WaterLevelObservation,
+    tsu:RainfallObservation, tsu:Station, sosa:Observation). Exit status 1 lists every
+    violation with its focus node, field, value and rule.
+
+    \b
+    Examples:
+      tsunagu vocab validate stations.ttl readings.jsonld
+      tsunagu vocab validate --extension a-city-terms.ttl
+    """
+    try:
+        graph = graphs_from_files(files)
+        if as_extension:
+            problems = check_extension(graph, load_vocabulary())
+            for problem in problems:
+                click.echo(str(problem))
+            if any(p.severity == "error" for p in problems):
+                sys.exit(1)
+            click.echo(f"ok: local terms map onto the shared vocabulary ({len(problems)} notes)")
+            return
+        violations = validate_graph(graph)
+    except (VocabError, OSError) as error:
+        _fail(error)
+    for violation in violations:
+        click.echo(str(violation))
+    if violations:
+        click.echo(f"{len(violations)} violation(s)", err=True)
+        sys.exit(1)
+    click.echo(f"ok: {len(graph)} triples conform")
+
+
+@click.command(name="convert")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--mapping",
+    "-m",
+    "mapping_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The mapping file (TOML) describing SOURCE.",
+)
+@click.option(
+    "--output",
+    "-o",
+    default="-",
+    show_default=True,
+    help="Where to write the shared-model records ('-' for standard output).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["csv", "jsonld"]),
+    default="csv",
+    show_default=True,
+    help="Shared-model CSV (flat, full IRIs) or one JSON-LD document.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Stop at the first bad row and treat dates outside their era as errors; "
+    "with --output, nothing is written unless every row converts.",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Bulk mode for large files: check 1 row in N with SHACL (0: none). "
+    "Default: every record is checked. CSV output only.",
+)
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the summary and every issue as JSON to this file.",
+)
+def convert_command(
+    source: Path,
+    mapping_path: Path,
+    output: str,
+    output_format: str,
+    strict: bool,
+    sample: int | None,
+    report: Path | None,
+) -> None:
+    """Convert SOURCE (CSV or JSON) into the shared model with a mapping file.
+
+    Dates (和暦 or ISO) become ISO 8601 with +09:00, values are converted to each property's
+    unit (water level m, rainfall mm or mm/h, discharge m3/s), municipality codes are
+    checked and stored with their check digit, and local station codes become shared IRIs.
+    A summary of converted, warned and rejected rows goes to standard error; each issue
+    names the row, field, value and rule.
+
+    \b
+    Examples:
+      tsunagu convert --mapping a-city.toml a-city-readings.csv -o readings.csv
+      tsunagu convert -m b-town.toml b-town-readings.json --format jsonld
+      tsunagu convert -m big.toml big.csv -o shared.csv --sample 10000
+    """
+    if sample is not None and output_format != "csv":
+        raise click.UsageError("--sample (bulk mode) writes CSV only; drop --format jsonld")
+    try:
+        mapping = load_mapping(mapping_path)
+    except VocabError as error:
+        _fail(error)
+    try:
+        with _destination(output, atomic=strict) as stream:
+            if sample is not None:
+                summary = bulk_convert(
+                    source, mapping, stream, strict=strict, validate_every=sample
+                )
+            else:
+                summary = convert_to(
+                    source,
+                    mapping,
+                    stream,
+                    output_format="jsonld" if output_format == "jsonld" else "csv",
+                    strict=strict,
+                )
+    except ConversionAborted as error:
+        click.echo(f"stopped: {error}", err=True)
+        sys.exit(1)
+    except (VocabError, OSError) as error:
+        _fail(error)
+    _print_summary(summary)
+    if report is not None:
+        report.write_text(
+            json.dumps(_report(summary), ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+    if summary.rejected:
+        sys.exit(1)
+
+
+@contextlib.contextmanager
+def _destination(output: str, *, atomic: bool) -> Iterator[IO[str]]:
+    """Standard output, or a file; when `atomic`, the file appears only if all went well."""
+    if output == "-":
+        yield sys.stdout
+        return
+    target = Path(output)
+    if not atomic:
+        with target.open("w", encoding="utf-8", newline="") as stream:
+            yield stream
+        return
+    handle, temporary = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _print_summary(summary: ConversionSummary) -> None:
+    click.echo(summary.text(), err=True)
+    for note in summary.notes:
+        click.echo(f"  note: {note}", err=True)
+    for issue in summary.issues[:MAX_ISSUES_SHOWN]:
+        click.echo(f"  {issue.severity}: {issue}", err=True)
+    hidden = sum(summary.rules.values()) - min(len(summary.issues), MAX_ISSUES_SHOWN)
+    if hidden > 0:
+        by_rule = ", ".join(f"{rule} {count}" for rule, count in summary.rules.most_common())
+        click.echo(f"  ... {hidden} more issues ({by_rule}); use --report for all", err=True)
+
+
+def _report(summary: ConversionSummary) -> dict[str, Any]:
+    return {
+        "rows": summary.rows,
+        "converted": summary.converted,
+        "warned": summary.warned,
+        "rejected": summary.rejected,
+        "records": summary.records,
+        "validated": summary.validated,
+        "rules": dict(summary.rules),
+        "notes": summary.notes,
+        "issues": [
+            {
+                "row": i.row,
+                "field": i.field,
+                "value": i.value,
+                "rule": i.rule,
+                "severity": i.severity,
+                "message": i.message,
+            }
+            for i in summary.issues
+        ],
+    }

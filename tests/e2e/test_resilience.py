@@ -1,0 +1,95 @@
+"""Peers that are down, come back, or rotate their keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from connector.clock import ManualClock
+from connector.localspace import LocalDataspace
+from connector.serving import free_port
+from connector.store.tables import NegotiationRow
+from policies.odrl import parse_policy
+from tests.e2e.conftest import open_offer, publish
+
+pytestmark = pytest.mark.anyio
+DATASET = "urn:tsunagu:dataset:resilience"
+
+
+def pending(space: LocalDataspace, key: str, pid: str) -> NegotiationRow:
+    with space[key].connector.store.transaction() as tx:
+        return tx.process(NegotiationRow, pid)
+
+
+async def test_unreachable_peer_is_retried_with_backoff_then_given_up(tmp_path: Path) -> None:
+    clock = ManualClock()
+    async with LocalDataspace(tmp_path, clock=clock, background=False) as space:
+        await space.start_authority()
+        consumer = await space.add("consumer", "C村")
+        closed = f"http://127.0.0.1:{free_port()}/dsp/2025-1"  # nobody listens there
+        row = consumer.connector.negotiations.request(
+            provider_did="did:web:localhost%3A1",
+            provider_address=closed,
+            dataset_id=DATASET,
+            offer=parse_policy(open_offer("urn:offer:x")),
+        )
+        runner = consumer.connector.runner
+        delays = []
+        for _ in range(runner.max_attempts):
+            assert await runner.run_once() == 1
+            after = pending(space, "consumer", row.id)
+            if after.state == "TERMINATED":
+                break
+            delays.append((after.next_attempt_at - clock()).total_seconds())
+            assert await runner.run_once() == 0  # not due yet: nothing is sent early
+            clock.advance(delays[-1])
+        assert delays == [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0]  # bounded exponential backoff
+        final = pending(space, "consumer", row.id)
+        assert final.state == "TERMINATED" and final.pending is None
+        assert "gave up after 8 attempts" in final.last_error
+
+
+async def test_a_peer_that_comes_back_finishes_the_negotiation(tmp_path: Path) -> None:
+    clock = ManualClock()
+    async with LocalDataspace(tmp_path, clock=clock, background=False) as space:
+        await space.start_authority()
+        provider = await space.add("provider", "A市")
+        consumer = await space.add("consumer", "C村")
+        await publish(provider, DATASET, open_offer("urn:offer:r"))
+        started = await consumer.client.call(
+            "POST", "/negotiations", json={"provider": provider.did, "dataset_id": DATASET}
+        )
+        await consumer.connector.runner.run_once()  # request delivered
+        await (
+            provider.connector.runner.run_once()
+        )  # agreement delivered; consumer owes verification
+        settings = await space.stop("provider")
+        await consumer.connector.runner.run_once()  # provider down: retry later
+        waiting = pending(space, "consumer", started["id"])
+        assert waiting.pending == "VERIFICATION" and waiting.attempts == 1 and waiting.last_error
+        restarted = await space.serve("provider", settings)
+        clock.advance(1)
+        await consumer.connector.runner.run_once()
+        await restarted.connector.runner.run_once()
+        done = await consumer.client.call("GET", f"/negotiations/{started['id']}")
+        assert done["state"] == "FINALIZED"
+
+
+async def test_key_rotation_does_not_break_peers(space: LocalDataspace) -> None:
+    provider, consumer = space["provider"], space["consumer"]
+    await publish(provider, DATASET, open_offer("urn:offer:k"))
+
+    async def negotiate() -> dict:
+        started = await consumer.client.call(
+            "POST", "/negotiations", json={"provider": provider.did, "dataset_id": DATASET}
+        )
+        return await consumer.client.wait_for(
+            "negotiations", started["id"], ["FINALIZED"], timeout=20
+        )
+
+    assert (await negotiate())["state"] == "FINALIZED"  # the provider now caches our DID document
+    old = consumer.connector.keys.active.kid
+    new = consumer.connector.keys.rotate().kid
+    assert new != old and consumer.connector.keys.active.kid == new
+    assert (await negotiate())["state"] == "FINALIZED"  # signed with the new key, still accepted
