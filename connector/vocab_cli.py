@@ -311,6 +311,8 @@ def convert_command(
     except ConversionAborted as error:
         click.echo(f"stopped: {error}", err=True)
         sys.exit(1)
+    except BrokenPipeError:
+        sys.exit(1)  # the reader went away (| head); nothing more to say
     except (VocabError, OSError) as error:
         _fail(error)
     _print_summary(summary)

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
+import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from jsonschema import Draft201909Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT201909
+from sqlalchemy import create_engine, text
 
 from connector.clock import ManualClock
 
@@ -32,11 +41,6 @@ def shared_dir() -> Path:
 
 # -- databases: every store and e2e test runs on SQLite and, when configured, PostgreSQL --------
 
-import os  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-
-from sqlalchemy import create_engine, text  # noqa: E402
 
 PG_ENV = "TSUNAGU_TEST_DATABASE_URL"
 
@@ -92,3 +96,39 @@ def database_for(request: pytest.FixtureRequest) -> Callable[[str], str | None]:
         return lambda _key: None
     schemas = _postgres(request)
     return lambda _key: schemas.new()
+
+
+# -- the official DSP 2025-1 schemas, read from ../shared/dsp (never copied) -------------------
+
+SCHEMA_BASE = "https://w3id.org/dspace/2025/1/"
+
+Validate = Callable[[Any, str], None]
+
+
+@pytest.fixture(scope="session")
+def dsp_dir(shared_dir: Path) -> Path:
+    return shared_dir / "dsp"
+
+
+@pytest.fixture(scope="session")
+def schema_registry(dsp_dir: Path) -> Registry[Any]:
+    resources = []
+    for path in sorted(dsp_dir.glob("*/*-schema.json")):
+        # MANIFEST.md defect 1: three schemas write `#definitions/...` for `#/definitions/...`.
+        contents = json.loads(path.read_text().replace("#definitions/", "#/definitions/"))
+        assert contents["$id"] == SCHEMA_BASE + path.relative_to(dsp_dir).as_posix()
+        resource = Resource.from_contents(contents, default_specification=DRAFT201909)
+        resources.append((contents["$id"], resource))
+    assert len(resources) == 26  # every schema in the folder
+    return Registry().with_resources(resources)
+
+
+@pytest.fixture(scope="session")
+def validate(schema_registry: Registry[Any]) -> Validate:
+    """`validate(instance, "negotiation/contract-request-message-schema.json")`."""
+
+    def check(instance: Any, schema: str) -> None:
+        contents = schema_registry[SCHEMA_BASE + schema].contents
+        Draft201909Validator(contents, registry=schema_registry).validate(instance)
+
+    return check

@@ -62,7 +62,7 @@ for _era in ERAS:
     _ERA_BY_NAME[_era.kanji[0]] = _era
     _ERA_BY_NAME[_era.letter] = _era
 
-_ERA = r"(?P<era>明治|大正|昭和|平成|令和|[明大昭平令MTSHR])\s*(?P<eyear>\d{1,2}|元)"
+_ERA = r"(?P<era>明治|大正|昭和|平成|令和|[明大昭平令MTSHR])\s*(?P<eyear>\d{1,3}|元)"
 _DATE_TAIL = r"\s*(?:年|[./-])\s*(?P<month>\d{1,2})\s*(?:月|[./-])\s*(?P<day>\d{1,2})\s*日?"
 _ZONE = r"\s*(?P<zone>Z|[+-]\d{2}:?\d{2})?"
 _CLOCK = (
@@ -337,9 +337,14 @@ class DateParser:
         return day
 
     def _clock(self, text: str) -> _Clock | None:
+        """The time part alone; None when the general parser should judge the whole text."""
         if text not in self._clocks:
             match = _TIME_ONLY.match(normalise(text))
-            self._clocks[text] = None if match is None else _clock(match, text)
+            try:
+                clock = None if match is None else _clock(match, text)
+            except DateError:
+                clock = None
+            self._clocks[text] = clock
         return self._clocks[text]
 
 
