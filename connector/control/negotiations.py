@@ -8,13 +8,22 @@ sent by the runner (`connector.control.runner`).
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 from connector.clock import Clock
 from connector.control.peers import Peer
-from connector.control.process import INITIAL, Machine, clear_pending, dsp_state, schedule
+from connector.control.process import (
+    INITIAL,
+    Machine,
+    ProcessService,
+    clear_pending,
+    dsp_state,
+    new_pid,
+    pids,
+    schedule,
+    termination_detail,
+)
 from connector.errors import Conflict, InvalidTransition, MessageError, NotFound
 from connector.protocol.messages import (
     ContractAgreementMessage,
@@ -41,11 +50,9 @@ E = NegotiationEvent
 MACHINE = Machine("negotiation", next_negotiation_state, NegotiationState, NegotiationEvent)
 
 
-def new_pid() -> str:
-    return f"urn:uuid:{uuid.uuid4()}"
+class NegotiationService(ProcessService[NegotiationRow]):
+    row_type = NegotiationRow
 
-
-class NegotiationService:
     def __init__(
         self,
         store: Store,
@@ -57,31 +64,39 @@ class NegotiationService:
         pdp: PolicyDecisionPoint,
         notify: Callable[[str], None] = lambda _pid: None,
     ) -> None:
-        self.store = store
-        self.clock = clock
-        self.own_did = own_did
-        self.callback_address = callback_address  # where providers reach us as consumer
+        super().__init__(
+            store, clock, own_did=own_did, callback_address=callback_address, pdp=pdp, notify=notify
+        )
         self.provider_address = provider_address  # where consumers reach us as provider
-        self.pdp = pdp
-        self.notify = notify
 
-    # -- reading -------------------------------------------------------------------------
-
-    def role_of(self, pid: str) -> Role:
-        """Which of our roles the process `pid` is in (NotFound when we have none)."""
-        with self.store.transaction() as tx:
-            return Role(tx.process(NegotiationRow, pid).role)
-
-    def get(
-        self, pid: str, *, role: Role | None = None, peer: Peer | None = None
+    def _new_row(
+        self,
+        *,
+        role: Role,
+        counterparty_did: str,
+        counterparty_address: str,
+        dataset_id: str,
+        offer: Policy,
+        offer_by: Role,
+        peer_pid: str | None = None,
     ) -> NegotiationRow:
-        with self.store.transaction() as tx:
-            row = tx.process(NegotiationRow, pid, role=role)
-            _check_peer(row, peer)
-            return row
+        now = self.clock()
+        return NegotiationRow(
+            id=new_pid(),
+            role=role,
+            state=INITIAL,
+            peer_pid=peer_pid,
+            counterparty_did=counterparty_did,
+            counterparty_address=counterparty_address.rstrip("/"),
+            dataset_id=dataset_id,
+            offer=offer.to_json(),
+            offer_by=offer_by,
+            created_at=now,
+            updated_at=now,
+        )
 
     def ack(self, row: NegotiationRow) -> ContractNegotiation:
-        consumer_pid, provider_pid = _pids(row)
+        consumer_pid, provider_pid = pids(row)
         return ContractNegotiation(
             consumer_pid=consumer_pid,
             provider_pid=provider_pid,
@@ -116,18 +131,14 @@ class NegotiationService:
                         code="unknown_offer",
                     )
                 assert msg.callback_address is not None  # the message parser enforces one-of
-                row = NegotiationRow(
-                    id=new_pid(),
+                row = self._new_row(
                     role=Role.PROVIDER,
-                    state=INITIAL,
                     peer_pid=msg.consumer_pid,
                     counterparty_did=peer.did,
                     counterparty_address=msg.callback_address,
                     dataset_id=dataset_id,
-                    offer=offer.to_json(),
+                    offer=offer,
                     offer_by=Role.CONSUMER,
-                    created_at=now,
-                    updated_at=now,
                 )
                 created = True
             else:
@@ -172,7 +183,7 @@ class NegotiationService:
                 row,
                 E.TERMINATION,
                 self.clock(),
-                _reason(
+                termination_detail(
                     "offer_not_acceptable",
                     "the requested terms match none of the provider's offers",
                 ),
@@ -185,7 +196,12 @@ class NegotiationService:
         if decision.allowed:
             schedule(row, E.AGREEMENT, self.clock(), self._agreement_detail(row, offer))
         else:
-            schedule(row, E.TERMINATION, self.clock(), _reason("policy_denied", *decision.reasons))
+            schedule(
+                row,
+                E.TERMINATION,
+                self.clock(),
+                termination_detail("policy_denied", *decision.reasons),
+            )
 
     def _agreement_detail(self, row: NegotiationRow, offer: Policy) -> dict[str, Any]:
         agreement = dataclasses.replace(
@@ -273,7 +289,7 @@ class NegotiationService:
                 event=E.TERMINATION,
                 now=now,
                 direction="inbound",
-                detail=_reason(msg.code, *(msg.reason or [])),
+                detail=termination_detail(msg.code, *(msg.reason or [])),
             )
             clear_pending(row)
             row.awaiting_decision = False
@@ -298,18 +314,14 @@ class NegotiationService:
                 if existing is not None:
                     return existing, False
                 assert msg.callback_address is not None
-                row = NegotiationRow(
-                    id=new_pid(),
+                row = self._new_row(
                     role=Role.CONSUMER,
-                    state=INITIAL,
                     peer_pid=msg.provider_pid,
                     counterparty_did=peer.did,
                     counterparty_address=msg.callback_address,
                     dataset_id=_target(offer),
-                    offer=offer.to_json(),
+                    offer=offer,
                     offer_by=Role.PROVIDER,
-                    created_at=now,
-                    updated_at=now,
                 )
                 created = True
             else:
@@ -378,18 +390,13 @@ class NegotiationService:
     ) -> NegotiationRow:
         """Consumer: ask a provider for one of its offers."""
         now = self.clock()
-        offer = dataclasses.replace(offer, target=dataset_id)
-        row = NegotiationRow(
-            id=new_pid(),
+        row = self._new_row(
             role=Role.CONSUMER,
-            state=INITIAL,
             counterparty_did=provider_did,
-            counterparty_address=provider_address.rstrip("/"),
+            counterparty_address=provider_address,
             dataset_id=dataset_id,
-            offer=offer.to_json(),
+            offer=dataclasses.replace(offer, target=dataset_id),
             offer_by=Role.CONSUMER,
-            created_at=now,
-            updated_at=now,
         )
         schedule(row, E.CONTRACT_REQUEST, now)
         with self.store.transaction() as tx:
@@ -408,18 +415,13 @@ class NegotiationService:
                 raise NotFound(
                     f"no offer {offer_id!r} on dataset {dataset_id!r}", code="unknown_offer"
                 )
-            policy = dataclasses.replace(parse_policy(ours.policy), target=dataset_id)
-            row = NegotiationRow(
-                id=new_pid(),
+            row = self._new_row(
                 role=Role.PROVIDER,
-                state=INITIAL,
                 counterparty_did=consumer_did,
-                counterparty_address=consumer_address.rstrip("/"),
+                counterparty_address=consumer_address,
                 dataset_id=dataset_id,
-                offer=policy.to_json(),
+                offer=dataclasses.replace(parse_policy(ours.policy), target=dataset_id),
                 offer_by=Role.PROVIDER,
-                created_at=now,
-                updated_at=now,
             )
             schedule(row, E.CONTRACT_OFFER, now)
             tx.add(row)
@@ -464,12 +466,12 @@ class NegotiationService:
                     E.TERMINATION,
                     now,
                     "local",
-                    _reason(code, reason),
+                    termination_detail(code, reason),
                 )
                 clear_pending(row)
             else:
                 MACHINE.check(row, Role(row.role), E.TERMINATION)
-                schedule(row, E.TERMINATION, now, _reason(code, reason))
+                schedule(row, E.TERMINATION, now, termination_detail(code, reason))
             row.awaiting_decision = False
             tx.add(row)
         self.notify(row.id)
@@ -489,7 +491,7 @@ class NegotiationService:
         """The URL and body of the message `row.pending` asks us to send."""
         pending = E(str(row.pending))
         base = row.counterparty_address.rstrip("/")
-        consumer_pid, provider_pid = _pids(row)
+        consumer_pid, provider_pid = pids(row)
         detail = row.pending_detail or {}
         path = f"{base}/negotiations/{row.peer_pid}"
         if pending is E.CONTRACT_REQUEST:
@@ -571,19 +573,11 @@ class NegotiationService:
             direction="outbound",
             detail=detail,
         )
-        if pending == E.AGREEMENT:
-            agreement = parse_policy(detail["agreement"])
-            self._store_agreement(
-                tx, row, agreement, provider=self.own_did, consumer=row.counterparty_did
-            )
-        elif pending == E.CONTRACT_OFFER and "offer" in detail:
-            row.offer = detail["offer"]
-            row.offer_by = Role.PROVIDER
-        elif pending == E.CONTRACT_REQUEST:
-            row.offer_by = Role.CONSUMER
+        self._implied(tx, row)(pending)
 
     def _implied(self, tx: Transaction, row: NegotiationRow) -> Callable[[str], None]:
-        """Side effects of a pending message whose acknowledgement the peer's reply implies."""
+        """What a message of ours changes once the peer has it (acknowledged, or implied by
+        the peer's reply): an agreement we sent now binds; a counter-offer is now the offer."""
 
         def apply(pending: str) -> None:
             detail = row.pending_detail or {}
@@ -595,6 +589,8 @@ class NegotiationService:
             elif pending == E.CONTRACT_OFFER and "offer" in detail:
                 row.offer = detail["offer"]
                 row.offer_by = Role.PROVIDER
+            elif pending == E.CONTRACT_REQUEST:
+                row.offer_by = Role.CONSUMER
 
         return apply
 
@@ -621,45 +617,19 @@ class NegotiationService:
         )
         row.agreement_id = agreement.uid
 
-    # -- lookups that double as authorisation ------------------------------------------------
-
     def _provider_row(
         self, tx: Transaction, peer: Peer, provider_pid: str, consumer_pid: str
     ) -> NegotiationRow:
-        row = tx.process(NegotiationRow, provider_pid, role=Role.PROVIDER)
-        _check_peer(row, peer)
-        if row.peer_pid is None:
-            row.peer_pid = consumer_pid  # our initial offer's ACK has not been recorded yet
-        elif row.peer_pid != consumer_pid:
-            raise NotFound(
-                "consumerPid does not match this negotiation", code="unknown_negotiation"
-            )
-        return row
+        return self.own_row(
+            tx, peer, role=Role.PROVIDER, own_pid=provider_pid, peer_pid=consumer_pid
+        )
 
     def _consumer_row(
         self, tx: Transaction, peer: Peer, consumer_pid: str, provider_pid: str
     ) -> NegotiationRow:
-        row = tx.process(NegotiationRow, consumer_pid, role=Role.CONSUMER)
-        _check_peer(row, peer)
-        if row.peer_pid is None:
-            row.peer_pid = provider_pid  # our initial request's ACK has not been recorded yet
-        elif row.peer_pid != provider_pid:
-            raise NotFound(
-                "providerPid does not match this negotiation", code="unknown_negotiation"
-            )
-        return row
-
-
-def _check_peer(row: NegotiationRow | Any, peer: Peer | None) -> None:
-    # Someone else's process looks exactly like a missing one (DSP: unauthorised -> 404).
-    if peer is not None and row.counterparty_did != peer.did:
-        raise NotFound(f"no {row.__tablename__} {row.id!r}", code=f"unknown_{row.__tablename__}")
-
-
-def _pids(row: NegotiationRow | Any) -> tuple[str, str]:
-    """(consumerPid, providerPid) as the protocol names them; a peer pid not yet known is ''."""
-    peer = row.peer_pid or ""
-    return (row.id, peer) if row.role == Role.CONSUMER else (peer, row.id)
+        return self.own_row(
+            tx, peer, role=Role.CONSUMER, own_pid=consumer_pid, peer_pid=provider_pid
+        )
 
 
 def _first_state(row: NegotiationRow) -> str:
@@ -670,13 +640,6 @@ def _target(offer: Policy) -> str:
     if not offer.target:
         raise MessageError("the offer names no target dataset", code="missing_target")
     return offer.target
-
-
-def _reason(code: str | None, *reasons: Any) -> dict[str, Any]:
-    detail: dict[str, Any] = {"reason": [r for r in reasons if r]}
-    if code:
-        detail["code"] = code
-    return detail
 
 
 def _requester(peer: Peer) -> dict[str, Any]:

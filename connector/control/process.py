@@ -13,15 +13,21 @@ local "-ING" state). Applying a message inside a transaction:
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
-from connector.errors import InvalidTransition
+from connector.clock import Clock
+from connector.control.peers import Peer
+from connector.errors import InvalidTransition, NotFound
 from connector.protocol.roles import Role
-from connector.store.store import Transaction
-from connector.store.tables import EventRow
+from connector.store.store import Store, Transaction
+from connector.store.tables import EventRow, NegotiationRow, TransferRow
+from policies.decision import PolicyDecisionPoint
+
+RowT = TypeVar("RowT", NegotiationRow, TransferRow)
 
 INITIAL = "INITIAL"
 """State of a process we created but whose first message the peer has not acknowledged yet."""
@@ -151,3 +157,76 @@ def dsp_state(row: ProcessLike, first_state: str) -> str:
     """The state reported to peers and operators: a not-yet-acknowledged first message reads
     as the state it is about to create (as EDC reports REQUESTING as REQUESTED)."""
     return first_state if row.state == INITIAL else row.state
+
+
+def new_pid() -> str:
+    return f"urn:uuid:{uuid.uuid4()}"
+
+
+def check_peer(row: Any, peer: Peer | None) -> None:
+    """Someone else's process looks exactly like a missing one (DSP: unauthorised -> 404)."""
+    if peer is not None and row.counterparty_did != peer.did:
+        raise NotFound(f"no {row.__tablename__} {row.id!r}", code=f"unknown_{row.__tablename__}")
+
+
+def pids(row: Any) -> tuple[str, str]:
+    """(consumerPid, providerPid) as the protocol names them; a peer pid not yet known is ''."""
+    peer = row.peer_pid or ""
+    return (row.id, peer) if row.role == Role.CONSUMER else (peer, row.id)
+
+
+def termination_detail(code: str | None, *reasons: Any) -> dict[str, Any]:
+    """The `code` / `reason` detail of a termination or suspension."""
+    detail: dict[str, Any] = {"reason": [r for r in reasons if r]}
+    if code:
+        detail["code"] = code
+    return detail
+
+
+class ProcessService(Generic[RowT]):
+    """What the negotiation and transfer services share: configuration, reads, and finding
+    our own process from a peer's message (which doubles as authorisation)."""
+
+    row_type: type[RowT]
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        own_did: str,
+        callback_address: str,
+        pdp: PolicyDecisionPoint,
+        notify: Callable[[str], None] = lambda _pid: None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.own_did = own_did
+        self.callback_address = callback_address  # where providers reach us as consumer
+        self.pdp = pdp
+        self.notify = notify  # after every commit that changes a process
+
+    def role_of(self, pid: str) -> Role:
+        """Which of our roles the process `pid` is in (NotFound when we have none)."""
+        with self.store.transaction() as tx:
+            return Role(tx.process(self.row_type, pid).role)
+
+    def get(self, pid: str, *, role: Role | None = None, peer: Peer | None = None) -> RowT:
+        with self.store.transaction() as tx:
+            row = tx.process(self.row_type, pid, role=role)
+            check_peer(row, peer)
+            return row
+
+    def own_row(
+        self, tx: Transaction, peer: Peer, *, role: Role, own_pid: str, peer_pid: str
+    ) -> RowT:
+        """Our process named by a peer's message: ours in `role`, with this peer, and the
+        peer's pid matching (adopted if our first message's ACK is not recorded yet)."""
+        row = tx.process(self.row_type, own_pid, role=role)
+        check_peer(row, peer)
+        if row.peer_pid is None:
+            row.peer_pid = peer_pid
+        elif row.peer_pid != peer_pid:
+            kind = self.row_type.__tablename__
+            raise NotFound(f"the other pid does not match this {kind}", code=f"unknown_{kind}")
+        return row

@@ -7,13 +7,22 @@ minted when the message is sent (so a retried start never carries a stale token)
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from connector.clock import Clock
 from connector.control.peers import Peer
-from connector.control.process import INITIAL, Machine, clear_pending, dsp_state, schedule
+from connector.control.process import (
+    INITIAL,
+    Machine,
+    ProcessService,
+    clear_pending,
+    dsp_state,
+    new_pid,
+    pids,
+    schedule,
+    termination_detail,
+)
 from connector.errors import Forbidden, MessageError, NotFound
 from connector.protocol.messages import (
     DataAddress,
@@ -44,7 +53,9 @@ class DataAddressIssuer(Protocol):
     def pull_address(self, transfer: TransferRow, agreement: AgreementRow) -> dict[str, Any]: ...
 
 
-class TransferService:
+class TransferService(ProcessService[TransferRow]):
+    row_type = TransferRow
+
     def __init__(
         self,
         store: Store,
@@ -56,27 +67,13 @@ class TransferService:
         addresses: DataAddressIssuer,
         notify: Callable[[str], None] = lambda _pid: None,
     ) -> None:
-        self.store = store
-        self.clock = clock
-        self.own_did = own_did
-        self.callback_address = callback_address
-        self.pdp = pdp
+        super().__init__(
+            store, clock, own_did=own_did, callback_address=callback_address, pdp=pdp, notify=notify
+        )
         self.addresses = addresses
-        self.notify = notify
-
-    def role_of(self, pid: str) -> Role:
-        """Which of our roles the process `pid` is in (NotFound when we have none)."""
-        with self.store.transaction() as tx:
-            return Role(tx.process(TransferRow, pid).role)
-
-    def get(self, pid: str, *, role: Role | None = None, peer: Peer | None = None) -> TransferRow:
-        with self.store.transaction() as tx:
-            row = tx.process(TransferRow, pid, role=role)
-            _check_peer(row, peer)
-            return row
 
     def ack(self, row: TransferRow) -> TransferProcess:
-        consumer_pid, provider_pid = _pids(row)
+        consumer_pid, provider_pid = pids(row)
         return TransferProcess(
             consumer_pid=consumer_pid,
             provider_pid=provider_pid,
@@ -118,7 +115,7 @@ class TransferService:
                     code="policy_denied",
                 )
             row = TransferRow(
-                id=f"urn:uuid:{uuid.uuid4()}",
+                id=new_pid(),
                 role=Role.PROVIDER,
                 state=INITIAL,
                 peer_pid=msg.consumer_pid,
@@ -164,23 +161,16 @@ class TransferService:
         event = _event_of(msg)
         now = self.clock()
         with self.store.transaction() as tx:
-            pid, peer_pid = (
+            own_pid, peer_pid = (
                 (msg.provider_pid, msg.consumer_pid)
                 if role is Role.PROVIDER
                 else (msg.consumer_pid, msg.provider_pid)
             )
-            row = tx.process(TransferRow, pid, role=role)
-            _check_peer(row, peer)
-            if row.peer_pid is None and role is Role.CONSUMER:
-                row.peer_pid = peer_pid
-            elif row.peer_pid != peer_pid:
-                raise NotFound(
-                    "the other pid does not match this transfer", code="unknown_transfer"
-                )
+            row = self.own_row(tx, peer, role=role, own_pid=own_pid, peer_pid=peer_pid)
             sender = Role.CONSUMER if role is Role.PROVIDER else Role.PROVIDER
             detail: dict[str, Any] = {}
             if isinstance(msg, TransferSuspensionMessage | TransferTerminationMessage):
-                detail = _reason(msg.code, *(msg.reason or []))
+                detail = termination_detail(msg.code, *(msg.reason or []))
             MACHINE.apply(
                 tx, row, sender=sender, event=event, now=now, direction="inbound", detail=detail
             )
@@ -215,7 +205,7 @@ class TransferService:
                 raise MessageError("we are not the consumer of this agreement", code="not_consumer")
             negotiation = tx.process(NegotiationRow, agreement.negotiation_id)
             row = TransferRow(
-                id=f"urn:uuid:{uuid.uuid4()}",
+                id=new_pid(),
                 role=Role.CONSUMER,
                 state=INITIAL,
                 counterparty_did=agreement.provider_did,
@@ -240,12 +230,20 @@ class TransferService:
             row = tx.process(TransferRow, pid)
             if row.state == INITIAL and event is E.TERMINATION:
                 MACHINE._move(
-                    tx, row, TransferState.TERMINATED, event, now, "local", _reason(code, reason)
+                    tx,
+                    row,
+                    TransferState.TERMINATED,
+                    event,
+                    now,
+                    "local",
+                    termination_detail(code, reason),
                 )
                 clear_pending(row)
             else:
                 MACHINE.check(row, Role(row.role), event)
-                schedule(row, event, now, _reason(code, reason) if code or reason else None)
+                schedule(
+                    row, event, now, termination_detail(code, reason) if code or reason else None
+                )
             tx.add(row)
         self.notify(row.id)
         return row
@@ -255,7 +253,7 @@ class TransferService:
     def outbound(self, row: TransferRow) -> tuple[str, dict[str, Any]]:
         pending = E(str(row.pending))
         base = row.counterparty_address.rstrip("/")
-        consumer_pid, provider_pid = _pids(row)
+        consumer_pid, provider_pid = pids(row)
         path = f"{base}/transfers/{row.peer_pid}"
         detail = row.pending_detail or {}
         msg: Any
@@ -326,20 +324,3 @@ def _event_of(msg: Any) -> TransferEvent:
     if isinstance(msg, TransferTerminationMessage):
         return E.TERMINATION
     raise MessageError(f"{type(msg).__name__} is not a transfer state message", code="wrong_type")
-
-
-def _check_peer(row: TransferRow, peer: Peer | None) -> None:
-    if peer is not None and row.counterparty_did != peer.did:
-        raise NotFound(f"no transfer {row.id!r}", code="unknown_transfer")
-
-
-def _pids(row: TransferRow) -> tuple[str, str]:
-    peer = row.peer_pid or ""
-    return (row.id, peer) if row.role == Role.CONSUMER else (peer, row.id)
-
-
-def _reason(code: str | None, *reasons: Any) -> dict[str, Any]:
-    detail: dict[str, Any] = {"reason": [r for r in reasons if r]}
-    if code:
-        detail["code"] = code
-    return detail

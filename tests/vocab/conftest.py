@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,17 @@ def examples() -> Path:
     if not EXAMPLES.is_dir():
         pytest.fail(f"examples not found at {EXAMPLES}")
     return EXAMPLES
+
+
+@pytest.fixture
+def station_iri() -> str:
+    return STATION
+
+
+@pytest.fixture
+def make_mapping() -> Callable[..., Mapping]:
+    """Build `simple_mapping`-style mappings inside a test."""
+    return simple_mapping
 
 
 def simple_mapping(**overrides: object) -> Mapping:

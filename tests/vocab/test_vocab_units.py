@@ -165,3 +165,34 @@ def test_two_units_cannot_share_a_spelling(units: UnitTable) -> None:
     with pytest.raises(UnitError) as caught:
         UnitTable([units.get(UNIT + "CentiM"), clash])
     assert caught.value.code == "ambiguous_unit"
+
+
+@pytest.mark.parametrize(("source", "target"), [("cm", "m"), ("in", "mm"), ("°F", "°C")])
+@pytest.mark.parametrize("text", ["1/3", "nan", "inf", "-Infinity", "abc", ""])
+def test_converters_accept_only_finite_decimal_numerals(
+    units: UnitTable, source: str, target: str, text: str
+) -> None:
+    convert = units.converter(units.lookup(source), units.lookup(target))
+    with pytest.raises(ValueError):
+        convert(text)
+
+
+@settings(max_examples=200)
+@given(
+    st.decimals(min_value=-10**6, max_value=10**6, places=3, allow_nan=False),
+    st.sampled_from([("cm", "m"), ("mm", "m"), ("m", "cm"), ("in", "mm"), ("°F", "°C")]),
+)
+def test_converted_values_are_the_nearest_double_to_the_exact_result(
+    number: object, units_pair: tuple[str, str]
+) -> None:
+    from decimal import Decimal
+
+    from vocab.vocabulary import load_vocabulary
+
+    table = load_vocabulary().units
+    source, target = (table.lookup(u) for u in units_pair)
+    text = str(number)
+    ratio = Fraction(source.multiplier) / Fraction(target.multiplier)
+    exact = (Fraction(Decimal(text)) + source.offset) * ratio - target.offset
+    got = table.converter(source, target)(text)
+    assert abs(Fraction(got) - exact) <= abs(exact) * Fraction(1, 2**52) + Fraction(1, 10**15)
