@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from connector.clock import Clock
+from connector.control.contract_decisions import agreement_for, agreement_problem, decide_on_request
+from connector.control.negotiation_wire import negotiation_message
 from connector.control.peers import Peer
 from connector.control.process import (
     INITIAL,
@@ -39,12 +41,11 @@ from connector.protocol.negotiation import (
     NegotiationState,
     next_negotiation_state,
 )
-from connector.protocol.negotiation_messages import NegotiationEventType
 from connector.protocol.roles import Role
 from connector.store.store import Store, Transaction
-from connector.store.tables import AgreementRow, NegotiationRow, OfferRow
-from policies.decision import DecisionRequest, PolicyDecisionPoint
-from policies.odrl import Policy, parse_policy, same_terms
+from connector.store.tables import AgreementRow, NegotiationRow
+from policies.decision import PolicyDecisionPoint
+from policies.odrl import Policy, parse_policy
 
 E = NegotiationEvent
 MACHINE = Machine("negotiation", next_negotiation_state, NegotiationState, NegotiationEvent)
@@ -165,53 +166,28 @@ class NegotiationService(ProcessService[NegotiationRow]):
     def _decide_on_offer(
         self, tx: Transaction, row: NegotiationRow, offer: Policy, *, offers_of: Any, peer: Peer
     ) -> None:
-        """Agree when the consumer asks for exactly one of our offers (as ODRL structure) and
-        the policy decision point permits it; park for a human when the offer says so."""
-        ours: list[OfferRow] = list(offers_of)
-        matching = [o for o in ours if same_terms(parse_policy(o.policy), offer)]
-        # The offer the consumer names decides, when it still has the same terms; another
-        # offer with identical terms (say, one that needs approval) must not capture it.
-        named = [o for o in matching if o.id == offer.uid]
-        matching = named or matching
-        if any(o.requires_approval for o in matching) or (
-            not matching and any(o.requires_approval for o in ours)
-        ):
-            row.awaiting_decision = True
-            return
-        if not matching:
-            schedule(
-                row,
-                E.TERMINATION,
-                self.clock(),
-                termination_detail(
-                    "offer_not_acceptable",
-                    "the requested terms match none of the provider's offers",
-                ),
-            )
-            return
-        decision = self.pdp.decide(
-            parse_policy(matching[0].policy),
-            DecisionRequest(phase="negotiation", requester=_requester(peer), now=self.clock()),
+        decision = decide_on_request(
+            list(offers_of), offer, pdp=self.pdp, requester=_requester(peer), now=self.clock()
         )
-        if decision.allowed:
+        if decision.action == "park":
+            row.awaiting_decision = True
+        elif decision.action == "agree":
             schedule(row, E.AGREEMENT, self.clock(), self._agreement_detail(row, offer))
         else:
             schedule(
                 row,
                 E.TERMINATION,
                 self.clock(),
-                termination_detail("policy_denied", *decision.reasons),
+                termination_detail(decision.code, *decision.reasons),
             )
 
     def _agreement_detail(self, row: NegotiationRow, offer: Policy) -> dict[str, Any]:
-        agreement = dataclasses.replace(
+        agreement = agreement_for(
             offer,
-            kind="Agreement",
-            uid=new_pid(),
-            target=row.dataset_id,
-            assigner=self.own_did,
-            assignee=row.counterparty_did,
-            timestamp=self.clock(),
+            dataset_id=row.dataset_id,
+            provider=self.own_did,
+            consumer=row.counterparty_did,
+            now=self.clock(),
         )
         return {"agreement": agreement.to_json()}
 
@@ -351,7 +327,13 @@ class NegotiationService(ProcessService[NegotiationRow]):
         agreement = msg.agreement
         with self.store.transaction() as tx:
             row = self._consumer_row(tx, peer, msg.consumer_pid, msg.provider_pid)
-            problem = self._agreement_problem(row, agreement, peer)
+            problem = agreement_problem(
+                agreement,
+                dataset_id=row.dataset_id,
+                provider=peer.did,
+                consumer=self.own_did,
+                last_offer=parse_policy(row.offer),
+            )
             if problem:
                 raise MessageError(f"agreement rejected: {problem}", code="invalid_agreement")
             MACHINE.apply(
@@ -369,19 +351,6 @@ class NegotiationService(ProcessService[NegotiationRow]):
             tx.add(row)
         self.notify(row.id)
         return row
-
-    def _agreement_problem(self, row: NegotiationRow, agreement: Policy, peer: Peer) -> str | None:
-        if agreement.target != row.dataset_id:
-            return f"target {agreement.target!r} is not the negotiated dataset {row.dataset_id!r}"
-        if agreement.assigner != peer.did:
-            return "assigner is not the provider"
-        if agreement.assignee != self.own_did:
-            return "assignee is not this consumer"
-        if not same_terms(agreement, parse_policy(row.offer)):
-            return "its terms differ from the last offer"
-        if not agreement.uid:
-            return "it has no @id"
-        return None
 
     # -- operator actions -----------------------------------------------------------------
 
@@ -489,59 +458,9 @@ class NegotiationService(ProcessService[NegotiationRow]):
 
     def outbound(self, row: NegotiationRow) -> tuple[str, dict[str, Any]]:
         """The URL and body of the message `row.pending` asks us to send."""
-        pending = E(str(row.pending))
-        base = row.counterparty_address.rstrip("/")
-        consumer_pid, provider_pid = pids(row)
-        detail = row.pending_detail or {}
-        path = f"{base}/negotiations/{row.peer_pid}"
-        if pending is E.CONTRACT_REQUEST:
-            offer = parse_policy(row.offer)
-            if row.state == INITIAL:
-                msg: Any = ContractRequestMessage(
-                    consumer_pid=consumer_pid, offer=offer, callback_address=self.callback_address
-                )
-                return f"{base}/negotiations/request", msg.to_json()
-            msg = ContractRequestMessage(
-                consumer_pid=consumer_pid, provider_pid=provider_pid, offer=offer
-            )
-            return f"{path}/request", msg.to_json()
-        if pending is E.CONTRACT_OFFER:
-            offer = parse_policy(detail.get("offer", row.offer))
-            if row.state == INITIAL:
-                msg = ContractOfferMessage(
-                    provider_pid=provider_pid, offer=offer, callback_address=self.provider_address
-                )
-                return f"{base}/negotiations/offers", msg.to_json()
-            msg = ContractOfferMessage(
-                provider_pid=provider_pid, consumer_pid=consumer_pid, offer=offer
-            )
-            return f"{path}/offers", msg.to_json()
-        if pending in (E.ACCEPTED, E.FINALIZED):
-            msg = ContractNegotiationEventMessage(
-                provider_pid=provider_pid,
-                consumer_pid=consumer_pid,
-                event_type=NegotiationEventType(pending.value),
-            )
-            return f"{path}/events", msg.to_json()
-        if pending is E.AGREEMENT:
-            msg = ContractAgreementMessage(
-                provider_pid=provider_pid,
-                consumer_pid=consumer_pid,
-                agreement=parse_policy(detail["agreement"]),
-            )
-            return f"{path}/agreement", msg.to_json()
-        if pending is E.VERIFICATION:
-            msg = ContractAgreementVerificationMessage(
-                provider_pid=provider_pid, consumer_pid=consumer_pid
-            )
-            return f"{path}/agreement/verification", msg.to_json()
-        msg = ContractNegotiationTerminationMessage(
-            provider_pid=provider_pid,
-            consumer_pid=consumer_pid,
-            code=detail.get("code"),
-            reason=detail.get("reason") or None,
+        return negotiation_message(
+            row, callback_address=self.callback_address, provider_address=self.provider_address
         )
-        return f"{path}/termination", msg.to_json()
 
     def on_sent(self, pid: str, pending: str, response: dict[str, Any] | None) -> None:
         """The peer acknowledged `pending` with a 2xx: apply our own transition."""

@@ -129,9 +129,12 @@ class Runner:
         """Lease what is due and build each message, in one trip to a worker thread."""
         with self.store.transaction() as tx:
             ids = tx.claim_due(
-                kind, owner=self.owner, now=self.clock(), lease_seconds=self.lease_seconds,
+                kind,
+                owner=self.owner,
+                now=self.clock(),
+                lease_seconds=self.lease_seconds,
                 limit=self.batch,
-            )  # fmt: skip
+            )
             rows = [tx.process(kind, pid) for pid in ids]
         batch = []
         for row in rows:

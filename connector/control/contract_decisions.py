@@ -1,0 +1,89 @@
+"""The contract decisions of a negotiation, as plain functions of their inputs.
+
+A provider agrees when the consumer asks for one of its offers with the same ODRL terms and
+the policy decision point permits it for this consumer; an offer marked `requires_approval`
+parks the negotiation for a human. A consumer accepts an agreement only if it is exactly what
+was negotiated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from connector.control.process import new_pid
+from connector.store.tables import OfferRow
+from policies.decision import DecisionRequest, PolicyDecisionPoint
+from policies.odrl import Policy, parse_policy, same_terms
+
+
+@dataclass(frozen=True)
+class OfferDecision:
+    action: Literal["agree", "park", "refuse"]
+    code: str | None = None
+    reasons: tuple[str, ...] = ()
+
+
+def decide_on_request(
+    ours: Sequence[OfferRow],
+    offer: Policy,
+    *,
+    pdp: PolicyDecisionPoint,
+    requester: Mapping[str, Any],
+    now: datetime,
+) -> OfferDecision:
+    """What a provider does with a consumer's request for `offer` on one of its datasets."""
+    matching = [o for o in ours if same_terms(parse_policy(o.policy), offer)]
+    # The offer the consumer names decides, when it still has the same terms; another offer
+    # with identical terms (say, one that needs approval) must not capture it.
+    matching = [o for o in matching if o.id == offer.uid] or matching
+    if any(o.requires_approval for o in matching) or (
+        not matching and any(o.requires_approval for o in ours)
+    ):
+        return OfferDecision("park")
+    if not matching:
+        return OfferDecision(
+            "refuse",
+            "offer_not_acceptable",
+            ("the requested terms match none of the provider's offers",),
+        )
+    decision = pdp.decide(
+        parse_policy(matching[0].policy),
+        DecisionRequest(phase="negotiation", requester=requester, now=now),
+    )
+    if decision.allowed:
+        return OfferDecision("agree")
+    return OfferDecision("refuse", "policy_denied", decision.reasons)
+
+
+def agreement_for(
+    offer: Policy, *, dataset_id: str, provider: str, consumer: str, now: datetime
+) -> Policy:
+    """The agreement granting exactly the offer's terms, between the two parties."""
+    return dataclasses.replace(
+        offer,
+        kind="Agreement",
+        uid=new_pid(),
+        target=dataset_id,
+        assigner=provider,
+        assignee=consumer,
+        timestamp=now,
+    )
+
+
+def agreement_problem(
+    agreement: Policy, *, dataset_id: str, provider: str, consumer: str, last_offer: Policy
+) -> str | None:
+    """Why a consumer must not accept this agreement, or None."""
+    if agreement.target != dataset_id:
+        return f"target {agreement.target!r} is not the negotiated dataset {dataset_id!r}"
+    if agreement.assigner != provider:
+        return "assigner is not the provider"
+    if agreement.assignee != consumer:
+        return "assignee is not this consumer"
+    if not same_terms(agreement, last_offer):
+        return "its terms differ from the last offer"
+    return None
