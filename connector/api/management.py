@@ -6,8 +6,7 @@ import dataclasses
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from functools import partial
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import anyio
 from fastapi import APIRouter, Query
@@ -15,6 +14,9 @@ from pydantic import BaseModel, Field
 
 from catalog.dsp import catalog_to_json
 from connector.api.deps import ConnectorDep, OperatorDep
+
+if TYPE_CHECKING:
+    from connector.app import Connector
 from connector.control.catalog import fetch_catalog, fetch_dataset
 from connector.control.process import dsp_state
 from connector.errors import Conflict, MessageError, NotFound
@@ -26,10 +28,6 @@ from policies.odrl import Policy, parse_policy
 
 T = TypeVar("T")
 router = APIRouter(prefix="/management", tags=["management"], dependencies=[OperatorDep])
-
-
-async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
 
 
 def _policy(data: dict[str, Any]) -> Policy:
@@ -189,7 +187,7 @@ async def create_dataset(body: DatasetIn, connector: ConnectorDep) -> dict[str, 
             for offer_in, policy in offers:
                 tx.add(_offer_row(body.id, offer_in, policy, now))
 
-    await _run(write)
+    await connector.store.call(write)
     return await get_dataset(body.id, connector)
 
 
@@ -222,7 +220,7 @@ async def list_datasets(connector: ConnectorDep) -> list[dict[str, Any]]:
                 offers.setdefault(o.dataset_id, []).append(o)
             return [_dataset(d, offers.get(d.id, [])) for d in tx.datasets()]
 
-    return await _run(read)
+    return await connector.store.call(read)
 
 
 @router.get("/datasets/{dataset_id:path}/offers")
@@ -245,7 +243,7 @@ async def add_offer(dataset_id: str, body: OfferIn, connector: ConnectorDep) -> 
             tx.add(row)
             return {"id": row.id, "policy": row.policy, "requires_approval": row.requires_approval}
 
-    return await _run(write)
+    return await connector.store.call(write)
 
 
 @router.get("/datasets/{dataset_id:path}")
@@ -254,7 +252,7 @@ async def get_dataset(dataset_id: str, connector: ConnectorDep) -> dict[str, Any
         with connector.store.transaction() as tx:
             return _dataset(tx.dataset(dataset_id), list(tx.offers([dataset_id])))
 
-    return await _run(read)
+    return await connector.store.call(read)
 
 
 def _dataset(row: DatasetRow, offers: list[OfferRow]) -> dict[str, Any]:
@@ -302,7 +300,7 @@ async def start_negotiation(body: NegotiationIn, connector: ConnectorDep) -> dic
     offers = [o for o in dataset.offers if body.offer_id in (None, o.uid)]
     if not offers:
         raise NotFound(f"{body.dataset_id!r} has no offer {body.offer_id!r}", code="unknown_offer")
-    row = await _run(
+    row = await connector.store.call(
         connector.negotiations.request,
         provider_did=body.provider,
         provider_address=base,
@@ -315,7 +313,7 @@ async def start_negotiation(body: NegotiationIn, connector: ConnectorDep) -> dic
 @router.post("/negotiations/offers", status_code=201)
 async def offer_to_consumer(body: OfferToIn, connector: ConnectorDep) -> dict[str, Any]:
     """Provider: offer one of our dataset offers to a consumer (provider-initiated negotiation)."""
-    row = await _run(
+    row = await connector.store.call(
         connector.negotiations.offer_to,
         consumer_did=body.consumer,
         consumer_address=body.consumer_address,
@@ -338,7 +336,7 @@ async def list_negotiations(
             rows = tx.processes(NegotiationRow, role=role, state=state, limit=limit, offset=offset)
             return [_negotiation(r) for r in rows]
 
-    return await _run(read)
+    return await connector.store.call(read)
 
 
 WaitQuery = Query(
@@ -350,7 +348,7 @@ TimeoutQuery = Query(30.0, ge=0, le=300, description="Seconds to wait at most, w
 
 
 async def _settled(
-    connector: Any,
+    connector: Connector,
     pid: str,
     read: Callable[[], dict[str, Any]],
     wait: list[str] | None,
@@ -358,12 +356,12 @@ async def _settled(
 ) -> dict[str, Any]:
     """Read a process; with `wait`, hold the answer until it settles in a wanted state."""
     if not wait:
-        return await _run(read)
+        return await connector.store.call(read)
     wanted = set(wait) | {"TERMINATED"}
     deadline = anyio.current_time() + timeout
     while True:
         change = connector.changes.watch(pid)  # before reading: no change can slip in between
-        record = await _run(read)
+        record = await connector.store.call(read)
         left = deadline - anyio.current_time()
         if (record["state"] in wanted and not record["pending"]) or left <= 0:
             connector.changes.forget(pid, change)
@@ -390,13 +388,15 @@ async def get_negotiation(
 @router.post("/negotiations/{pid}/approve")
 async def approve(pid: str, connector: ConnectorDep) -> dict[str, Any]:
     """Provider: agree to a negotiation waiting for a decision."""
-    return _negotiation(await _run(connector.negotiations.approve, pid))
+    return _negotiation(await connector.store.call(connector.negotiations.approve, pid))
 
 
 @router.post("/negotiations/{pid}/counter-offer")
 async def counter_offer(pid: str, body: CounterOfferIn, connector: ConnectorDep) -> dict[str, Any]:
     """Provider: answer a waiting negotiation with other terms."""
-    return _negotiation(await _run(connector.negotiations.counter_offer, pid, _policy(body.policy)))
+    return _negotiation(
+        await connector.store.call(connector.negotiations.counter_offer, pid, _policy(body.policy))
+    )
 
 
 @router.post("/negotiations/{pid}/terminate")
@@ -405,7 +405,9 @@ async def terminate_negotiation(
 ) -> dict[str, Any]:
     """Either side: end a negotiation."""
     return _negotiation(
-        await _run(connector.negotiations.terminate, pid, code=body.code, reason=body.reason)
+        await connector.store.call(
+            connector.negotiations.terminate, pid, code=body.code, reason=body.reason
+        )
     )
 
 
@@ -417,7 +419,7 @@ async def list_agreements(
         with connector.store.transaction() as tx:
             return [a.model_dump() for a in tx.agreements(limit=limit, offset=offset)]
 
-    return await _run(read)
+    return await connector.store.call(read)
 
 
 @router.get("/agreements/{agreement_id:path}")
@@ -426,7 +428,7 @@ async def get_agreement(agreement_id: str, connector: ConnectorDep) -> dict[str,
         with connector.store.transaction() as tx:
             return tx.agreement(agreement_id).model_dump()
 
-    return await _run(read)
+    return await connector.store.call(read)
 
 
 # -- transfers -------------------------------------------------------------------------------------
@@ -435,7 +437,7 @@ async def get_agreement(agreement_id: str, connector: ConnectorDep) -> dict[str,
 @router.post("/transfers", status_code=201)
 async def start_transfer(body: TransferIn, connector: ConnectorDep) -> dict[str, Any]:
     """Consumer: ask the provider of an agreement to start a transfer."""
-    row = await _run(
+    row = await connector.store.call(
         connector.transfers.request,
         agreement_id=body.agreement_id,
         format=body.format,
@@ -461,7 +463,7 @@ async def list_transfers(
                 )
             ]
 
-    return await _run(read)
+    return await connector.store.call(read)
 
 
 @router.get("/transfers/{pid}")
@@ -496,7 +498,7 @@ async def transfer_action(
     connector: ConnectorDep,
 ) -> dict[str, Any]:
     """Either side: suspend, resume, complete or terminate a transfer."""
-    row = await _run(
+    row = await connector.store.call(
         connector.transfers.act, pid, _ACTIONS[action], code=body.code, reason=body.reason
     )
     return _transfer(row)

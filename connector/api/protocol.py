@@ -10,11 +10,8 @@ process, which the pid in the path names; the services then check the message fi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
 from typing import Any, TypeVar
 
-import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -42,10 +39,6 @@ PROVIDER = Role.PROVIDER
 CONSUMER = Role.CONSUMER
 
 
-async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
-
-
 def _ok() -> Response:
     return Response(status_code=200)
 
@@ -55,7 +48,7 @@ def _ok() -> Response:
 
 @router.get("/negotiations/{pid}")
 async def get_negotiation(pid: str, connector: ConnectorDep, peer: PeerDep) -> dict[str, Any]:
-    row = await _run(connector.negotiations.get, pid, peer=peer)
+    row = await connector.store.call(connector.negotiations.get, pid, peer=peer)
     return connector.negotiations.ack(row).to_json()
 
 
@@ -68,7 +61,7 @@ async def negotiation_request(
         raise MessageError(
             "an initial request carries no providerPid", code="unexpected_provider_pid"
         )
-    row, _created = await _run(connector.negotiations.on_request, peer, msg)
+    row, _created = await connector.store.call(connector.negotiations.on_request, peer, msg)
     return JSONResponse(connector.negotiations.ack(row).to_json(), status_code=201)
 
 
@@ -78,7 +71,7 @@ async def negotiation_counter_request(
 ) -> Response:
     msg = await message(request, ContractRequestMessage)
     _same_pid(pid, msg.provider_pid)
-    await _run(connector.negotiations.on_request, peer, msg)
+    await connector.store.call(connector.negotiations.on_request, peer, msg)
     return _ok()
 
 
@@ -86,10 +79,10 @@ async def negotiation_counter_request(
 async def negotiation_event(
     pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:
-    role = await _run(connector.negotiations.role_of, pid)
+    role = await connector.store.call(connector.negotiations.role_of, pid)
     msg = await message(request, ContractNegotiationEventMessage)
     _same_pid(pid, msg.provider_pid if role is PROVIDER else msg.consumer_pid)
-    await _run(connector.negotiations.on_event, peer, msg, role=role)
+    await connector.store.call(connector.negotiations.on_event, peer, msg, role=role)
     return _ok()
 
 
@@ -99,7 +92,7 @@ async def negotiation_verification(
 ) -> Response:
     msg = await message(request, ContractAgreementVerificationMessage)
     _same_pid(pid, msg.provider_pid)
-    await _run(connector.negotiations.on_verification, peer, msg)
+    await connector.store.call(connector.negotiations.on_verification, peer, msg)
     return _ok()
 
 
@@ -107,10 +100,10 @@ async def negotiation_verification(
 async def negotiation_termination(
     pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:
-    role = await _run(connector.negotiations.role_of, pid)
+    role = await connector.store.call(connector.negotiations.role_of, pid)
     msg = await message(request, ContractNegotiationTerminationMessage)
     _same_pid(pid, msg.provider_pid if role is PROVIDER else msg.consumer_pid)
-    await _run(connector.negotiations.on_termination, peer, msg, role=role)
+    await connector.store.call(connector.negotiations.on_termination, peer, msg, role=role)
     return _ok()
 
 
@@ -126,7 +119,7 @@ async def negotiation_initial_offer(
         raise MessageError(
             "an initial offer carries no consumerPid", code="unexpected_consumer_pid"
         )
-    row, _created = await _run(connector.negotiations.on_offer, peer, msg)
+    row, _created = await connector.store.call(connector.negotiations.on_offer, peer, msg)
     return JSONResponse(connector.negotiations.ack(row).to_json(), status_code=201)
 
 
@@ -136,7 +129,7 @@ async def negotiation_counter_offer(
 ) -> Response:
     msg = await message(request, ContractOfferMessage)
     _same_pid(pid, msg.consumer_pid)
-    await _run(connector.negotiations.on_offer, peer, msg)
+    await connector.store.call(connector.negotiations.on_offer, peer, msg)
     return _ok()
 
 
@@ -146,7 +139,7 @@ async def negotiation_agreement(
 ) -> Response:
     msg = await message(request, ContractAgreementMessage)
     _same_pid(pid, msg.consumer_pid)
-    await _run(connector.negotiations.on_agreement, peer, msg)
+    await connector.store.call(connector.negotiations.on_agreement, peer, msg)
     return _ok()
 
 
@@ -155,7 +148,7 @@ async def negotiation_agreement(
 
 @router.get("/transfers/{pid}")
 async def get_transfer(pid: str, connector: ConnectorDep, peer: PeerDep) -> dict[str, Any]:
-    row = await _run(connector.transfers.get, pid, peer=peer)
+    row = await connector.store.call(connector.transfers.get, pid, peer=peer)
     return connector.transfers.ack(row).to_json()
 
 
@@ -164,7 +157,7 @@ async def transfer_request(
     request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> JSONResponse:
     msg = await message(request, TransferRequestMessage)
-    row, _created = await _run(connector.transfers.on_request, peer, msg)
+    row, _created = await connector.store.call(connector.transfers.on_request, peer, msg)
     return JSONResponse(connector.transfers.ack(row).to_json(), status_code=201)
 
 
@@ -180,7 +173,7 @@ _TRANSFER_MESSAGES: dict[str, type[Any]] = {
 async def transfer_message(
     pid: str, kind: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:
-    role = await _run(connector.transfers.role_of, pid)
+    role = await connector.store.call(connector.transfers.role_of, pid)
     return await _transfer(pid, kind, request, connector, peer, role=role)
 
 
@@ -192,7 +185,7 @@ async def _transfer(
         raise NotFound(f"no transfer endpoint {kind!r}")
     msg = await message(request, model)
     _same_pid(pid, msg.provider_pid if role is PROVIDER else msg.consumer_pid)
-    await _run(connector.transfers.on_message, peer, msg, role=role)
+    await connector.store.call(connector.transfers.on_message, peer, msg, role=role)
     return _ok()
 
 

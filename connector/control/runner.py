@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-import anyio
-
 from connector.clock import Clock
 from connector.control.dispatcher import Dispatcher, PeerRejected
 from connector.control.process import INITIAL, clear_pending, schedule
@@ -96,7 +94,7 @@ class Runner:
             try:
                 if await self.run_once():
                     continue
-                timeout = await anyio.to_thread.run_sync(self._seconds_until_due)
+                timeout = await self.store.call(self._seconds_until_due)
             except ConnectorError as exc:  # a broken database must not kill the loop
                 log.warning("runner: %s", exc)
                 timeout = self.idle_seconds
@@ -120,7 +118,7 @@ class Runner:
         self._loop = self._loop or asyncio.get_running_loop()
         processed = 0
         for kind, service in self.services.items():
-            batch = await anyio.to_thread.run_sync(self._claim, kind, service)
+            batch = await self.store.call(self._claim, kind, service)
             processed += len(batch)
             await asyncio.gather(*(self._send(kind, service, item) for item in batch))
         return processed
@@ -154,14 +152,14 @@ class Runner:
             response = await self.dispatcher.send(
                 item.url, item.body, audience=row.counterparty_did
             )
-            await anyio.to_thread.run_sync(service.on_sent, row.id, pending, response)
+            await self.store.call(service.on_sent, row.id, pending, response)
         except PeerRejected as exc:
             log.info("%s %s: %s rejected: %s", kind.__tablename__, row.id, pending, exc)
-            await anyio.to_thread.run_sync(self._failed, kind, row.id, pending, str(exc))
+            await self.store.call(self._failed, kind, row.id, pending, str(exc))
             self.on_change(row.id)
         except ConnectorError as exc:
             log.info("%s %s: %s will be retried: %s", kind.__tablename__, row.id, pending, exc)
-            await anyio.to_thread.run_sync(self._retry, kind, row.id, pending, str(exc))
+            await self.store.call(self._retry, kind, row.id, pending, str(exc))
             self.on_change(row.id)
 
     def _retry(self, kind: type[Any], pid: str, pending: str, error: str) -> None:
