@@ -171,7 +171,7 @@ async def create_dataset(body: DatasetIn, connector: ConnectorDep) -> dict[str, 
 
     def write() -> None:
         with connector.store.transaction() as tx:
-            if tx.session.get(DatasetRow, body.id) is not None:
+            if tx.has_dataset(body.id):
                 raise Conflict(f"dataset {body.id!r} exists already", code="dataset_exists")
             tx.add(
                 DatasetRow(

@@ -116,6 +116,9 @@ class Transaction:
     def add(self, row: Any) -> None:
         self.session.add(row)  # flushed once, at commit
 
+    def has_dataset(self, dataset_id: str) -> bool:
+        return self.session.get(DatasetRow, dataset_id) is not None
+
     def dataset(self, dataset_id: str) -> DatasetRow:
         row = self.session.get(DatasetRow, dataset_id)
         if row is None:
