@@ -430,17 +430,14 @@ def demo(keep: Path | None) -> None:
     sys.exit(0 if ok else 1)
 
 
-def _register_optional() -> None:
-    """Commands contributed by other modules (vocabulary, authority)."""
+def _register_commands() -> None:
+    """Command groups that live beside the modules they drive."""
     from connector.authority_cli import authority_group
+    from connector.vocab_cli import convert_command, vocab_group
 
     main.add_command(authority_group)
-    try:
-        from connector.vocab_cli import convert_command, vocab_group
-    except ImportError:  # pragma: no cover - while the vocabulary package is being built
-        return
     main.add_command(vocab_group)
     main.add_command(convert_command)
 
 
-_register_optional()
+_register_commands()

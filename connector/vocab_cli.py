@@ -20,14 +20,15 @@ import click
 from rdflib import Graph
 
 from vocab.bulk import bulk_convert
-from vocab.convert import ConversionSummary, convert_to
+from vocab.convert import convert_to
 from vocab.errors import ConversionAborted, VocabError
 from vocab.extension import check_extension
 from vocab.mapping import load_mapping
 from vocab.namespaces import compact_iri
+from vocab.outcomes import ConversionSummary
 from vocab.publication import FORMAT_NAMES, serialise
 from vocab.shapes import validate_graph
-from vocab.versioning import deprecations, diff, version_of
+from vocab.versioning import deprecations, diff
 from vocab.vocabulary import (
     Vocabulary,
     graphs_from_files,

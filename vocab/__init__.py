@@ -6,8 +6,10 @@ Modules, by concept:
     namespaces   namespace IRIs (tsunagu's own: https://w3id.org/tsunagu/vocab/)
     eras         和暦 <-> ISO 8601          units      QUDT units and conversion
     codes        municipality and station codes
-    mapping      declarative mapping files   convert    rows -> observations (general path)
-    bulk         large CSV conversions        records    the shared-model record and renderings
+    mapping      declarative mapping files   sources    CSV / JSON / JSON Lines as rows
+    convert      rows -> observations         bulk       large conversions straight to CSV
+    outcomes     row issues and summaries     writers    CSV and JSON-LD output
+    records      the shared-model record
     shapes       SHACL validation             stations / thresholds / flood   the flood demo
     versioning   releases, deprecation, diff  extension  participants' local terms
     contexts     pinned JSON-LD contexts      publication  content negotiation, HTML
@@ -17,13 +19,20 @@ The names below are the stable surface; everything else may move.
 
 from vocab.bulk import bulk_convert
 from vocab.codes import check_digit, estat_sac_iri, normalise_municipality_code
-from vocab.convert import Conversion, ConversionSummary, RowIssue, RowOutcome, convert_to
+from vocab.convert import Conversion, convert_to
 from vocab.eras import ParsedDate, format_wareki, parse_date, parse_fiscal_year
 from vocab.errors import VocabError
 from vocab.extension import check_extension
 from vocab.flood import FloodWatchReport, convert_and_classify
 from vocab.mapping import Mapping, load_mapping
-from vocab.records import Observation, to_jsonld
+from vocab.outcomes import ConversionSummary, RowIssue, RowOutcome
+from vocab.records import (
+    Observation,
+    observations_from_csv,
+    observations_from_graph,
+    to_jsonld,
+    to_jsonld_document,
+)
 from vocab.shapes import ShapeViolation, validate_graph
 from vocab.stations import Station, load_stations
 from vocab.thresholds import Classification, classify, classify_observations, risk_ladder
@@ -59,6 +68,8 @@ __all__ = [
     "load_stations",
     "load_vocabulary",
     "normalise_municipality_code",
+    "observations_from_csv",
+    "observations_from_graph",
     "parse_date",
     "parse_fiscal_year",
     "release_graph",
@@ -66,5 +77,6 @@ __all__ = [
     "risk_ladder",
     "shapes_graph",
     "to_jsonld",
+    "to_jsonld_document",
     "validate_graph",
 ]

@@ -18,25 +18,20 @@ until their batch has been checked, so they may come later in the output than th
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from itertools import chain, islice
 from math import isfinite
 from operator import call
-from typing import IO, TypeVar
+from typing import IO, Generic, TypeVar
 
 from vocab.codes import normalise_municipality_code
-from vocab.convert import (
-    VALIDATION_BATCH,
-    VALIDATION_WINDOW,
-    Conversion,
-    ConversionSummary,
-    CsvWriter,
-    RowConverter,
-    RowOutcome,
-)
+from vocab.convert import VALIDATION_BATCH, VALIDATION_WINDOW, Conversion, RowConverter
 from vocab.errors import VocabError
 from vocab.mapping import Mapping
+from vocab.outcomes import ConversionSummary, RowOutcome
 from vocab.sources import Source, open_rows
 from vocab.units import Converter
+from vocab.writers import CsvWriter
 
 _T = TypeVar("_T")
 
@@ -124,15 +119,13 @@ class _Blocks:
         self.station_index = general.station_index
         self.municipality_index = general.municipality_index
         self.width = general.width
-        self.dates: dict[str, tuple[str, str]] = {}
+        self.dates: _Memory[tuple[str, str]] = _Memory(self._date)
         """Date text -> (basic, extended) ISO forms."""
-        self.stations: list[dict[str, tuple[str, str]]] = [{} for _ in general.plans]
+        self.stations = [_Memory(partial(self._station, n)) for n in range(self.plans)]
         """Per plan: station code -> (line start, line middle)."""
-        self.tails: list[dict[str, str]] = [{} for _ in general.plans]
+        self.tails = [_Memory(partial(self._tail, n)) for n in range(self.plans)]
         """Per plan: municipality text -> line end (unit and code)."""
-        self.units: list[dict[str, Converter]] = [{} for _ in general.plans]
-        self.unclean: set[tuple[int, str]] = set()
-        """(id of a memory, key) for values that must take the general path."""
+        self.units = [_Memory(partial(self._unit, n)) for n in range(self.plans)]
 
     def convert(self, rows: Sequence[Sequence[str]]) -> str | None:
         """The output text of `rows` if every row is clean, else None."""
@@ -147,7 +140,7 @@ class _Blocks:
             else:
                 pieces = zip(*(columns[i] for i in self.time_indexes), strict=True)
                 times = [" ".join(fields) for fields in pieces]
-            dates = self._known(self.dates, times, self._date)
+            dates = self.dates.look_up(times)
             parts = [self._plan_lines(n, columns, dates) for n in range(self.plans)]
         except (ValueError, _NotClean):
             return None
@@ -160,55 +153,30 @@ class _Blocks:
     ) -> list[str]:
         plan = self.general.plans[n]
         codes = columns[self.station_index]
-        stations = self._known(self.stations[n], codes, lambda code: self._station(n, code))
+        stations = self.stations[n].look_up(codes)
         if self.municipality_index is None:
             tail = self._tail(n, None)
             if tail is None:
                 raise _NotClean
             tails = [tail] * len(codes)
         else:
-            municipalities = columns[self.municipality_index]
-            tails = self._known(self.tails[n], municipalities, lambda raw: self._tail(n, raw))
+            tails = self.tails[n].look_up(columns[self.municipality_index])
         raws = columns[plan.index]
         if not plan.missing.isdisjoint(raws):
             raise _NotClean
         if plan.fixed is not None:
-            values = list(map(plan.fixed, map(float, raws)))
+            values = list(map(plan.fixed, raws))
         else:
             assert plan.unit_index is not None
             spellings = columns[plan.unit_index]
-            converters = self._known(self.units[n], spellings, lambda s: self._unit(n, s))
-            values = list(map(call, converters, map(float, raws)))
+            converters = self.units[n].look_up(spellings)
+            values = list(map(call, converters, raws))
         if not all(map(isfinite, values)):
             raise _NotClean
         return [
             f"{station[0]}{date[0]}{station[1]}{date[1]},{value!r}{tail}"
             for station, date, value, tail in zip(stations, dates, values, tails, strict=True)
         ]
-
-    def _known(
-        self, memory: dict[str, _T], keys: Sequence[str], learn: Callable[[str], _T | None]
-    ) -> list[_T]:
-        """Look every key up, learning new ones; raise _NotClean if any is not clean.
-
-        `memory` holds clean keys only and `self.unclean` the keys known to need the general
-        path, so the common case is a single C-level pass.
-        """
-        try:
-            return list(map(memory.__getitem__, keys))
-        except KeyError:
-            pass
-        if len(memory) > CACHE_LIMIT:
-            memory.clear()
-        if len(self.unclean) > CACHE_LIMIT:
-            self.unclean.clear()
-        for key in set(keys).difference(memory):
-            value = None if (id(memory), key) in self.unclean else learn(key)
-            if value is None:
-                self.unclean.add((id(memory), key))
-                raise _NotClean
-            memory[key] = value
-        return list(map(memory.__getitem__, keys))
 
     def _date(self, text: str) -> tuple[str, str] | None:
         return self.general.dates.iso_forms(text)
@@ -245,6 +213,37 @@ class _Blocks:
 
 class _NotClean(Exception):
     """A block holds a row that must take the general path."""
+
+
+class _Memory(Generic[_T]):
+    """What a column's distinct values turned out to be, learned once each.
+
+    `clean` maps a value to the part it contributes; `unclean` holds values that must take the
+    general path (which reports why). Both are dropped when they grow past CACHE_LIMIT.
+    """
+
+    def __init__(self, learn: Callable[[str], _T | None]) -> None:
+        self.learn = learn
+        self.clean: dict[str, _T] = {}
+        self.unclean: set[str] = set()
+
+    def look_up(self, keys: Sequence[str]) -> list[_T]:
+        """One entry per key; raises _NotClean if any key is not clean."""
+        try:
+            return list(map(self.clean.__getitem__, keys))  # the common case: one C-level pass
+        except KeyError:
+            pass
+        if len(self.clean) > CACHE_LIMIT:
+            self.clean.clear()
+        if len(self.unclean) > CACHE_LIMIT:
+            self.unclean.clear()
+        for key in set(keys).difference(self.clean):
+            value = None if key in self.unclean else self.learn(key)
+            if value is None:
+                self.unclean.add(key)
+                raise _NotClean
+            self.clean[key] = value
+        return list(map(self.clean.__getitem__, keys))
 
 
 class _Sink:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import warnings
 from importlib import resources
 from typing import Any
 
 from rdflib import Graph
 
 from vocab.errors import ContextError
-from vocab.namespaces import CONTEXT_IRI, PREFIXES
+from vocab.namespaces import CONTEXT_IRI
 
 PINNED: dict[str, str] = {CONTEXT_IRI: "tsunagu.jsonld"}
 """Context IRI -> package file under ``vocab/data/contexts``."""
@@ -49,11 +50,6 @@ def document_loader(url: str, options: object = None) -> dict[str, Any]:
     """A PyLD-style document loader that serves only pinned contexts."""
     del options
     return {"contextUrl": None, "documentUrl": url, "document": pinned_context(url)}
-
-
-def vocabulary_context() -> dict[str, str]:
-    """Prefix context used when the vocabulary itself is written as JSON-LD."""
-    return dict(PREFIXES)
 
 
 def inline_contexts(document: Any) -> Any:
@@ -92,5 +88,12 @@ def parse_jsonld(document: str | dict[str, Any] | list[Any]) -> Graph:
     """Parse JSON-LD into a graph using only pinned contexts."""
     data = json.loads(document) if isinstance(document, str) else document
     graph = Graph()
-    graph.parse(data=json.dumps(inline_contexts(data), ensure_ascii=False), format="json-ld")
+    with warnings.catch_warnings():
+        # rdflib 7.6's JSON-LD parser builds a ConjunctiveGraph, which rdflib itself deprecates.
+        warnings.filterwarnings(
+            "ignore",
+            message=r".*(ConjunctiveGraph|default_context) is deprecated",
+            category=DeprecationWarning,
+        )
+        graph.parse(data=json.dumps(inline_contexts(data), ensure_ascii=False), format="json-ld")
     return graph

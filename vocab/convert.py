@@ -11,38 +11,41 @@ default, right for the small files of daily exchange); ``validate_every=N`` chec
 of rows 1, N+1, 2N+1, ... (a deterministic systematic sample, for bulk loads);
 ``validate_every=0`` turns it off. A record that fails its shape rejects its row.
 
-The per-row path is written for speed (see benchmarks/convert.py): dates, units, station and
-municipality codes are looked up in dicts filled on first sight, and nothing touches rdflib.
+Dates, units, station and municipality codes are looked up in dicts filled on first sight,
+and nothing on the per-row path touches rdflib. For millions of rows use `vocab.bulk`.
 """
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import unicodedata
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import IO, Literal, NamedTuple
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO
 
 from rdflib import Graph
 
 from vocab.codes import normalise_municipality_code
-from vocab.eras import DateParser, ParsedDate
+from vocab.eras import DateParser
 from vocab.errors import ConversionAborted, ValueFormatError, VocabError
 from vocab.mapping import Mapping, ObservationMapping
-from vocab.namespaces import CONTEXT_IRI, SOSA
-from vocab.records import CSV_COLUMNS, Observation, add_to_graph, to_csv_row, to_jsonld
+from vocab.namespaces import SOSA
+from vocab.outcomes import ConversionSummary, RowIssue, RowOutcome, Severity
+from vocab.records import Observation, add_to_graph
 from vocab.shapes import validate_graph
 from vocab.sources import Source, open_rows
 from vocab.units import Converter
+from vocab.writers import OutputFormat, writer_for
 
-Severity = Literal["error", "warning"]
-Status = Literal["converted", "warned", "rejected"]
-OutputFormat = Literal["csv", "jsonld"]
+__all__ = [
+    "Conversion",
+    "ConversionSummary",
+    "RowConverter",
+    "RowIssue",
+    "RowOutcome",
+    "convert_text",
+    "convert_to",
+]
 
-_DATE_CACHE_SIZE = 65_536
 _INFINITIES = (float("inf"), float("-inf"))
 VALIDATION_BATCH = 500
 """Records per pyshacl run: a run costs a few milliseconds plus about 0.5 ms per record."""
@@ -50,86 +53,13 @@ VALIDATION_WINDOW = 100_000
 """When sampling, a sampled row waits at most this many rows for its check."""
 
 
-@dataclass(frozen=True, slots=True)
-class RowIssue:
-    row: int
-    field: str
-    value: str
-    rule: str
-    message: str
-    severity: Severity
-
-    def __str__(self) -> str:
-        return f"row {self.row}: {self.field}={self.value!r}: {self.message} [{self.rule}]"
-
-
-class RowOutcome(NamedTuple):
-    """What became of one source row."""
-
-    row: int
-    records: list[Observation]
-    issues: tuple[RowIssue, ...]
-    rejected: bool
-
-    @property
-    def status(self) -> Status:
-        if self.rejected:
-            return "rejected"
-        return "warned" if self.issues else "converted"
-
-    def rejecting(self, issue: RowIssue) -> RowOutcome:
-        """The same row, rejected with one more issue and no records."""
-        return RowOutcome(self.row, [], (*self.issues, issue), True)
-
-
-@dataclass
-class ConversionSummary:
-    """Counts of a conversion, and the first `max_issues` issues in full."""
-
-    rows: int = 0
-    converted: int = 0
-    warned: int = 0
-    rejected: int = 0
-    records: int = 0
-    validated: int = 0
-    """Records checked against the SHACL shapes."""
-    rules: Counter[str] = field(default_factory=Counter)
-    issues: list[RowIssue] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    max_issues: int = 1000
-
-    def add(self, outcome: RowOutcome) -> None:
-        self.rows += 1
-        self.records += len(outcome.records)
-        if not outcome.issues:
-            self.converted += 1
-            return
-        if outcome.rejected:
-            self.rejected += 1
-        else:
-            self.warned += 1
-        for issue in outcome.issues:
-            self.rules[issue.rule] += 1
-            if len(self.issues) < self.max_issues:
-                self.issues.append(issue)
-
-    def text(self) -> str:
-        line = (
-            f"{self.rows} rows: {self.converted} converted, {self.warned} warned, "
-            f"{self.rejected} rejected; {self.records} records"
-        )
-        if self.validated:
-            line += f" ({self.validated} checked with SHACL)"
-        return line
-
-
 class RowConverter:
     """A mapping compiled for conversion: converts one row given as a list of field values.
 
-    `field_index` says where each source field sits in the value list. Values that converted
-    cleanly are remembered (`clean_dates`, `stations`, `municipality_codes`, each plan's
-    `by_spelling`); the bulk path (`vocab.bulk`) reads those caches to skip the checks for
-    values it has seen before.
+    `field_index` says where each source field sits in the value list. Dates are parsed through
+    a caching `DateParser`; station IRIs, municipality codes and unit converters are remembered
+    once found, so repeated values cost a dictionary lookup. `vocab.bulk` reuses the same
+    parser, tables and plans.
     """
 
     def __init__(
@@ -146,7 +76,6 @@ class RowConverter:
             field_index[mapping.municipality_field] if mapping.municipality_field else None
         )
         self.municipality_codes: dict[str, str] = {}
-        self.clean_dates: dict[str, ParsedDate] = {}
         self.plans = tuple(
             _ObservationPlan(obs, field_index, mapping) for obs in mapping.observations
         )
@@ -168,10 +97,6 @@ class RowConverter:
             result_time, basic = parsed.iso, parsed.basic
             for warning in parsed.warnings:
                 issues.append(_issue(row_no, self._time_name, time_text, warning, "warning"))
-            if not parsed.warnings:
-                if len(self.clean_dates) >= _DATE_CACHE_SIZE:
-                    self.clean_dates.clear()
-                self.clean_dates[time_text] = parsed
         code = values[self.station_index]
         station = self.stations.get(code)
         if station is None:
@@ -279,11 +204,10 @@ class _ObservationPlan:
                     issues.append(_issue(row_no, str(self.unit_field), spelling, error, "error"))
                     return None
         try:
-            number = _number(raw)
+            return _number(raw, convert)
         except VocabError as error:
             issues.append(_issue(row_no, self.field, raw, error, "error"))
             return None
-        return convert(number)
 
     def converter_for(self, spelling: str) -> Converter:
         """The converter from a unit spelling to the canonical unit (remembered)."""
@@ -293,11 +217,12 @@ class _ObservationPlan:
         return convert
 
 
-def _number(text: str) -> float:
-    """Numbers as people write them: full-width digits, thousands separators, a leading +."""
+def _number(text: str, convert: Converter) -> float:
+    """A reading as people write it (full-width digits, thousands separators, a leading +),
+    converted to the canonical unit; anything that is not a finite number is an error."""
     folded = unicodedata.normalize("NFKC", text).strip().replace(",", "")
     try:
-        number = float(folded)
+        number = convert(folded)
     except ValueError:
         raise ValueFormatError(f"{text!r} is not a number", code="invalid_number") from None
     if number != number or number in _INFINITIES:
@@ -420,63 +345,6 @@ class Conversion:
                 "error",
             )
             batch[n] = batch[n].rejecting(issue)
-
-
-# --- writers --------------------------------------------------------------------------------
-
-
-class CsvWriter:
-    """Shared-model CSV. Lines are formatted directly; csv quoting is used only when needed."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        self._stream = stream
-        self._writer = csv.writer(stream, lineterminator="\n")
-        self._writer.writerow(CSV_COLUMNS)
-
-    def write(self, records: Iterable[Observation]) -> None:
-        write = self._stream.write
-        for r in records:
-            line = f"{r[0]},{r[1]},{r[2]},{r[3]},{r[4]},{r[5]!r},{r[6]},{r[7] or ''}\n"
-            # Seven separators and nothing to quote: the csv module would write the same line.
-            if (
-                line.count(",") == 7
-                and '"' not in line
-                and line.count("\n") == 1
-                and "\r" not in line
-            ):
-                write(line)
-            else:
-                self._writer.writerow(to_csv_row(r))
-
-    def close(self) -> None:
-        pass
-
-
-class JsonLdWriter:
-    """Writes one JSON-LD document (``@context`` + ``@graph``) incrementally."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        self._stream = stream
-        self._first = True
-        stream.write('{"@context": ' + json.dumps(CONTEXT_IRI) + ', "@graph": [\n')
-
-    def write(self, records: Iterable[Observation]) -> None:
-        for record in records:
-            if not self._first:
-                self._stream.write(",\n")
-            self._first = False
-            self._stream.write(json.dumps(to_jsonld(record, context=False), ensure_ascii=False))
-
-    def close(self) -> None:
-        self._stream.write("\n]}\n")
-
-
-def writer_for(stream: IO[str], output_format: OutputFormat) -> CsvWriter | JsonLdWriter:
-    if output_format == "csv":
-        return CsvWriter(stream)
-    if output_format == "jsonld":
-        return JsonLdWriter(stream)
-    raise ValueError(f"unknown output format {output_format!r}")
 
 
 def convert_to(

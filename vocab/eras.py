@@ -294,7 +294,7 @@ class DateParser:
             try:
                 day = self._day(date_text)
             except DateError:
-                return None
+                day = None  # perhaps not a date on its own (令和 6年...): ask the full parser
             clock = self._clocks.get(time_text) or self._clock(time_text)
             if (
                 day is not None
@@ -315,9 +315,12 @@ class DateParser:
     def _parse(self, text: str) -> ParsedDate:
         date_text, space, time_text = text.strip().partition(" ")
         if space and time_text:
-            day = self._day(date_text)
-            clock = self._clock(time_text) if isinstance(day, ParsedDate) else None
-            if isinstance(day, ParsedDate) and clock is not None:
+            try:
+                day = self._day(date_text)
+            except DateError:
+                day = None  # the full parser decides, and words its error for the whole text
+            clock = self._clock(time_text) if day is not None else None
+            if day is not None and clock is not None:
                 return _on_day(day.value.date(), clock, self.tz, day.era, day.warnings)
         return parse_date(text, strict=self.strict, tz=self.tz)
 

@@ -89,6 +89,6 @@ def check_extension(extension: Graph, vocabulary: Vocabulary) -> list[ExtensionP
                         + (f"; map to {replacement} instead" if replacement else ""),
                     )
                 )
-        if not any(extension.objects(term, p) for p in (SKOS.prefLabel, RDFS.label)):
+        if not any((term, p, None) in extension for p in (SKOS.prefLabel, RDFS.label)):
             problems.append(ExtensionProblem(name, "warning", "no_label", "has no label"))
     return problems

@@ -12,8 +12,9 @@ from collections.abc import Mapping as AnyMapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from vocab.convert import Conversion, ConversionSummary
+from vocab.convert import Conversion
 from vocab.mapping import Mapping, load_mapping
+from vocab.outcomes import ConversionSummary
 from vocab.records import Observation
 from vocab.sources import Source
 from vocab.stations import Station, load_stations

@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 
 from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 from vocab.namespaces import BASE, PREFIXES, compact_iri
@@ -157,9 +158,7 @@ def _value(graph: Graph, value: object, base_path: str) -> str:
         language = f" <small>@{html.escape(value.language)}</small>" if value.language else ""
         return html.escape(str(value)) + language
     if isinstance(value, BNode):
-        if graph.value(value, RDF.first) is not None or value == RDF.nil:
-            from rdflib.collection import Collection
-
+        if graph.value(value, RDF.first) is not None:
             return ", ".join(_value(graph, item, base_path) for item in Collection(graph, value))
         inner = "".join(
             f"<li>{html.escape(compact_iri(str(p)))}: {_value(graph, o, base_path)}</li>"
@@ -182,8 +181,3 @@ def _label(graph: Graph, subject: URIRef, language: str) -> str:
             if isinstance(value, Literal) and value.language == language:
                 return str(value)
     return ""
-
-
-def path_to_iri(path: str) -> str:
-    """The shared-vocabulary IRI served at a path below the vocabulary prefix."""
-    return BASE + path.strip("/")

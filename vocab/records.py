@@ -13,17 +13,21 @@ An observation follows SOSA + QUDT::
      "localGovernmentCode": "082015",
      "municipality": "http://data.e-stat.go.jp/lod/sac/C08201"}
 
-The CSV rendering flattens the result into ``value`` and ``unit`` and uses full IRIs.
+The CSV rendering flattens the result into ``value`` and ``unit`` and uses full IRIs. Both
+read back into `Observation`s (`observations_from_graph`, `observations_from_csv`), so a
+receiver such as C村 can classify what arrives over the data plane.
 """
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 
+from vocab.errors import VocabError
 from vocab.namespaces import CONTEXT_IRI, ESTAT_SAC, QUDT, SOSA, TSU
 
 CSV_COLUMNS = (
@@ -138,3 +142,64 @@ def observations_graph(records: Iterable[Observation]) -> Graph:
     for record in records:
         add_to_graph(graph, record)
     return graph
+
+
+def observations_from_graph(graph: Graph) -> list[Observation]:
+    """Read shared-model observations back from RDF (received JSON-LD or Turtle), sorted by
+    time then IRI. Reading the graph, not the JSON, makes any JSON-LD spelling work alike.
+    Nodes that lack a part of the model are skipped: validate with the shapes first."""
+    records = []
+    for node in set(graph.subjects(RDF.type, SOSA.Observation)):
+        if not isinstance(node, URIRef):
+            continue
+        result = graph.value(node, SOSA.hasResult)
+        parts = (
+            graph.value(node, SOSA.observedProperty),
+            graph.value(node, SOSA.hasFeatureOfInterest),
+            graph.value(node, SOSA.resultTime),
+            None if result is None else graph.value(result, QUDT.value),
+            None if result is None else graph.value(result, QUDT.hasUnit),
+        )
+        if any(part is None for part in parts):
+            continue
+        prop, station, time, value, unit = parts
+        classes = {str(c) for c in graph.objects(node, RDF.type)} - {_OBSERVATION}
+        code = graph.value(node, TSU.localGovernmentCode)
+        records.append(
+            Observation(
+                str(node),
+                min(classes) if classes else _OBSERVATION,
+                str(prop),
+                str(station),
+                str(time),
+                float(str(value)),
+                str(unit),
+                None if code is None else str(code),
+                0,
+            )
+        )
+    return sorted(records, key=lambda r: (r.result_time, r.id))
+
+
+def observations_from_csv(lines: Iterable[str]) -> list[Observation]:
+    """Read the shared-model CSV (as `CSV_COLUMNS`) back into observations."""
+    reader = csv.DictReader(lines)
+    if reader.fieldnames is None or tuple(reader.fieldnames) != CSV_COLUMNS:
+        raise VocabError(
+            f"not shared-model CSV: expected the columns {', '.join(CSV_COLUMNS)}",
+            code="not_shared_model_csv",
+        )
+    return [
+        Observation(
+            row["id"],
+            row["type"],
+            row["observedProperty"],
+            row["hasFeatureOfInterest"],
+            row["resultTime"],
+            float(row["value"]),
+            row["unit"],
+            row["localGovernmentCode"] or None,
+            number,
+        )
+        for number, row in enumerate(reader, start=1)
+    ]

@@ -1,21 +1,21 @@
 """Units of measure: field spellings to QUDT units, and conversion with QUDT's factors.
 
-The table is read once from the vocabulary's Turtle (`data/units.ttl`) into plain objects, so
-converting a value costs one multiplication or division. QUDT's rule is
-``SI value = (value + conversionOffset) * conversionMultiplier``.
+The table is read once from the vocabulary's Turtle (`data/units.ttl`) into plain objects.
+QUDT's rule is ``SI value = (value + conversionOffset) * conversionMultiplier``.
 
-Factors are kept as exact fractions: a ratio such as cm -> m (1/100) becomes a division by 100,
-which gives the same float as the decimal the reader expects (362 cm -> 3.62 m, not
-3.6200000000000001).
+Converters take the reading as written (a decimal string) and return the double nearest to the
+exact result: "318.4" cm is 3.184 m, not 3.1839999999999997 as 318.4 / 100 in floating point
+would give. Powers of ten move the decimal point (``float("318.4e-2")``); other ratios and
+offsets are computed with exact fractions (°F -> °C is x * 5/9 - 160/9, so 32 °F is 0 °C).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 from rdflib import Graph, Literal, URIRef
@@ -24,7 +24,8 @@ from rdflib.namespace import RDF, RDFS, SKOS
 from vocab.errors import UnitError
 from vocab.namespaces import QUDT
 
-Converter = Callable[[float], float]
+Converter = Callable[[str], float]
+"""Decimal text in the source unit -> value in the target unit; ValueError if not a number."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,7 @@ class UnitTable:
             )
         return cls(units)
 
-    def __iter__(self) -> Iterable[Unit]:
+    def __iter__(self) -> Iterator[Unit]:
         return iter(self._by_iri.values())
 
     def __len__(self) -> int:
@@ -140,9 +141,13 @@ class UnitTable:
             self._converters[key] = cached
         return cached
 
-    def convert(self, value: float, source: str, target: str) -> float:
-        """Convert one value between two spellings or IRIs (convenience; not for bulk use)."""
-        return self.converter(self.lookup(source), self.lookup(target))(value)
+    def convert(self, value: float | str, source: str, target: str) -> float:
+        """Convert one value between two spellings or IRIs (convenience; not for bulk use).
+
+        A float is taken as the decimal it prints as (318.4, not its binary expansion).
+        """
+        text = value if isinstance(value, str) else repr(value)
+        return self.converter(self.lookup(source), self.lookup(target))(text)
 
 
 def _build_converter(source: Unit, target: Unit, period: Fraction | None) -> Converter:
@@ -156,26 +161,52 @@ def _build_converter(source: Unit, target: Unit, period: Fraction | None) -> Con
                 code="incompatible_unit",
             )
         ratio = ratio / period if step > 0 else ratio * period
-    if source.offset or target.offset:
-        scale = float(ratio)
-        src_offset = float(source.offset)
-        dst_offset = float(target.offset)
-
-        def affine(value: float) -> float:
-            # Offsets make float noise visible (32 °F -> 5.7e-14 °C); ten decimals is far
-            # beyond any sensor's resolution. Adding 0.0 turns -0.0 into 0.0.
-            return round((value + src_offset) * scale - dst_offset, 10) + 0.0
-
-        return affine
-    exact = _simple_ratio(ratio)
-    numerator, denominator = float(exact.numerator), float(exact.denominator)
-    if exact == 1:
+    ratio = _simple_ratio(ratio)
+    # target = (value + source offset) * source multiplier / target multiplier - target offset
+    shift = source.offset * ratio - target.offset
+    if shift == 0 and ratio == 1:
         return float
-    if exact.numerator == 1:
-        return lambda value: value / denominator
-    if exact.denominator == 1:
-        return lambda value: value * numerator
-    return lambda value: value * numerator / denominator
+    exponent = _power_of_ten(ratio) if shift == 0 else None
+    if exponent is not None:
+        return _decimal_shift(ratio, f"e{exponent}")
+
+    def exact(text: str) -> float:
+        return float(_exact(text) * ratio + shift)
+
+    return exact
+
+
+def _decimal_shift(ratio: Fraction, suffix: str) -> Converter:
+    """Scaling by a power of ten moves the decimal point: "318.4" cm is "318.4e-2" m."""
+
+    def shifted(text: str) -> float:
+        try:
+            return float(text + suffix)
+        except ValueError:  # an exponent of its own, trailing space, ...: do it exactly
+            return float(_exact(text) * ratio)
+
+    return shifted
+
+
+def _exact(text: str) -> Fraction:
+    """The exact value of a decimal numeral; ValueError for anything else (1/3, nan, inf)."""
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"not a decimal number: {text!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"not a finite number: {text!r}")
+    return Fraction(number)
+
+
+def _power_of_ten(ratio: Fraction) -> int | None:
+    for value, sign in ((ratio.numerator, 1), (ratio.denominator, -1)):
+        other = ratio.denominator if sign == 1 else ratio.numerator
+        if other == 1:
+            text = str(value)
+            if text == "1" + "0" * (len(text) - 1):
+                return sign * (len(text) - 1)
+    return None
 
 
 def _period_step(source: Unit, target: Unit) -> int:

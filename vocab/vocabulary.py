@@ -8,17 +8,26 @@ A participant's local terms are added with `Vocabulary.with_extension`.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, XSD
+from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
+from vocab.contexts import parse_jsonld
 from vocab.errors import VocabularyError
-from vocab.namespaces import ONTOLOGY_IRI, PREFIXES, PROPERTY, TSU, expand_curie, is_shared_term
+from vocab.namespaces import (
+    ONTOLOGY_IRI,
+    PREFIXES,
+    PROPERTY,
+    SOSA,
+    TSU,
+    expand_curie,
+    is_shared_term,
+)
 from vocab.units import Unit, UnitTable
 
 MODULES: tuple[str, ...] = (
@@ -97,8 +106,6 @@ def load_graph_file(path: str | Path) -> Graph:
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     if path.suffix in (".jsonld", ".json"):
-        from vocab.contexts import parse_jsonld
-
         return parse_jsonld(text)
     return parse_turtle(text, source=str(path))
 
@@ -130,7 +137,8 @@ def releases() -> tuple[str, ...]:
 
 @functools.cache
 def release_graph(version: str) -> Graph:
-    """The vocabulary graph of a release: an archived one, or the current one by its number."""
+    """The vocabulary graph of a release: an archived one, or the current one by its number.
+    Graphs are parsed once and shared: do not modify them."""
     current = load_vocabulary()
     if version in ("current", current.version):
         return current.graph
@@ -197,8 +205,6 @@ class Vocabulary:
         return self._properties
 
     def _load_properties(self) -> dict[str, ObservableProperty]:
-        from vocab.namespaces import SOSA
-
         result = {}
         for subject in self.shared.subjects(RDF.type, SOSA.ObservableProperty):
             unit_iri = self.shared.value(subject, TSU.canonicalUnit)
@@ -224,14 +230,6 @@ class Vocabulary:
         return result
 
     # --- terms --------------------------------------------------------------------------------
-
-    def terms(self) -> Iterator[URIRef]:
-        """Every IRI this vocabulary declares with a type (its own and any local terms)."""
-        seen: set[URIRef] = set()
-        for subject in self.graph.subjects(RDF.type, None):
-            if isinstance(subject, URIRef) and subject not in seen:
-                seen.add(subject)
-                yield subject
 
     def has_term(self, iri: str) -> bool:
         return (URIRef(iri), RDF.type, None) in self.graph
@@ -338,13 +336,6 @@ class Vocabulary:
         return sorted(
             s for s in self.graph.subjects(SKOS.inScheme, URIRef(scheme)) if isinstance(s, URIRef)
         )
-
-
-def literal_string(value: object) -> str | None:
-    """The string of an xsd:string or plain literal, else None."""
-    if isinstance(value, Literal) and value.datatype in (None, XSD.string):
-        return str(value)
-    return None
 
 
 def graphs_from_files(paths: Iterable[str | Path]) -> Graph:

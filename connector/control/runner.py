@@ -56,6 +56,7 @@ class Runner:
         base_delay: float = 0.25,
         max_delay: float = 60.0,
         idle_seconds: float = 5.0,
+        max_in_flight: int = 64,
         on_change: Callable[[str], None] = lambda _pid: None,
     ) -> None:
         self.store = store
@@ -69,6 +70,7 @@ class Runner:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.idle_seconds = idle_seconds
+        self.max_in_flight = max_in_flight
         self.on_change = on_change  # a failed or retried send is a change operators wait on
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -88,20 +90,38 @@ class Runner:
         self.wake()
 
     async def run_forever(self) -> None:
+        """Claim due work as soon as it exists and send each message as its own task, so a
+        new message never queues behind a slow peer (at most `max_in_flight` at once)."""
         self._loop = asyncio.get_running_loop()
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                if await self.run_once():
-                    continue
-                timeout = await self.store.call(self._seconds_until_due)
-            except ConnectorError as exc:  # a broken database must not kill the loop
-                log.warning("runner: %s", exc)
-                timeout = self.idle_seconds
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                pass
+        in_flight: set[asyncio.Task[None]] = set()
+        slots = asyncio.Semaphore(self.max_in_flight)
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                try:
+                    claimed = 0
+                    for kind, service in self.services.items():
+                        for item in await self.store.call(self._claim, kind, service):
+                            claimed += 1
+                            await slots.acquire()
+                            task = asyncio.create_task(self._send(kind, service, item))
+                            in_flight.add(task)
+                            task.add_done_callback(in_flight.discard)
+                            task.add_done_callback(lambda _t: slots.release())
+                    if claimed:
+                        continue
+                    timeout = await self.store.call(self._seconds_until_due)
+                except ConnectorError as exc:  # a broken database must not kill the loop
+                    log.warning("runner: %s", exc)
+                    timeout = self.idle_seconds
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+                except TimeoutError:
+                    pass
+        finally:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
 
     def _seconds_until_due(self) -> float:
         now = self.clock()

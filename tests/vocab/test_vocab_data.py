@@ -10,6 +10,7 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import OWL, RDF, SKOS
 
 from vocab.namespaces import BASE, is_shared_term
+from vocab.versioning import diff
 from vocab.vocabulary import (
     MAPPING_PREDICATES,
     MODULES,
@@ -19,7 +20,6 @@ from vocab.vocabulary import (
     releases,
     shapes_graph,
 )
-from vocab.versioning import diff
 
 _FORBIDDEN = re.compile(r"[\s<>\"{}|\\^`]")
 
@@ -51,7 +51,8 @@ def test_every_concept_has_one_japanese_and_one_english_label(vocabulary: Vocabu
     assert len(concepts) > 60
     for concept in concepts:
         labels = [
-            label for label in vocabulary.graph.objects(concept, SKOS.prefLabel)
+            label
+            for label in vocabulary.graph.objects(concept, SKOS.prefLabel)
             if isinstance(label, Literal)
         ]
         languages = sorted(label.language or "" for label in labels)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -14,7 +14,6 @@ from vocab.eras import (
     ERAS,
     GREGORIAN_ADOPTION,
     HEISEI,
-    MEIJI,
     REIWA,
     SHOWA,
     TAISHO,
@@ -95,9 +94,8 @@ def test_date_times_become_iso_8601_in_japan_time(text: str, expected: str) -> N
 
 
 def test_a_time_without_offset_is_placed_in_the_given_zone() -> None:
-    from datetime import timezone
 
-    parsed = parse_date("2024-09-01 00:10", tz=timezone.utc)
+    parsed = parse_date("2024-09-01 00:10", tz=UTC)
     assert parsed.iso == "2024-09-01T09:10:00+09:00"
 
 
@@ -204,7 +202,13 @@ def test_eras_are_the_five_modern_ones_with_their_first_days() -> None:
 
 # --- japanera as the oracle -------------------------------------------------------------------
 
-BOUNDARIES = [GREGORIAN_ADOPTION, TAISHO.first_day, SHOWA.first_day, HEISEI.first_day, REIWA.first_day]
+BOUNDARIES = [
+    GREGORIAN_ADOPTION,
+    TAISHO.first_day,
+    SHOWA.first_day,
+    HEISEI.first_day,
+    REIWA.first_day,
+]
 WINDOW = 25
 
 
@@ -284,7 +288,11 @@ def test_formatting_then_parsing_gives_the_same_day(day: date, style: str) -> No
 def test_full_width_digits_and_era_symbols_read_the_same(day: date) -> None:
     text = format_wareki(day)
     era = text[:2]
-    variants = [_full_width(text), SYMBOLS[era] + text[2:], _full_width(format_wareki(day, "letter"))]
+    variants = [
+        _full_width(text),
+        SYMBOLS[era] + text[2:],
+        _full_width(format_wareki(day, "letter")),
+    ]
     for variant in variants:
         assert unicodedata.normalize("NFKC", variant) != variant or variant == text
         assert parse_date(variant).value.date() == day
@@ -325,7 +333,11 @@ def test_the_caching_parser_answers_exactly_as_parse_date(
     text = format_wareki(day, style)  # type: ignore[arg-type]
     if in_heisei and day >= REIWA.first_day:
         year = day.year - HEISEI.offset
-        text = f"平成{year}年{day.month}月{day.day}日" if style == "kanji" else f"H{year}.{day.month}.{day.day}"
+        text = (
+            f"平成{year}年{day.month}月{day.day}日"
+            if style == "kanji"
+            else f"H{year}.{day.month}.{day.day}"
+        )
     text += f" {hour}時{minute}分" if kanji_time else f" {hour:02d}:{minute:02d}"
     parser = DateParser(strict=strict)
     try:
@@ -347,6 +359,29 @@ def test_the_caching_parser_answers_exactly_as_parse_date(
     assert [w.code for w in got.warnings] == [w.code for w in expected.warnings]
     forms = DateParser(strict=strict).iso_forms(text)
     assert forms == (None if expected.warnings else (expected.basic, expected.iso))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "令和 6年 9月 1日 9時10分",
+        "平成31年5月1日 10:00",
+        "R6.9.1 25:00",
+        "来年 9時",
+        "R6.9.1 09:10 +0900",
+    ],
+)
+@pytest.mark.parametrize("strict", [True, False])
+def test_the_caching_parser_falls_back_to_the_full_parser(text: str, strict: bool) -> None:
+    try:
+        expected: object = parse_date(text, strict=strict).iso
+    except DateError as error:
+        expected = error.code
+    try:
+        got: object = DateParser(strict=strict)(text).iso
+    except DateError as error:
+        got = error.code
+    assert got == expected
 
 
 def test_the_parser_cache_stays_bounded() -> None:

@@ -11,8 +11,6 @@ import pytest
 from vocab.errors import MappingError
 from vocab.mapping import load_mapping, mapping_from_dict
 
-
-
 STATION = "https://w3id.org/tsunagu/id/station/test/s1"
 
 
@@ -107,7 +105,7 @@ def test_a_deprecated_or_local_property_is_resolved_and_noted(tmp_path: Path) ->
     local.write_text(
         "@prefix x: <https://town.example.jp/v/> .\n"
         "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
-        "x:level a skos:Concept ; skos:prefLabel \"水位\"@ja ;\n"
+        'x:level a skos:Concept ; skos:prefLabel "水位"@ja ;\n'
         "  skos:exactMatch <https://w3id.org/tsunagu/vocab/property/water-level> .\n",
         encoding="utf-8",
     )
@@ -123,7 +121,7 @@ def test_an_extension_whose_terms_map_nowhere_is_refused(tmp_path: Path) -> None
     local.write_text(
         "@prefix x: <https://town.example.jp/v/> .\n"
         "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
-        "x:level a skos:Concept ; skos:prefLabel \"水位\"@ja .\n",
+        'x:level a skos:Concept ; skos:prefLabel "水位"@ja .\n',
         encoding="utf-8",
     )
     data = base()

@@ -73,7 +73,10 @@ def test_the_samples_conform() -> None:
         (('"2024-09-01T09:10:00+09:00"', '"2024-09-01T09:10:00"'), ("resultTime", "shacl:Pattern")),
         (("qudt:value 3.62e0", 'qudt:value "3.62"'), ("value", "shacl:Datatype")),
         (('"082902"', '"08290"'), ("localGovernmentCode", "shacl:Pattern")),
-        (("sosa:hasFeatureOfInterest ex:station ;", ""), ("hasFeatureOfInterest", "shacl:MinCount")),
+        (
+            ("sosa:hasFeatureOfInterest ex:station ;", ""),
+            ("hasFeatureOfInterest", "shacl:MinCount"),
+        ),
     ],
 )
 def test_water_level_readings_that_break_a_rule(
@@ -112,7 +115,10 @@ def test_rainfall_amounts_are_millimetres() -> None:
     ("change", "expected"),
     [
         (('rdfs:label "上流橋"@ja , ', "rdfs:label "), ("label", "shacl:QualifiedMinCount")),
-        (('"082902" ;\n    tsu:municipality', '"08290" ;\n    tsu:municipality'), ("localGovernmentCode", "shacl:Pattern")),
+        (
+            ('"082902" ;\n    tsu:municipality', '"08290" ;\n    tsu:municipality'),
+            ("localGovernmentCode", "shacl:Pattern"),
+        ),
         (("C08290>", "X08290>"), ("municipality", "shacl:Pattern")),
         (('"36.412300"', '"north"'), ("latitude", "shacl:Pattern")),
         (("qudt:value 2.8", "qudt:value 1.5"), ("", "shacl:SPARQL")),

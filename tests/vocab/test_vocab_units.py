@@ -35,7 +35,9 @@ QUDT_FACTORS = {
 
 
 @pytest.mark.parametrize(("name", "factor"), sorted(QUDT_FACTORS.items()))
-def test_the_turtle_carries_qudts_multipliers(units: UnitTable, name: str, factor: Fraction) -> None:
+def test_the_turtle_carries_qudts_multipliers(
+    units: UnitTable, name: str, factor: Fraction
+) -> None:
     assert units.get(UNIT + name).multiplier == factor
 
 
@@ -133,9 +135,9 @@ def test_different_dimensions_do_not_convert(units: UnitTable, source: str, targ
 def test_an_amount_over_a_period_converts_to_a_rate_and_back(units: UnitTable) -> None:
     mm, mm_h = units.lookup("mm"), units.lookup("mm/h")
     hour, ten_minutes = Fraction(3600), Fraction(600)
-    assert units.converter(mm, mm_h, period_seconds=hour)(12.5) == 12.5
-    assert units.converter(mm, mm_h, period_seconds=ten_minutes)(2) == 12.0
-    assert units.converter(mm_h, mm, period_seconds=ten_minutes)(12) == 2.0
+    assert units.converter(mm, mm_h, period_seconds=hour)("12.5") == 12.5
+    assert units.converter(mm, mm_h, period_seconds=ten_minutes)("2") == 12.0
+    assert units.converter(mm_h, mm, period_seconds=ten_minutes)("12") == 2.0
 
 
 @settings(max_examples=200)
@@ -179,7 +181,7 @@ def test_converters_accept_only_finite_decimal_numerals(
 
 @settings(max_examples=200)
 @given(
-    st.decimals(min_value=-10**6, max_value=10**6, places=3, allow_nan=False),
+    st.decimals(min_value=-(10**6), max_value=10**6, places=3, allow_nan=False),
     st.sampled_from([("cm", "m"), ("mm", "m"), ("m", "cm"), ("in", "mm"), ("°F", "°C")]),
 )
 def test_converted_values_are_the_nearest_double_to_the_exact_result(
