@@ -82,6 +82,7 @@ class Pair:
         self.root = root
         self.database_url_for = database_url_for
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.connector_pids: list[int] = []
 
     def spawn(self, *args: str) -> subprocess.Popen[bytes]:
         exe = Path(sys.executable).with_name("tsunagu")
@@ -119,7 +120,7 @@ class Pair:
                 )
             )
             proc = self.spawn("serve", str(s.directory), "--log-level", "warning")
-            s.extra["pid"] = proc.pid
+            self.connector_pids.append(proc.pid)
             settings.append(s)
         for s in settings:
             await wait_ready(s.public_url)
@@ -272,7 +273,7 @@ async def run(label: str, database_url_for: Any, args: argparse.Namespace) -> No
             base = await baseline(provider, consumer, args.baseline, args.concurrency)
             unloaded = await negotiations(provider, consumer, args.unloaded, 1)
             result = await negotiations(provider, consumer, args.negotiations, args.concurrency)
-            idle = await idle_cpu([provider.extra["pid"], consumer.extra["pid"]], args.idle_seconds)
+            idle = await idle_cpu(pair.connector_pids, args.idle_seconds)
         finally:
             pair.stop()
     print(f"\n== {label} ==")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,6 @@ class Settings:
     trusted_authorities: tuple[str, ...] = ()
     credential_file: str = "credential.jwt"
     max_body_bytes: int = 1024 * 1024
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def public_url(self) -> str:
