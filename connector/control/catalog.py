@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from catalog.dsp import parse_catalog, parse_dataset
 from catalog.errors import CatalogError
 from catalog.model import Catalog, DataService, Dataset, Distribution
 from connector.control.dispatcher import Dispatcher
 from connector.control.peers import Peer
+from connector.control.transfers import FORMATS
 from connector.errors import PeerError
 from connector.store.store import Store
 from connector.store.tables import DatasetRow, OfferRow
 from policies.odrl import parse_policy
-
-FORMATS = ("HttpData-PULL", "HttpData-PUSH")
 
 
 class CatalogService:
@@ -100,8 +100,6 @@ async def fetch_catalog(dispatcher: Dispatcher, *, provider_did: str, dsp_base: 
 async def fetch_dataset(
     dispatcher: Dispatcher, *, provider_did: str, dsp_base: str, dataset_id: str
 ) -> Dataset:
-    from urllib.parse import quote
-
     url = f"{dsp_base.rstrip('/')}/catalog/datasets/{quote(dataset_id, safe='')}"
     data = await dispatcher.get_json(url, audience=provider_did)
     try:
