@@ -22,7 +22,8 @@ from connector.control.dispatcher import Dispatcher
 from connector.control.negotiations import NegotiationService
 from connector.control.runner import Runner
 from connector.control.transfers import TransferService
-from connector.dataplane.addresses import PullAddressIssuer
+from connector.dataplane.consumer import DataClient
+from connector.dataplane.plane import DataPlane
 from connector.errors import PeerError
 from connector.identity.credentials import CredentialVerifier
 from connector.identity.did import DidResolver
@@ -53,6 +54,8 @@ class Connector:
     transfers: TransferService
     runner: Runner
     changes: Changes
+    dataplane: DataPlane  # provider side: token-checked data endpoints
+    consumer: DataClient  # consumer side: tokens kept fresh, data read from providers
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -71,6 +74,7 @@ class Connector:
 
     async def start(self) -> None:
         self.changes.bind(asyncio.get_running_loop())
+        self.dataplane.bind()
         self._tasks.append(
             asyncio.create_task(self.runner.run_forever(), name=f"runner {self.did}")
         )
@@ -82,6 +86,7 @@ class Connector:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await self.dataplane.aclose()
         await self.http.aclose()
         self.store.dispose()
 
@@ -123,6 +128,14 @@ def build_connector(
     pdp = BasicDecisionPoint()
     runner_ref: list[Runner] = []
     changes = Changes()
+    dataplane = DataPlane(
+        store,
+        keys,
+        clock,
+        own_did=settings.did,
+        public_url=settings.public_url,
+        directory=settings.directory,
+    )
 
     def notify(pid: str) -> None:
         """After every commit that changes a process: the runner may owe the peer a message,
@@ -130,6 +143,7 @@ def build_connector(
         if runner_ref:
             runner_ref[0].wake()
         changes.changed(pid)
+        dataplane.changed(pid)  # cuts open streams, starts pushes
 
     negotiations = NegotiationService(
         store,
@@ -146,11 +160,11 @@ def build_connector(
         own_did=settings.did,
         callback_address=settings.callback_address,
         pdp=pdp,
-        addresses=PullAddressIssuer(
-            keys, own_did=settings.did, public_url=settings.public_url, clock=clock
-        ),
+        addresses=dataplane.addresses,
+        sinks=dataplane.sinks.new_address,  # a push request names a sink of ours
         notify=notify,
     )
+    dataplane.pusher.transfers = transfers  # completes or terminates push transfers
     runner = Runner(
         store, dispatcher, clock, {NegotiationRow: negotiations, TransferRow: transfers}
     )
@@ -169,11 +183,17 @@ def build_connector(
         transfers=transfers,
         runner=runner,
         changes=changes,
+        dataplane=dataplane,
+        consumer=DataClient(
+            store, dataplane.queries, clock, dataplane.http, http, token_for, dataplane.sinks
+        ),
     )
 
 
 def create_app(connector: Connector, *, run_background: bool = True) -> FastAPI:
     from connector.api.catalog import router as catalog_router
+    from connector.api.data import management as data_management_router
+    from connector.api.data import router as data_router
     from connector.api.errors import install_error_handlers
     from connector.api.management import router as management_router
     from connector.api.protocol import router as protocol_router
@@ -199,4 +219,6 @@ def create_app(connector: Connector, *, run_background: bool = True) -> FastAPI:
     app.include_router(catalog_router)
     app.include_router(protocol_router)
     app.include_router(management_router)
+    app.include_router(data_router)  # the data plane: /data/...
+    app.include_router(data_management_router)  # its operator endpoints
     return app

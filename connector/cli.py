@@ -438,6 +438,9 @@ def _register_commands() -> None:
     main.add_command(authority_group)
     main.add_command(vocab_group)
     main.add_command(convert_command)
+    from connector.fetch_cli import fetch_command  # the data plane's `tsunagu fetch`
+
+    main.add_command(fetch_command)
 
 
 _register_commands()

@@ -143,8 +143,20 @@ async def _basin(root: Path, steps: Steps) -> AsyncIterator[LocalDataspace]:
 
 
 async def _story(basin: LocalDataspace, steps: Steps) -> None:
+    from connector.dataplane import demo_sources
+
     c = basin["c"].client
     agreements: list[str] = []
+    # The owners' own systems (data plane): A市's database, B町's live gauges (or a CSV export
+    # where no MQTT broker runs on this machine).
+    now = basin.clock()
+    live = await demo_sources.mqtt_available()
+    sources = {
+        "a": demo_sources.sqlite_source(basin.root / "a-owner", "a", now),
+        "b": demo_sources.mqtt_source("b")
+        if live
+        else demo_sources.csv_source(basin.root / "b-owner", "b", now),
+    }
     for key in ("a", "b"):
         m = next(m for m in MUNICIPALITIES if m.key == key)
         dataset_id = f"urn:tsunagu:dataset:{m.code}:river-water-level"
@@ -159,10 +171,7 @@ async def _story(basin: LocalDataspace, steps: Steps) -> None:
                     "description": f"River water level at {m.river_station}, every 10 minutes.",
                     "keywords": ["河川水位", "water level", "flood"],
                     "themes": [THEME_WATER_LEVEL],
-                    "data_address": {
-                        "type": "HttpData",
-                        "baseUrl": f"http://gateway.{key}.invalid/water-level",
-                    },
+                    "data_address": sources[key],
                     "offers": [{"policy": basin_offer(m.code)}],
                 },
             )
@@ -192,6 +201,7 @@ async def _story(basin: LocalDataspace, steps: Steps) -> None:
         click.echo(f"      agreement {done['agreement_id']}")
         agreements.append(done["agreement_id"])
 
+    records = []
     for agreement_id in agreements:
 
         async def transfer(agreement_id: str = agreement_id) -> Any:
@@ -203,3 +213,21 @@ async def _story(basin: LocalDataspace, steps: Steps) -> None:
 
         record = await steps.run("C村 starts a pull transfer under the agreement", transfer)
         click.echo(f"      data endpoint {record['data_address']['endpoint']}")
+        records.append(record)
+
+    for key, record in zip(("a", "b"), records, strict=True):
+        m = next(m for m in MUNICIPALITIES if m.key == key)
+        kind = {"sql": "its database", "mqtt": "its live gauges (MQTT)", "file": "a CSV export"}
+
+        async def receive(key: str = key, record: Any = record) -> Any:
+            return await demo_sources.latest_readings(
+                basin["c"].settings, record["id"], sources[key], key, now
+            )
+
+        latest = await steps.run(
+            f"C村 receives {m.name}'s readings from {kind[sources[key]['type']]} "
+            "through the data plane",
+            receive,
+        )
+        for reading in latest.values():
+            click.echo(f"      {demo_sources.describe(reading)}")

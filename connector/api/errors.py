@@ -71,7 +71,15 @@ def operator_error(status: int, code: str, message: str) -> JSONResponse:
 def _respond(request: Request, exc: ConnectorError) -> JSONResponse:
     protocol = _protocol_of(request.url.path)
     if protocol is None:
-        return operator_error(exc.status, exc.code, exc.message)
+        response = operator_error(exc.status, exc.code, exc.message)
+        # Data plane (/data/...): a 401 says why in WWW-Authenticate (RFC 6750), a 416 names
+        # the size in Content-Range; the errors carry those headers themselves.
+        if request.url.path.startswith("/data/"):
+            extra = getattr(exc, "headers", None)
+            if not extra and isinstance(exc, Unauthenticated):
+                extra = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            response.headers.update(extra or {})
+        return response
     if isinstance(exc, Unauthenticated):
         log.info("rejected peer request to %s: %s (%s)", request.url.path, exc.code, exc.message)
         if protocol in ("negotiation", "transfer"):

@@ -65,12 +65,14 @@ class TransferService(ProcessService[TransferRow]):
         callback_address: str,
         pdp: PolicyDecisionPoint,
         addresses: DataAddressIssuer,
+        sinks: Callable[[], dict[str, Any]] | None = None,
         notify: Callable[[str], None] = lambda _pid: None,
     ) -> None:
         super().__init__(
             store, clock, own_did=own_did, callback_address=callback_address, pdp=pdp, notify=notify
         )
         self.addresses = addresses
+        self.sinks = sinks  # data plane hook: a sink of ours for a push request without one
 
     def ack(self, row: TransferRow) -> TransferProcess:
         consumer_pid, provider_pid = pids(row)
@@ -198,6 +200,8 @@ class TransferService(ProcessService[TransferRow]):
             raise MessageError(
                 f"format must be one of {', '.join(FORMATS)}", code="unsupported_format"
             )
+        if format == PUSH and data_address is None and self.sinks is not None:
+            data_address = self.sinks()  # data plane hook: where the provider pushes to
         now = self.clock()
         with self.store.transaction() as tx:
             agreement = tx.agreement(agreement_id)

@@ -1,48 +1,65 @@
-"""Data addresses for pull transfers: the provider's data endpoint plus a transfer-bound token.
+"""Data addresses for pull transfers: the provider's data endpoint plus transfer-bound tokens.
 
-The endpoint that honours these tokens is the data plane's (`/data/<transfer id>`).
+The endpoint that honours these tokens is the data plane's (`/data/<transfer id>`). Besides
+the short-lived access token, the address carries a refresh token and where to use it; the
+consumer renews its access token there (see `DataPlane.refresh`). Minted when the start
+message is sent, so a retried or resumed start never carries a stale token.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from connector.clock import Clock
-from connector.identity.access_tokens import MAX_LIFETIME_SECONDS, issue_transfer_token
-from connector.identity.keys import KeyRing
+from connector.dataplane.tokens import TransferTokens, new_refresh_token, token_hash
+from connector.identity.access_tokens import MAX_LIFETIME_SECONDS
+from connector.store.dataplane_queries import DataPlaneQueries
 from connector.store.tables import AgreementRow, TransferRow
 
 HTTP_ENDPOINT_TYPE = "https://w3id.org/idsa/v4.1/HTTP"
 
 
+def endpoint_properties(address: dict[str, Any] | None) -> dict[str, str]:
+    """`{name: value}` of a DataAddress's endpoint properties."""
+    props: dict[str, str] = {}
+    for prop in (address or {}).get("endpointProperties", []) or []:
+        if isinstance(prop, dict) and isinstance(prop.get("name"), str):
+            props[prop["name"]] = str(prop.get("value", ""))
+    return props
+
+
 class PullAddressIssuer:
-    def __init__(self, keys: KeyRing, *, own_did: str, public_url: str, clock: Clock) -> None:
-        self.keys = keys
-        self.own_did = own_did
+    def __init__(
+        self, tokens: TransferTokens, queries: DataPlaneQueries, *, public_url: str
+    ) -> None:
+        self.tokens = tokens
+        self.queries = queries
         self.public_url = public_url.rstrip("/")
-        self.clock = clock
 
     def pull_address(self, transfer: TransferRow, agreement: AgreementRow) -> dict[str, Any]:
-        token = issue_transfer_token(
-            self.keys.active,
-            issuer=self.own_did,
-            audience=self.own_did,
-            subject=transfer.counterparty_did,
-            agreement_id=agreement.id,
+        token, expires = self.tokens.issue(
             transfer_id=transfer.id,
-            now=self.clock(),
+            agreement_id=agreement.id,
+            consumer_did=transfer.counterparty_did,
         )
+        refresh = new_refresh_token()
+        self.queries.save_grant(
+            transfer.id, transfer.counterparty_did, token_hash(refresh), expires
+        )
+        self.queries.ensure_usage(agreement.id)
+        endpoint = f"{self.public_url}/data/{transfer.id}"
+
+        def prop(name: str, value: str) -> dict[str, str]:
+            return {"@type": "EndpointProperty", "name": name, "value": value}
+
         return {
             "@type": "DataAddress",
             "endpointType": HTTP_ENDPOINT_TYPE,
-            "endpoint": f"{self.public_url}/data/{transfer.id}",
+            "endpoint": endpoint,
             "endpointProperties": [
-                {"@type": "EndpointProperty", "name": "authorization", "value": token},
-                {"@type": "EndpointProperty", "name": "authType", "value": "bearer"},
-                {
-                    "@type": "EndpointProperty",
-                    "name": "expiresIn",
-                    "value": str(MAX_LIFETIME_SECONDS),
-                },
+                prop("authorization", token),
+                prop("authType", "bearer"),
+                prop("expiresIn", str(MAX_LIFETIME_SECONDS)),
+                prop("refreshToken", refresh),
+                prop("refreshEndpoint", f"{endpoint}/refresh"),
             ],
         }

@@ -1,0 +1,345 @@
+"""Queries of the data plane (the only SQL it runs), over the tables in `dataplane_tables`.
+
+The per-request check (`snapshot`) is the hot path: one joined SELECT run on a raw DB-API
+connection. Going through a SQLAlchemy transaction would start SQLite's write transaction
+(BEGIN IMMEDIATE, see `database.py`), so concurrent reads of several workers would queue on
+the write lock; a lone SELECT in autocommit mode reads a consistent WAL snapshot without it.
+Everything else uses `Store.transaction()` like the control plane.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import col
+
+from connector.errors import StoreError
+from connector.store.dataplane_tables import (
+    AgreementUsageRow,
+    DataCredentialRow,
+    DataGrantRow,
+    PushJobRow,
+    PushSinkRow,
+)
+from connector.store.store import Store
+from connector.store.tables import AgreementRow, DatasetRow, TransferRow
+
+
+@dataclass(frozen=True)
+class TransferSnapshot:
+    """Everything one data request is checked against, read in one statement."""
+
+    transfer_id: str
+    role: str
+    state: str
+    format: str
+    counterparty_did: str
+    agreement_id: str
+    dataset_id: str | None
+    policy: dict[str, Any] | None
+    data_address: dict[str, Any] | None
+    access_expires_at: datetime | None
+    accesses: int
+    revoked_at: datetime | None
+    revoked_reason: str | None
+
+
+def _aware(value: Any) -> datetime | None:
+    """SQLite hands back text, PostgreSQL aware datetimes: both become aware UTC datetimes."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise StoreError(f"expected a timestamp, got {type(value).__name__}")
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+class DataPlaneQueries:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        engine = store.engine
+        statement = (
+            select(
+                col(TransferRow.id),
+                col(TransferRow.role),
+                col(TransferRow.state),
+                col(TransferRow.format),
+                col(TransferRow.counterparty_did),
+                col(TransferRow.agreement_id),
+                col(AgreementRow.dataset_id),
+                col(AgreementRow.policy),
+                col(DatasetRow.data_address),
+                col(DataGrantRow.access_expires_at),
+                col(AgreementUsageRow.accesses),
+                col(AgreementUsageRow.revoked_at),
+                col(AgreementUsageRow.revoked_reason),
+            )
+            .select_from(TransferRow)
+            .outerjoin(AgreementRow, col(AgreementRow.id) == col(TransferRow.agreement_id))
+            .outerjoin(DatasetRow, col(DatasetRow.id) == col(AgreementRow.dataset_id))
+            .outerjoin(DataGrantRow, col(DataGrantRow.transfer_id) == col(TransferRow.id))
+            .outerjoin(
+                AgreementUsageRow,
+                col(AgreementUsageRow.agreement_id) == col(TransferRow.agreement_id),
+            )
+            .where(col(TransferRow.id) == bindparam("tid"))
+        )
+        compiled = statement.compile(dialect=engine.dialect)
+        self._snapshot_sql = str(compiled)
+        self._positional = compiled.positiontup  # None for named paramstyles (psycopg)
+
+    # -- the per-request read -------------------------------------------------------------
+
+    def snapshot(self, transfer_id: str) -> TransferSnapshot | None:
+        params: Any = (
+            [transfer_id] * len(self._positional)
+            if self._positional is not None
+            else {"tid": transfer_id}
+        )
+        try:
+            connection = self.store.engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                cursor.execute(self._snapshot_sql, params)
+                row = cursor.fetchone()
+                cursor.close()
+            finally:
+                connection.close()  # back to the pool, which rolls back (PostgreSQL)
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+        except Exception as exc:  # the driver's own errors (sqlite3, psycopg)
+            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+        if row is None:
+            return None
+        return TransferSnapshot(
+            transfer_id=row[0],
+            role=row[1],
+            state=row[2],
+            format=row[3],
+            counterparty_did=row[4],
+            agreement_id=row[5],
+            dataset_id=row[6],
+            policy=_json(row[7]),
+            data_address=_json(row[8]),
+            access_expires_at=_aware(row[9]),
+            accesses=int(row[10] or 0),
+            revoked_at=_aware(row[11]),
+            revoked_reason=row[12],
+        )
+
+    # -- grants (provider) ------------------------------------------------------------------
+
+    def save_grant(
+        self, transfer_id: str, consumer_did: str, refresh_hash: str, expires: datetime
+    ) -> None:
+        """A fresh address for a (re)started transfer: its refresh token becomes current."""
+        with self.store.transaction() as tx:
+            grant = tx.session.get(DataGrantRow, transfer_id, with_for_update=True)
+            if grant is None:
+                grant = DataGrantRow(
+                    transfer_id=transfer_id,
+                    consumer_did=consumer_did,
+                    access_expires_at=expires,
+                    updated_at=expires,
+                )
+            grant.refresh_previous = grant.refresh_current
+            grant.refresh_current = refresh_hash
+            grant.access_expires_at = max(_aware(grant.access_expires_at) or expires, expires)
+            grant.updated_at = datetime.now(UTC)
+            tx.add(grant)
+
+    def rotate_refresh(
+        self,
+        transfer_id: str,
+        *,
+        presented: str,
+        consumer_did: str,
+        new_hash: str,
+        expires: datetime,
+    ) -> str:
+        """Swap a presented refresh token for a new one. Returns "ok", "unknown" (no such
+        token, or one already superseded) or "wrong_consumer".
+
+        Presenting the current token makes it the previous one; presenting the previous one
+        (its successor's response was lost) replaces the unused successor instead."""
+        with self.store.transaction() as tx:
+            grant = tx.session.get(DataGrantRow, transfer_id, with_for_update=True)
+            if grant is None or presented not in (grant.refresh_current, grant.refresh_previous):
+                return "unknown"
+            if grant.consumer_did != consumer_did:
+                return "wrong_consumer"
+            if presented == grant.refresh_current:
+                grant.refresh_previous = grant.refresh_current
+            grant.refresh_current = new_hash
+            grant.access_expires_at = max(_aware(grant.access_expires_at) or expires, expires)
+            grant.updated_at = datetime.now(UTC)
+            tx.add(grant)
+            return "ok"
+
+    def drop_refresh(self, transfer_id: str) -> None:
+        """Termination: no token of this transfer can be refreshed any more."""
+        with self.store.transaction() as tx:
+            grant = tx.session.get(DataGrantRow, transfer_id, with_for_update=True)
+            if grant is not None:
+                grant.refresh_current = grant.refresh_previous = None
+                tx.add(grant)
+
+    # -- agreement usage (provider) -----------------------------------------------------------
+
+    def ensure_usage(self, agreement_id: str) -> None:
+        with self.store.transaction() as tx:
+            if tx.session.get(AgreementUsageRow, agreement_id) is None:
+                tx.add(AgreementUsageRow(agreement_id=agreement_id))
+
+    def count_access(self, agreement_id: str, limit: int | None, now: datetime) -> bool:
+        """Count one access; False (and nothing counted) when `limit` is reached already.
+        One conditional UPDATE, so concurrent workers never overshoot the limit."""
+        self.ensure_usage(agreement_id)
+        condition = [col(AgreementUsageRow.agreement_id) == agreement_id]
+        if limit is not None:
+            condition.append(col(AgreementUsageRow.accesses) < limit)
+        statement = (
+            update(AgreementUsageRow)
+            .where(*condition)
+            .values(accesses=col(AgreementUsageRow.accesses) + 1, last_access_at=now)
+        )
+        with self.store.transaction() as tx:
+            result = tx.session.execute(statement)
+            return bool(getattr(result, "rowcount", 0))
+
+    def revoke_agreement(self, agreement_id: str, reason: str, now: datetime) -> None:
+        self.ensure_usage(agreement_id)
+        with self.store.transaction() as tx:
+            usage = tx.session.get(AgreementUsageRow, agreement_id, with_for_update=True)
+            assert usage is not None
+            usage.revoked_at = usage.revoked_at or now
+            usage.revoked_reason = reason[:1000]
+            tx.add(usage)
+
+    # -- credentials (consumer) -------------------------------------------------------------
+
+    def credential(self, transfer_id: str) -> DataCredentialRow | None:
+        with self.store.transaction() as tx:
+            return tx.session.get(DataCredentialRow, transfer_id)
+
+    def save_credential(self, row: DataCredentialRow) -> None:
+        with self.store.transaction() as tx:
+            tx.session.merge(row)
+
+    # -- push jobs (provider) ---------------------------------------------------------------
+
+    def enqueue_push(self, transfer_id: str, now: datetime) -> bool:
+        """Owe the consumer a push; False when there is one already: a push is delivered once
+        per transfer, however often the transfer is reported STARTED."""
+        with self.store.transaction() as tx:
+            if tx.session.get(PushJobRow, transfer_id, with_for_update=True) is not None:
+                return False
+            tx.add(
+                PushJobRow(
+                    transfer_id=transfer_id, state="pending", next_attempt_at=now, updated_at=now
+                )
+            )
+            return True
+
+    def claim_pushes(self, now: datetime, lease_seconds: float, limit: int) -> list[PushJobRow]:
+        due = (
+            select(PushJobRow)
+            .where(
+                col(PushJobRow.state) == "pending",
+                col(PushJobRow.next_attempt_at) <= now,
+                (col(PushJobRow.lease_until).is_(None)) | (col(PushJobRow.lease_until) < now),
+            )
+            .order_by(col(PushJobRow.next_attempt_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        with self.store.transaction() as tx:
+            jobs = list(tx.session.execute(due).scalars().all())
+            for job in jobs:
+                job.lease_until = now + timedelta(seconds=lease_seconds)
+                job.attempts += 1
+                tx.add(job)
+            return jobs
+
+    def next_push_due(self) -> datetime | None:
+        with self.store.transaction() as tx:
+            query = select(col(PushJobRow.next_attempt_at)).where(
+                col(PushJobRow.state) == "pending"
+            )
+            times = [_aware(t) for t in tx.session.execute(query).scalars().all()]
+        return min((t for t in times if t is not None), default=None)
+
+    def finish_push(
+        self,
+        transfer_id: str,
+        *,
+        state: str,
+        now: datetime,
+        bytes_sent: int = 0,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> PushJobRow | None:
+        with self.store.transaction() as tx:
+            job = tx.session.get(PushJobRow, transfer_id, with_for_update=True)
+            if job is None:
+                return None
+            job.state, job.lease_until, job.updated_at = state, None, now
+            job.bytes_sent = bytes_sent
+            job.last_error = error[:2000] if error else None
+            job.next_attempt_at = retry_at
+            tx.add(job)
+            return job
+
+    def push_job(self, transfer_id: str) -> PushJobRow | None:
+        with self.store.transaction() as tx:
+            return tx.session.get(PushJobRow, transfer_id)
+
+    # -- sinks (consumer) -------------------------------------------------------------------
+
+    def add_sink(self, row: PushSinkRow) -> None:
+        with self.store.transaction() as tx:
+            tx.add(row)
+
+    def sink(self, sink_id: str) -> PushSinkRow | None:
+        with self.store.transaction() as tx:
+            return tx.session.get(PushSinkRow, sink_id)
+
+    def sink_of_transfer(self, transfer_id: str) -> PushSinkRow | None:
+        with self.store.transaction() as tx:
+            query = select(PushSinkRow).where(col(PushSinkRow.transfer_id) == transfer_id)
+            return tx.session.execute(query).scalars().first()
+
+    def update_sink(
+        self,
+        sink_id: str,
+        *,
+        transfer_id: str | None = None,
+        received: int | None = None,
+        complete: bool | None = None,
+        content_type: str | None = None,
+        now: datetime,
+    ) -> None:
+        with self.store.transaction() as tx:
+            sink = tx.session.get(PushSinkRow, sink_id, with_for_update=True)
+            if sink is None:
+                return
+            if transfer_id is not None:
+                sink.transfer_id = transfer_id
+            if received is not None:
+                sink.received_bytes = received
+            if complete is not None:
+                sink.complete = complete
+            if content_type is not None:
+                sink.content_type = content_type[:256]
+            sink.updated_at = now
+            tx.add(sink)

@@ -1,0 +1,60 @@
+"""The data owner's own system, for tests: a small HTTP API on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Header, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+API_KEY = "owner-secret-key"
+
+
+def owner_app(state: dict[str, Any]) -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/api/levels")
+    async def levels(request: Request, x_api_key: str = Header("")) -> Response:
+        state.setdefault("seen", []).append(dict(request.headers))
+        if x_api_key != API_KEY:
+            return JSONResponse({"detail": "no key"}, status_code=401)
+        return JSONResponse(
+            {
+                "station": request.query_params.get("station", "all"),
+                "level_m": state.get("level", 1.42),
+            }
+        )
+
+    @app.get("/api/stations/{station}")
+    async def station(station: str, x_api_key: str = Header("")) -> Response:
+        if x_api_key != API_KEY:
+            return JSONResponse({"detail": "no key"}, status_code=401)
+        if station == "missing":
+            return JSONResponse({"detail": "no station"}, status_code=404)
+        return JSONResponse({"station": station})
+
+    @app.get("/api/private/{rest:path}")
+    async def private(rest: str) -> Response:
+        return JSONResponse({"private": rest})
+
+    @app.get("/api/slow")
+    async def slow() -> Response:
+        await asyncio.sleep(5)
+        return JSONResponse({"late": True})
+
+    @app.get("/api/broken")
+    async def broken() -> Response:
+        return JSONResponse({"detail": "owner bug"}, status_code=500)
+
+    @app.get("/api/trickle")
+    async def trickle() -> Response:
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(2000):
+                yield b"x" * 1024
+                await asyncio.sleep(0.02)
+
+        return StreamingResponse(chunks(), media_type="application/octet-stream")
+
+    return app
