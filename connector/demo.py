@@ -2,24 +2,33 @@
 
 An authority (the basin council's dataspace authority) and three municipalities: A市 upstream
 and B町 mid-stream publish their river water-level data; C村 downstream discovers it,
-negotiates "disaster response by basin municipalities" and starts transfers. Everything runs
-over real HTTP on loopback, with real keys, tokens and databases, in a temporary directory.
+negotiates "disaster response by basin municipalities" and starts transfers. A市 sends its
+telemetry CSV (和暦 dates, centimetres) and B町 its gauge's JSON (ISO 8601, metres); C村 converts
+both into the shared model with each neighbour's mapping and classifies every water level
+against its station's thresholds. Everything runs over real HTTP on loopback, with real keys,
+tokens and databases, in a temporary directory.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from connector.errors import ConnectorError
 from connector.localspace import LocalDataspace, Participant
+
+if TYPE_CHECKING:
+    from vocab.flood import FloodWatchReport
+    from vocab.stations import Station
 
 T = TypeVar("T")
 BASIN = "urn:tsunagu:council:tsunagu-river-basin"
@@ -35,8 +44,8 @@ class Municipality:
 
 
 MUNICIPALITIES = (
-    Municipality("a", "A市", "202151", "上流観測所"),
-    Municipality("b", "B町", "203831", "中流観測所"),
+    Municipality("a", "A市", "202151", "上流橋・中島"),
+    Municipality("b", "B町", "203831", "中流大橋"),
     Municipality("c", "C村", "204323", "下流観測所"),
 )
 
@@ -147,15 +156,15 @@ async def _story(basin: LocalDataspace, steps: Steps) -> None:
 
     c = basin["c"].client
     agreements: list[str] = []
-    # The owners' own systems (data plane): A市's database, B町's live gauges (or a CSV export
-    # where no MQTT broker runs on this machine).
+    # The owners' own systems (data plane), each writing its own format: A市's telemetry CSV
+    # export, B町's live gauge on MQTT (or its API's JSON export where no broker runs here).
     now = basin.clock()
     live = await demo_sources.mqtt_available()
     sources = {
-        "a": demo_sources.sqlite_source(basin.root / "a-owner", "a", now),
-        "b": demo_sources.mqtt_source("b")
+        "a": demo_sources.a_city_export(basin.root / "a-owner", now),
+        "b": demo_sources.mqtt_source()
         if live
-        else demo_sources.csv_source(basin.root / "b-owner", "b", now),
+        else demo_sources.b_town_export(basin.root / "b-owner", now),
     }
     for key in ("a", "b"):
         m = next(m for m in MUNICIPALITIES if m.key == key)
@@ -215,19 +224,61 @@ async def _story(basin: LocalDataspace, steps: Steps) -> None:
         click.echo(f"      data endpoint {record['data_address']['endpoint']}")
         records.append(record)
 
-    for key, record in zip(("a", "b"), records, strict=True):
+    await _watch(basin, steps, sources, records, now)
+
+
+async def _watch(
+    basin: LocalDataspace,
+    steps: Steps,
+    sources: dict[str, dict[str, Any]],
+    transfers: list[Any],
+    now: datetime,
+) -> None:
+    """C村 reads each neighbour's data as sent, converts it into the shared model with that
+    neighbour's mapping and classifies every water level against its station's thresholds."""
+    from connector import basin_watch
+    from connector.dataplane import demo_sources
+
+    async def load_stations() -> Mapping[str, Station]:
+        return await asyncio.to_thread(basin_watch.basin_stations)
+
+    stations = await steps.run("C村 loads the basin's stations and their thresholds", load_stations)
+    names = [f"{s.name_ja} ({s.code})" for s in sorted(stations.values(), key=lambda s: s.code)]
+    click.echo("      " + ", ".join(names))
+    reports: dict[str, FloodWatchReport] = {}
+    for key, record in zip(("a", "b"), transfers, strict=True):
         m = next(m for m in MUNICIPALITIES if m.key == key)
-        kind = {"sql": "its database", "mqtt": "its live gauges (MQTT)", "file": "a CSV export"}
 
-        async def receive(key: str = key, record: Any = record) -> Any:
-            return await demo_sources.latest_readings(
-                basin["c"].settings, record["id"], sources[key], key, now
-            )
+        async def receive(key: str = key, record: Any = record) -> str:
+            return await demo_sources.receive(basin["c"].settings, record["id"], sources[key], now)
 
-        latest = await steps.run(
-            f"C村 receives {m.name}'s readings from {kind[sources[key]['type']]} "
+        text = await steps.run(
+            f"C村 receives {m.name}'s readings from {SENT_AS[key, sources[key]['type']]} "
             "through the data plane",
             receive,
         )
-        for reading in latest.values():
-            click.echo(f"      {demo_sources.describe(reading)}")
+        for line in demo_sources.newest_as_sent(text):
+            click.echo(f"      as sent: {line}")
+
+        async def convert(key: str = key, text: str = text) -> FloodWatchReport:
+            return await asyncio.to_thread(basin_watch.convert, key, text, stations)
+
+        reports[m.name] = await steps.run(
+            f"C村 converts them with {m.name}'s mapping and classifies each water level", convert
+        )
+        for line in basin_watch.report_lines(reports[m.name]):
+            click.echo(f"      {line}")
+
+    async def check() -> list[str]:
+        return basin_watch.one_model(reports)
+
+    lines = await steps.run("C村 has every reading in one model: one unit, one time form", check)
+    for line in lines:
+        click.echo(f"      {line}")
+
+
+SENT_AS = {
+    ("a", "file"): "its telemetry CSV export (和暦, cm)",
+    ("b", "mqtt"): "its live gauge (MQTT JSON, ISO 8601, m)",
+    ("b", "file"): "its API's JSON export (ISO 8601, m)",
+}
