@@ -20,6 +20,7 @@ from connector.control.catalog import CatalogService
 from connector.control.changes import Changes
 from connector.control.dispatcher import Dispatcher
 from connector.control.negotiations import NegotiationService
+from connector.control.process import ProcessLike
 from connector.control.runner import Runner
 from connector.control.transfers import TransferService
 from connector.dataplane.consumer import DataClient
@@ -126,7 +127,6 @@ def build_connector(
 
     dispatcher = Dispatcher(http, token_for)
     pdp = BasicDecisionPoint()
-    runner_ref: list[Runner] = []
     changes = Changes()
     dataplane = DataPlane(
         store,
@@ -137,13 +137,15 @@ def build_connector(
         directory=settings.directory,
     )
 
-    def notify(pid: str) -> None:
-        """After every commit that changes a process: the runner may owe the peer a message,
-        and an operator may be waiting for this process."""
-        if runner_ref:
-            runner_ref[0].wake()
-        changes.changed(pid)
-        dataplane.changed(pid)  # cuts open streams, starts pushes
+    def negotiation_changed(row: ProcessLike) -> None:
+        """After every commit that changes a negotiation: operators may be waiting for it."""
+        changes.changed(row.id, row.state, owing=row.pending is not None)
+
+    def transfer_changed(row: ProcessLike) -> None:
+        """After every commit that changes a transfer: operators may be waiting for it, and
+        the data plane cuts open streams or starts a push."""
+        changes.changed(row.id, row.state, owing=row.pending is not None)
+        dataplane.changed(row.id)
 
     negotiations = NegotiationService(
         store,
@@ -152,7 +154,7 @@ def build_connector(
         callback_address=settings.callback_address,
         provider_address=settings.dsp_base,
         pdp=pdp,
-        notify=notify,
+        notify=negotiation_changed,
     )
     transfers = TransferService(
         store,
@@ -162,13 +164,17 @@ def build_connector(
         pdp=pdp,
         addresses=dataplane.addresses,
         sinks=dataplane.sinks.new_address,  # a push request names a sink of ours
-        notify=notify,
+        notify=transfer_changed,
     )
     dataplane.pusher.transfers = transfers  # completes or terminates push transfers
     runner = Runner(
-        store, dispatcher, clock, {NegotiationRow: negotiations, TransferRow: transfers}
+        store,
+        dispatcher,
+        clock,
+        {NegotiationRow: negotiations, TransferRow: transfers},
+        on_change=changes.changed,  # a send given up ends the process: tell who waits
     )
-    runner_ref.append(runner)
+    negotiations.outbox = transfers.outbox = runner  # what the services owe peers
     return Connector(
         settings=settings,
         clock=clock,
@@ -197,6 +203,7 @@ def create_app(connector: Connector, *, run_background: bool = True) -> FastAPI:
     from connector.api.errors import install_error_handlers
     from connector.api.management import router as management_router
     from connector.api.protocol import router as protocol_router
+    from connector.api.vocab import vocab_router
     from connector.api.wellknown import router as wellknown_router
 
     @contextlib.asynccontextmanager
@@ -221,4 +228,5 @@ def create_app(connector: Connector, *, run_background: bool = True) -> FastAPI:
     app.include_router(management_router)
     app.include_router(data_router)  # the data plane: /data/...
     app.include_router(data_management_router)  # its operator endpoints
+    app.include_router(vocab_router())  # the shared vocabulary: /vocab/...
     return app

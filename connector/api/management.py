@@ -360,7 +360,8 @@ async def _settled(
     wanted = set(wait) | {"TERMINATED"}
     deadline = anyio.current_time() + timeout
     while True:
-        change = connector.changes.watch(pid)  # before reading: no change can slip in between
+        # before reading, so no change can slip in between
+        change = connector.changes.watch(pid, wanted)
         record = await connector.store.call(read)
         left = deadline - anyio.current_time()
         if (record["state"] in wanted and not record["pending"]) or left <= 0:

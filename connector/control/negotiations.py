@@ -18,12 +18,12 @@ from connector.control.peers import Peer
 from connector.control.process import (
     INITIAL,
     Machine,
+    ProcessLike,
     ProcessService,
     clear_pending,
     dsp_state,
     new_pid,
     pids,
-    schedule,
     termination_detail,
 )
 from connector.errors import Conflict, InvalidTransition, MessageError, NotFound
@@ -63,7 +63,7 @@ class NegotiationService(ProcessService[NegotiationRow]):
         callback_address: str,
         provider_address: str,
         pdp: PolicyDecisionPoint,
-        notify: Callable[[str], None] = lambda _pid: None,
+        notify: Callable[[ProcessLike], None] = lambda _row: None,
     ) -> None:
         super().__init__(
             store, clock, own_did=own_did, callback_address=callback_address, pdp=pdp, notify=notify
@@ -160,7 +160,7 @@ class NegotiationService(ProcessService[NegotiationRow]):
             row.offer_by = Role.CONSUMER
             self._decide_on_offer(tx, row, offer, offers_of=tx.offers([row.dataset_id]), peer=peer)
             tx.add(row)
-        self.notify(row.id)
+        self.committed(row)
         return row, created
 
     def _decide_on_offer(
@@ -172,9 +172,9 @@ class NegotiationService(ProcessService[NegotiationRow]):
         if decision.action == "park":
             row.awaiting_decision = True
         elif decision.action == "agree":
-            schedule(row, E.AGREEMENT, self.clock(), self._agreement_detail(row, offer))
+            self.schedule(row, E.AGREEMENT, self.clock(), self._agreement_detail(row, offer))
         else:
-            schedule(
+            self.schedule(
                 row,
                 E.TERMINATION,
                 self.clock(),
@@ -209,7 +209,7 @@ class NegotiationService(ProcessService[NegotiationRow]):
                     tx, row, sender=Role.CONSUMER, event=E.ACCEPTED, now=now, direction="inbound"
                 )
                 offer = parse_policy(row.offer)
-                schedule(row, E.AGREEMENT, now, self._agreement_detail(row, offer))
+                self.schedule(row, E.AGREEMENT, now, self._agreement_detail(row, offer))
             else:
                 row = self._consumer_row(tx, peer, msg.consumer_pid, msg.provider_pid)
                 if msg.event_type != "FINALIZED":
@@ -224,7 +224,7 @@ class NegotiationService(ProcessService[NegotiationRow]):
                     on_implied=self._implied(tx, row),
                 )
             tx.add(row)
-        self.notify(row.id)
+        self.committed(row)
         return row
 
     def on_verification(
@@ -242,9 +242,9 @@ class NegotiationService(ProcessService[NegotiationRow]):
                 direction="inbound",
                 on_implied=self._implied(tx, row),
             )
-            schedule(row, E.FINALIZED, now)
+            self.schedule(row, E.FINALIZED, now)
             tx.add(row)
-        self.notify(row.id)
+        self.committed(row)
         return row
 
     def on_termination(
@@ -270,7 +270,7 @@ class NegotiationService(ProcessService[NegotiationRow]):
             clear_pending(row)
             row.awaiting_decision = False
             tx.add(row)
-        self.notify(row.id)
+        self.committed(row)
         return row
 
     # -- consumer side, inbound -----------------------------------------------------------
@@ -317,9 +317,10 @@ class NegotiationService(ProcessService[NegotiationRow]):
             )
             row.offer = offer.to_json()
             row.offer_by = Role.PROVIDER
-            schedule(row, E.ACCEPTED, now)  # the consumer accepts provider offers automatically
+            # the consumer accepts provider offers automatically
+            self.schedule(row, E.ACCEPTED, now)
             tx.add(row)
-        self.notify(row.id)
+        self.committed(row)
         return row, created
 
     def on_agreement(self, peer: Peer, msg: ContractAgreementMessage) -> NegotiationRow:
@@ -347,9 +348,9 @@ class NegotiationService(ProcessService[NegotiationRow]):
                 on_implied=self._implied(tx, row),
             )
             self._store_agreement(tx, row, agreement, provider=peer.did, consumer=self.own_did)
-            schedule(row, E.VERIFICATION, now)
+            self.schedule(row, E.VERIFICATION, now)
             tx.add(row)
-        self.notify(row.id)
+        self.committed(row)
         return row
 
     # -- operator actions -----------------------------------------------------------------
@@ -367,10 +368,10 @@ class NegotiationService(ProcessService[NegotiationRow]):
             offer=dataclasses.replace(offer, target=dataset_id),
             offer_by=Role.CONSUMER,
         )
-        schedule(row, E.CONTRACT_REQUEST, now)
+        self.schedule(row, E.CONTRACT_REQUEST, now)
         with self.store.transaction() as tx:
             tx.add(row)
-        self.notify(row.id)
+        self.committed(row)
         return row
 
     def offer_to(
@@ -392,9 +393,9 @@ class NegotiationService(ProcessService[NegotiationRow]):
                 offer=dataclasses.replace(parse_policy(ours.policy), target=dataset_id),
                 offer_by=Role.PROVIDER,
             )
-            schedule(row, E.CONTRACT_OFFER, now)
+            self.schedule(row, E.CONTRACT_OFFER, now)
             tx.add(row)
-        self.notify(row.id)
+        self.committed(row)
         return row
 
     def approve(self, pid: str) -> NegotiationRow:
@@ -402,12 +403,12 @@ class NegotiationService(ProcessService[NegotiationRow]):
         with self.store.transaction() as tx:
             row = self._parked(tx, pid)
             MACHINE.check(row, Role.PROVIDER, E.AGREEMENT)
-            schedule(
+            self.schedule(
                 row, E.AGREEMENT, self.clock(), self._agreement_detail(row, parse_policy(row.offer))
             )
             row.awaiting_decision = False
             tx.add(row)
-        self.notify(row.id)
+        self.committed(row)
         return row
 
     def counter_offer(self, pid: str, offer: Policy) -> NegotiationRow:
@@ -416,10 +417,10 @@ class NegotiationService(ProcessService[NegotiationRow]):
             row = self._parked(tx, pid)
             MACHINE.check(row, Role.PROVIDER, E.CONTRACT_OFFER)
             offer = dataclasses.replace(offer, target=row.dataset_id, uid=offer.uid or new_pid())
-            schedule(row, E.CONTRACT_OFFER, self.clock(), {"offer": offer.to_json()})
+            self.schedule(row, E.CONTRACT_OFFER, self.clock(), {"offer": offer.to_json()})
             row.awaiting_decision = False
             tx.add(row)
-        self.notify(row.id)
+        self.committed(row)
         return row
 
     def terminate(self, pid: str, *, code: str, reason: str) -> NegotiationRow:
@@ -440,10 +441,10 @@ class NegotiationService(ProcessService[NegotiationRow]):
                 clear_pending(row)
             else:
                 MACHINE.check(row, Role(row.role), E.TERMINATION)
-                schedule(row, E.TERMINATION, now, termination_detail(code, reason))
+                self.schedule(row, E.TERMINATION, now, termination_detail(code, reason))
             row.awaiting_decision = False
             tx.add(row)
-        self.notify(row.id)
+        self.committed(row)
         return row
 
     def _parked(self, tx: Transaction, pid: str) -> NegotiationRow:
@@ -479,7 +480,7 @@ class NegotiationService(ProcessService[NegotiationRow]):
             self._apply_sent(tx, row, pending, now)
             clear_pending(row)
             tx.add(row)
-        self.notify(pid)
+        self.committed(row)
 
     def _apply_sent(self, tx: Transaction, row: NegotiationRow, pending: str, now: Any) -> None:
         detail = row.pending_detail or {}

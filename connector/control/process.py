@@ -183,11 +183,20 @@ def termination_detail(code: str | None, *reasons: Any) -> dict[str, Any]:
     return detail
 
 
+class Outbox(Protocol):
+    """Where services hand what they owe peers (the runner, `connector.control.runner`)."""
+
+    def lease(self, now: datetime) -> tuple[str, datetime] | None: ...
+    def take(self, kind: type[Any], row: Any) -> None: ...
+    def wake(self) -> None: ...
+
+
 class ProcessService(Generic[RowT]):
     """What the negotiation and transfer services share: configuration, reads, and finding
     our own process from a peer's message (which doubles as authorisation)."""
 
     row_type: type[RowT]
+    outbox: Outbox | None = None  # set by the composition root once the runner exists
 
     def __init__(
         self,
@@ -197,7 +206,7 @@ class ProcessService(Generic[RowT]):
         own_did: str,
         callback_address: str,
         pdp: PolicyDecisionPoint,
-        notify: Callable[[str], None] = lambda _pid: None,
+        notify: Callable[[ProcessLike], None] = lambda _row: None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -205,6 +214,28 @@ class ProcessService(Generic[RowT]):
         self.callback_address = callback_address  # where providers reach us as consumer
         self.pdp = pdp
         self.notify = notify  # after every commit that changes a process
+
+    def schedule(
+        self, row: RowT, message: str, now: datetime, detail: dict[str, Any] | None = None
+    ) -> None:
+        """Owe the peer `message`, leased to our own runner in the same transaction when it is
+        running: it then gets the row straight after the commit (`committed`) instead of
+        finding it with another transaction, and no other process sharing the database can
+        send it meanwhile."""
+        schedule(row, message, now, detail)
+        lease = self.outbox.lease(now) if self.outbox is not None else None
+        if lease is not None:
+            row.lease_owner, row.lease_until = lease
+
+    def committed(self, row: RowT) -> None:
+        """After every commit that changed `row`: tell whoever waits, and send what we owe."""
+        self.notify(row)
+        if row.pending is None or self.outbox is None:
+            return
+        if row.lease_owner is not None:
+            self.outbox.take(self.row_type, row)
+        else:
+            self.outbox.wake()
 
     def role_of(self, pid: str) -> Role:
         """Which of our roles the process `pid` is in (NotFound when we have none)."""

@@ -23,7 +23,7 @@ from connector.control.dispatcher import Dispatcher, PeerRejected
 from connector.control.process import INITIAL, clear_pending, schedule
 from connector.errors import ConnectorError
 from connector.store.store import Store
-from connector.store.tables import EventRow, NegotiationRow, TransferRow
+from connector.store.tables import EventRow
 
 log = logging.getLogger("tsunagu.runner")
 
@@ -75,61 +75,83 @@ class Runner:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        self._running = False
+        self._in_flight: set[asyncio.Task[None]] = set()
 
-    # -- waking ----------------------------------------------------------------------------
+    # -- waking and hand-over ------------------------------------------------------------
 
     def wake(self) -> None:
-        """Thread-safe: services call this after committing work for the runner."""
+        """Thread-safe: there may be due work nobody holds (the runner looks in the store)."""
         loop = self._loop
         if loop is None or loop.is_closed():
             return
         loop.call_soon_threadsafe(self._wake.set)
+
+    def lease(self, now: datetime) -> tuple[str, datetime] | None:
+        """The lease a service writes with a message it schedules, while we run: the row is
+        then ours from its first commit and comes to us through `take`, with no trip to the
+        store. None when not running (tests step `run_once`, which claims from the store)."""
+        if not self._running or self._stopping:
+            return None
+        return self.owner, now + timedelta(seconds=self.lease_seconds)
+
+    def take(self, kind: type[Any], row: Any) -> None:
+        """Thread-safe: send `row.pending` now; `row` was committed with our lease."""
+        loop = self._loop
+        if row.lease_owner != self.owner or loop is None or loop.is_closed():
+            return  # not ours: whoever holds it sends it, or its lease lapses
+        loop.call_soon_threadsafe(self._start, kind, row)
+
+    def _start(self, kind: type[Any], row: Any) -> None:
+        if self._stopping:
+            return  # the lease lapses and a later run sends it
+        service = self.services[kind]
+        self._spawn(self._send(kind, service, self._outgoing(service, row)))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
 
     def stop(self) -> None:
         self._stopping = True
         self.wake()
 
     async def run_forever(self) -> None:
-        """Claim due work as soon as it exists and send each message as its own task, so a
-        new message never queues behind a slow peer (at most `max_in_flight` at once)."""
+        """Send what services hand over at once (`take`), and look in the store for the rest
+        (retries that fall due, leases another process let lapse) when woken, when the
+        earliest known retry is due, and every `idle_seconds`. Each message is sent as its own
+        task, so a new message never queues behind a slow peer."""
         self._loop = asyncio.get_running_loop()
-        in_flight: set[asyncio.Task[None]] = set()
-        slots = asyncio.Semaphore(self.max_in_flight)
+        self._running = True
         try:
             while not self._stopping:
                 self._wake.clear()
                 try:
-                    claimed = 0
+                    claimed, timeout = 0, self.idle_seconds
                     for kind, service in self.services.items():
-                        for item in await self.store.call(self._claim, kind, service):
-                            claimed += 1
-                            await slots.acquire()
-                            task = asyncio.create_task(self._send(kind, service, item))
-                            in_flight.add(task)
-                            task.add_done_callback(in_flight.discard)
-                            task.add_done_callback(lambda _t: slots.release())
-                    if claimed:
-                        continue
-                    timeout = await self.store.call(self._seconds_until_due)
+                        batch, due_in = await self.store.call(self._claim, kind, service, True)
+                        claimed += len(batch)
+                        timeout = min(timeout, due_in)
+                        for item in batch:
+                            self._spawn(self._send(kind, service, item))
+                    if claimed >= self.batch:
+                        continue  # there may be more
                 except ConnectorError as exc:  # a broken database must not kill the loop
                     log.warning("runner: %s", exc)
                     timeout = self.idle_seconds
+                while len(self._in_flight) > self.max_in_flight and not self._wake.is_set():
+                    await asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout)
                 except TimeoutError:
                     pass
         finally:
-            for task in in_flight:
+            self._running = False
+            tasks = list(self._in_flight)
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*in_flight, return_exceptions=True)
-
-    def _seconds_until_due(self) -> float:
-        now = self.clock()
-        with self.store.transaction() as tx:
-            due = [d for d in (tx.next_due(NegotiationRow), tx.next_due(TransferRow)) if d]
-        if not due:
-            return self.idle_seconds
-        return max(0.0, min(self.idle_seconds, (min(due) - now).total_seconds()))
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     # -- one pass ---------------------------------------------------------------------------
 
@@ -138,31 +160,36 @@ class Runner:
         self._loop = self._loop or asyncio.get_running_loop()
         processed = 0
         for kind, service in self.services.items():
-            batch = await self.store.call(self._claim, kind, service)
+            batch, _due_in = await self.store.call(self._claim, kind, service, False)
             processed += len(batch)
             await asyncio.gather(*(self._send(kind, service, item) for item in batch))
         return processed
 
-    def _claim(self, kind: type[Any], service: OutboundService) -> list[_Outgoing]:
-        """Lease what is due and build each message, in one trip to a worker thread."""
+    def _claim(
+        self, kind: type[Any], service: OutboundService, with_next: bool
+    ) -> tuple[list[_Outgoing], float]:
+        """Lease what is due and build each message; with `with_next`, also how many seconds
+        until the next known retry falls due (one transaction for both)."""
+        now = self.clock()
         with self.store.transaction() as tx:
-            ids = tx.claim_due(
+            rows = tx.claim_due(
                 kind,
                 owner=self.owner,
-                now=self.clock(),
+                now=now,
                 lease_seconds=self.lease_seconds,
                 limit=self.batch,
             )
-            rows = [tx.process(kind, pid) for pid in ids]
-        batch = []
-        for row in rows:
-            try:
-                url, body = service.outbound(row)
-            except ConnectorError as exc:
-                batch.append(_Outgoing(row, "", {}, exc))
-            else:
-                batch.append(_Outgoing(row, url, body, None))
-        return batch
+            due = tx.next_due(kind, now=now) if with_next else None
+        due_in = self.idle_seconds if due is None else (due - now).total_seconds()
+        return [self._outgoing(service, row) for row in rows], max(0.0, due_in)
+
+    @staticmethod
+    def _outgoing(service: OutboundService, row: Any) -> _Outgoing:
+        try:
+            url, body = service.outbound(row)
+        except ConnectorError as exc:
+            return _Outgoing(row, "", {}, exc)
+        return _Outgoing(row, url, body, None)
 
     async def _send(self, kind: type[Any], service: OutboundService, item: _Outgoing) -> None:
         row, pending = item.row, item.row.pending

@@ -15,12 +15,12 @@ from connector.control.peers import Peer
 from connector.control.process import (
     INITIAL,
     Machine,
+    ProcessLike,
     ProcessService,
     clear_pending,
     dsp_state,
     new_pid,
     pids,
-    schedule,
     termination_detail,
 )
 from connector.errors import Forbidden, MessageError, NotFound
@@ -66,7 +66,7 @@ class TransferService(ProcessService[TransferRow]):
         pdp: PolicyDecisionPoint,
         addresses: DataAddressIssuer,
         sinks: Callable[[], dict[str, Any]] | None = None,
-        notify: Callable[[str], None] = lambda _pid: None,
+        notify: Callable[[ProcessLike], None] = lambda _row: None,
     ) -> None:
         super().__init__(
             store, clock, own_did=own_did, callback_address=callback_address, pdp=pdp, notify=notify
@@ -138,8 +138,8 @@ class TransferService(ProcessService[TransferRow]):
                 direction="inbound",
                 detail={"format": msg.format, "agreementId": agreement.id},
             )
-            schedule(row, E.START, now)  # start as soon as the start message is delivered
-        self.notify(row.id)
+            self.schedule(row, E.START, now)  # start as soon as the start message is delivered
+        self.committed(row)
         return row, True
 
     def _usable_agreement(self, tx: Transaction, peer: Peer, agreement_id: str) -> AgreementRow:
@@ -187,7 +187,7 @@ class TransferService(ProcessService[TransferRow]):
             if row.pending is not None and not MACHINE.allows(row, Role(row.role), row.pending):
                 clear_pending(row)  # what we meant to send no longer applies
             tx.add(row)
-        self.notify(row.id)
+        self.committed(row)
         return row
 
     # -- operator actions -----------------------------------------------------------------
@@ -220,9 +220,9 @@ class TransferService(ProcessService[TransferRow]):
                 created_at=now,
                 updated_at=now,
             )
-            schedule(row, E.REQUEST, now)
+            self.schedule(row, E.REQUEST, now)
             tx.add(row)
-        self.notify(row.id)
+        self.committed(row)
         return row
 
     def act(
@@ -245,11 +245,11 @@ class TransferService(ProcessService[TransferRow]):
                 clear_pending(row)
             else:
                 MACHINE.check(row, Role(row.role), event)
-                schedule(
+                self.schedule(
                     row, event, now, termination_detail(code, reason) if code or reason else None
                 )
             tx.add(row)
-        self.notify(row.id)
+        self.committed(row)
         return row
 
     # -- outbound (called by the runner) --------------------------------------------------
@@ -315,7 +315,7 @@ class TransferService(ProcessService[TransferRow]):
             )
             clear_pending(row)
             tx.add(row)
-        self.notify(pid)
+        self.committed(row)
 
 
 def _event_of(msg: Any) -> TransferEvent:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import anyio
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import delete, func, or_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -209,29 +209,31 @@ class Transaction:
 
     def claim_due(
         self, kind: type[ProcessRow], *, owner: str, now: datetime, lease_seconds: float, limit: int
-    ) -> list[str]:
+    ) -> list[ProcessRow]:
         """Lease up to `limit` processes whose outbound message is due and nobody holds."""
         due = (
-            select(kind.id)
+            select(kind)
             .where(
-                col(kind.pending).is_not(None),
-                col(kind.next_attempt_at) <= now,
-                or_(col(kind.lease_until).is_(None), col(kind.lease_until) < now),
+                col(kind.pending).is_not(None), col(kind.next_attempt_at) <= now, _free(kind, now)
             )
             .order_by(col(kind.next_attempt_at))
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        ids = list(self.session.exec(due).all())
-        if ids:
-            self.session.execute(
-                update(kind)
-                .where(col(kind.id).in_(ids))
-                .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
-            )
-        return ids
+        rows = list(self.session.exec(due).all())
+        until = now + timedelta(seconds=lease_seconds)
+        for row in rows:
+            row.lease_owner, row.lease_until = owner, until
+        return rows
 
-    def next_due(self, kind: type[ProcessRow]) -> datetime | None:
-        query = select(func.min(kind.next_attempt_at)).where(col(kind.pending).is_not(None))
+    def next_due(self, kind: type[ProcessRow], *, now: datetime) -> datetime | None:
+        """When the earliest message nobody holds falls due (held ones wait for their lease)."""
+        query = select(func.min(kind.next_attempt_at)).where(
+            col(kind.pending).is_not(None), _free(kind, now)
+        )
         value: datetime | None = self.session.exec(query).one()
         return value
+
+
+def _free(kind: type[ProcessRow], now: datetime) -> Any:
+    return or_(col(kind.lease_until).is_(None), col(kind.lease_until) < now)

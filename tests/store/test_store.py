@@ -123,20 +123,28 @@ def test_claim_due_leases_each_row_once(store: Store) -> None:
         for i in range(5):
             tx.add(negotiation(f"p-{i}", peer_pid=f"c-{i}", due=T0))
         tx.add(negotiation("later", peer_pid="c-later", due=T0 + timedelta(hours=1)))
+
+    def claim(owner: str, now: datetime = T0) -> list[str]:
+        with store.transaction() as tx:
+            rows = tx.claim_due(NegotiationRow, owner=owner, now=now, lease_seconds=30, limit=10)
+            assert all(r.lease_owner == owner for r in rows)
+            return [r.id for r in rows]
+
     with store.transaction() as tx:
-        first = tx.claim_due(NegotiationRow, owner="r1", now=T0, lease_seconds=30, limit=3)
-    with store.transaction() as tx:
-        second = tx.claim_due(NegotiationRow, owner="r2", now=T0, lease_seconds=30, limit=10)
+        first = [
+            r.id
+            for r in tx.claim_due(NegotiationRow, owner="r1", now=T0, lease_seconds=30, limit=3)
+        ]
+    second = claim("r2")
     assert len(first) == 3 and len(second) == 2 and not set(first) & set(second)
-    with store.transaction() as tx:
-        assert tx.claim_due(NegotiationRow, owner="r3", now=T0, lease_seconds=30, limit=10) == []
-        # leases lapse: a crashed runner's work is picked up again
-        again = tx.claim_due(
-            NegotiationRow, owner="r3", now=T0 + timedelta(seconds=31), lease_seconds=30, limit=10
-        )
+    assert claim("r3") == []
+    with store.transaction() as tx:  # held rows are not due for anyone else
+        assert tx.next_due(NegotiationRow, now=T0) == T0 + timedelta(hours=1)
+    # leases lapse: a crashed runner's work is picked up again
+    again = claim("r3", T0 + timedelta(seconds=31))
     assert sorted(again) == sorted(first + second)
     with store.transaction() as tx:
-        assert tx.next_due(NegotiationRow) == T0
+        assert tx.next_due(NegotiationRow, now=T0 + timedelta(seconds=62)) == T0
 
 
 def test_concurrent_claims_never_overlap(store: Store) -> None:
@@ -148,9 +156,8 @@ def test_concurrent_claims_never_overlap(store: Store) -> None:
     def claim(owner: str) -> None:
         for _ in range(10):
             with store.transaction() as tx:
-                claimed.append(
-                    tx.claim_due(NegotiationRow, owner=owner, now=T0, lease_seconds=30, limit=2)
-                )
+                rows = tx.claim_due(NegotiationRow, owner=owner, now=T0, lease_seconds=30, limit=2)
+                claimed.append([r.id for r in rows])
 
     threads = [threading.Thread(target=claim, args=(f"r{i}",)) for i in range(4)]
     for t in threads:
