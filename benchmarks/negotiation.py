@@ -193,6 +193,14 @@ async def negotiations(
     client = ManagementClient.for_settings(consumer)
     remaining = list(range(count))
     failures: list[str] = []
+    # As an operator would: read the provider's catalogue once, then negotiate for its offer.
+    catalog = await client.call(
+        "GET",
+        "/catalog",
+        params={"provider": provider.did, "provider_address": provider.dsp_base},
+    )
+    dataset = next(d for d in catalog["dataset"] if d["@id"] == DATASET)
+    offer = next(p for p in dataset["hasPolicy"] if p["@id"] == OPEN["@id"])
 
     async def flow() -> None:
         while remaining:
@@ -203,7 +211,7 @@ async def negotiations(
                 json={
                     "provider": provider.did,
                     "dataset_id": DATASET,
-                    "offer_id": OPEN["@id"],
+                    "offer": offer,
                     "provider_address": provider.dsp_base,
                 },
             )

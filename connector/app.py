@@ -88,6 +88,7 @@ class Connector:
                 await task
         self._tasks.clear()
         await self.dataplane.aclose()
+        await self.dispatcher.aclose()
         await self.http.aclose()
         self.store.dispose()
 

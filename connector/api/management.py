@@ -71,6 +71,11 @@ class NegotiationIn(BaseModel):
     provider_address: str | None = Field(
         None, description="The provider's DSP base URL; found from its DID when absent."
     )
+    offer: dict[str, Any] | None = Field(
+        None,
+        description="The offer exactly as the provider's catalogue gave it (ODRL with its @id):"
+        " the catalogue is then not read again. The provider still checks it is one of its own.",
+    )
 
 
 class OfferToIn(BaseModel):
@@ -294,10 +299,18 @@ async def peer_catalog(
 async def start_negotiation(body: NegotiationIn, connector: ConnectorDep) -> dict[str, Any]:
     """Consumer: negotiate for a peer's dataset under one of its offers."""
     base = body.provider_address or await connector.provider_base(body.provider)
-    dataset = await fetch_dataset(
-        connector.dispatcher, provider_did=body.provider, dsp_base=base, dataset_id=body.dataset_id
-    )
-    offers = [o for o in dataset.offers if body.offer_id in (None, o.uid)]
+    if body.offer is not None:
+        offers = [_policy(body.offer)]
+        if offers[0].uid is None or body.offer_id not in (None, offers[0].uid):
+            raise MessageError("the offer needs the @id its provider gave it", code="invalid_offer")
+    else:
+        dataset = await fetch_dataset(
+            connector.dispatcher,
+            provider_did=body.provider,
+            dsp_base=base,
+            dataset_id=body.dataset_id,
+        )
+        offers = [o for o in dataset.offers if body.offer_id in (None, o.uid)]
     if not offers:
         raise NotFound(f"{body.dataset_id!r} has no offer {body.offer_id!r}", code="unknown_offer")
     row = await connector.store.call(

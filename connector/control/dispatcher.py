@@ -1,4 +1,10 @@
-"""Sending protocol messages to peers: the only place that turns httpx failures into ours."""
+"""Sending protocol messages to peers: the only place that turns client failures into ours.
+
+Fire-and-acknowledge DSP messages (the runner's hot path) go out through aiohttp: its client
+costs a fraction of httpx's CPU per request (benchmarks/negotiation.py; the same gap the data
+plane measured), and a connector sends several per negotiation. Requests whose answer we read
+(catalogues, datasets) keep the shared httpx client that tests can point at an ASGI app.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 import httpx
 
 from connector.errors import PeerError
@@ -22,26 +29,55 @@ class PeerRejected(PeerError):
 class Dispatcher:
     """POSTs a message with a fresh self-issued ID token for the receiving participant."""
 
-    def __init__(self, http: httpx.AsyncClient, token_for: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        token_for: Callable[[str], str],
+        *,
+        timeout: float = 10.0,
+        connect_timeout: float = 5.0,
+    ) -> None:
         self.http = http
         self.token_for = token_for  # audience DID -> compact JWT
+        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
+        self._session: aiohttp.ClientSession | None = None  # made in the running loop
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
+            )
+        return self._session
 
     async def send(self, url: str, body: dict[str, Any], *, audience: str) -> dict[str, Any] | None:
-        headers = {"Authorization": f"Bearer {self.token_for(audience)}"}
+        headers = {
+            "Authorization": f"Bearer {self.token_for(audience)}",
+            "Content-Type": "application/json",
+        }
         try:
-            response = await self.http.post(url, json=body, headers=headers)
-        except httpx.HTTPError as exc:
+            async with self._client().post(
+                url, data=json.dumps(body).encode(), headers=headers, allow_redirects=False
+            ) as response:
+                status = response.status
+                content = await _bounded(response)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise PeerError(f"{url}: {exc.__class__.__name__}: {exc}") from exc
-        if response.status_code in (408, 425, 429) or response.status_code >= 500:
-            raise PeerError(f"{url} answered {response.status_code}", code="peer_unavailable")
-        if response.status_code >= 300:
-            raise PeerRejected(f"{url} answered {response.status_code}: {response.text[:500]}")
-        if not response.content:
-            return None
-        if len(response.content) > MAX_ACK_BYTES:
+        if status in (408, 425, 429) or status >= 500:
+            raise PeerError(f"{url} answered {status}", code="peer_unavailable")
+        if content is None:
             raise PeerRejected(f"{url} answered with an oversized body")
+        if status >= 300:
+            text = content.decode("utf-8", "replace")[:500]
+            raise PeerRejected(f"{url} answered {status}: {text}")
+        if not content:
+            return None
         try:
-            data = json.loads(response.content)
+            data = json.loads(content)
         except ValueError:
             return None  # DSP leaves most 200 bodies unspecified
         return data if isinstance(data, dict) else None
@@ -63,3 +99,15 @@ class Dispatcher:
             return response.json()
         except ValueError as exc:
             raise PeerRejected(f"{url} did not answer with JSON") from exc
+
+
+async def _bounded(response: aiohttp.ClientResponse) -> bytes | None:
+    """The body, or None when it is larger than any acknowledgement needs to be."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > MAX_ACK_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -13,7 +13,9 @@ local "-ING" state). Applying a message inside a transaction:
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +32,7 @@ from policies.decision import PolicyDecisionPoint
 RowT = TypeVar("RowT", NegotiationRow, TransferRow)
 
 INITIAL = "INITIAL"
+_ROLES_REMEMBERED = 100_000
 """State of a process we created but whose first message the peer has not acknowledged yet."""
 
 
@@ -214,6 +217,8 @@ class ProcessService(Generic[RowT]):
         self.callback_address = callback_address  # where providers reach us as consumer
         self.pdp = pdp
         self.notify = notify  # after every commit that changes a process
+        self._roles: OrderedDict[str, Role] = OrderedDict()  # pid -> our role; never changes
+        self._roles_lock = threading.Lock()  # services run in worker threads on PostgreSQL
 
     def schedule(
         self, row: RowT, message: str, now: datetime, detail: dict[str, Any] | None = None
@@ -229,6 +234,7 @@ class ProcessService(Generic[RowT]):
 
     def committed(self, row: RowT) -> None:
         """After every commit that changed `row`: tell whoever waits, and send what we owe."""
+        self._remember_role(row.id, Role(row.role))
         self.notify(row)
         if row.pending is None or self.outbox is None:
             return
@@ -238,9 +244,22 @@ class ProcessService(Generic[RowT]):
             self.outbox.wake()
 
     def role_of(self, pid: str) -> Role:
-        """Which of our roles the process `pid` is in (NotFound when we have none)."""
-        with self.store.transaction() as tx:
-            return Role(tx.process(self.row_type, pid).role)
+        """Which of our roles the process `pid` is in (NotFound when we have none). A role
+        never changes, so it is remembered: shared DSP paths need it before every message."""
+        with self._roles_lock:
+            role = self._roles.get(pid)
+        if role is None:
+            with self.store.transaction() as tx:
+                role = Role(tx.process(self.row_type, pid).role)
+            self._remember_role(pid, role)
+        return role
+
+    def _remember_role(self, pid: str, role: Role) -> None:
+        with self._roles_lock:
+            self._roles[pid] = role
+            self._roles.move_to_end(pid)
+            if len(self._roles) > _ROLES_REMEMBERED:
+                self._roles.popitem(last=False)
 
     def get(self, pid: str, *, role: Role | None = None, peer: Peer | None = None) -> RowT:
         with self.store.transaction() as tx:

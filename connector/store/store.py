@@ -50,6 +50,13 @@ class Store:
         self._writer: threading.Lock | contextlib.nullcontext[None] = (
             threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         )
+        # Built once: it runs for every protocol request, and building it costs more than
+        # executing it.
+        self._remember = (
+            _INSERT[engine.dialect.name](SeenTokenRow)
+            .on_conflict_do_nothing(index_elements=["issuer", "jti"])
+            .returning(SeenTokenRow.jti)  # a row back means it was new (rowcount varies by driver)
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -72,16 +79,10 @@ class Store:
 
         One INSERT ... ON CONFLICT DO NOTHING: the unique key decides, atomically across
         processes, and it is cheap enough to run for every protocol request."""
-        insert = _INSERT[self.engine.dialect.name]
-        statement = (
-            insert(SeenTokenRow)
-            .values(issuer=issuer, jti=jti, expires_at=expires_at)
-            .on_conflict_do_nothing(index_elements=["issuer", "jti"])
-            .returning(SeenTokenRow.jti)  # a row back means it was new (rowcount varies by driver)
-        )
+        values = {"issuer": issuer, "jti": jti, "expires_at": expires_at}
         try:
             with self._writer, self.engine.begin() as connection:
-                return connection.execute(statement).first() is not None
+                return connection.execute(self._remember, values).first() is not None
         except SQLAlchemyError as exc:
             raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from connector.localspace import LocalDataspace
@@ -50,6 +52,42 @@ async def test_negotiation_reaches_finalized_on_both_sides(space: LocalDataspace
         assert agreement["policy"]["target"] == DATASET
     history = await space["consumer"].client.call("GET", f"/negotiations/{done['id']}")
     assert [e["to"] for e in history["events"]] == ["REQUESTED", "AGREED", "VERIFIED", "FINALIZED"]
+
+
+async def test_an_offer_taken_from_the_catalogue_is_not_read_again(
+    space: LocalDataspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await publish(space["provider"], DATASET, members_offer("urn:offer:1"))
+    catalog = await space["consumer"].client.call(
+        "GET", "/catalog", params={"provider": space["provider"].did}
+    )
+    [offer] = catalog["dataset"][0]["hasPolicy"]
+    catalog_service = space["provider"].connector.catalog
+    reads: list[str] = []
+    original = catalog_service.dataset
+
+    def counted(dataset_id: str, *args: Any, **kwargs: Any) -> Any:
+        reads.append(dataset_id)
+        return original(dataset_id, *args, **kwargs)
+
+    monkeypatch.setattr(catalog_service, "dataset", counted)
+    done = await negotiate(space, offer=offer)
+    assert done["state"] == "FINALIZED" and reads == []
+    done = await negotiate(space)  # without the offer, the consumer reads the dataset first
+    assert done["state"] == "FINALIZED" and reads == [DATASET]
+
+
+async def test_an_offer_passed_in_must_be_the_providers_own(space: LocalDataspace) -> None:
+    from connector.client import ManagementError
+
+    await publish(space["provider"], DATASET, members_offer("urn:offer:1"))
+    forged = members_offer("urn:offer:made-up")
+    done = await negotiate(space, offer=forged)
+    assert done["state"] == "TERMINATED"  # the provider refuses an offer it never made
+    without_id = {k: v for k, v in members_offer("x").items() if k != "@id"}
+    with pytest.raises(ManagementError) as caught:
+        await negotiate(space, offer=without_id)
+    assert caught.value.code in ("invalid_offer", "invalid_policy")
 
 
 async def test_policy_the_consumer_does_not_meet_ends_terminated(space: LocalDataspace) -> None:
