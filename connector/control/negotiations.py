@@ -158,7 +158,9 @@ class NegotiationService(ProcessService[NegotiationRow]):
             )
             row.offer = offer.to_json()
             row.offer_by = Role.CONSUMER
-            self._decide_on_offer(tx, row, offer, offers_of=tx.offers([row.dataset_id]), peer=peer)
+            if not created:
+                offers = tx.offers([row.dataset_id])
+            self._decide_on_offer(tx, row, offer, offers_of=offers, peer=peer)
             tx.add(row)
         self.committed(row)
         return row, created
