@@ -203,6 +203,7 @@ def create_app(connector: Connector, *, run_background: bool = True) -> FastAPI:
     from connector.api.data import router as data_router
     from connector.api.errors import install_error_handlers
     from connector.api.management import router as management_router
+    from connector.api.processes import router as processes_router
     from connector.api.protocol import router as protocol_router
     from connector.api.vocab import vocab_router
     from connector.api.wellknown import router as wellknown_router
@@ -227,6 +228,7 @@ def create_app(connector: Connector, *, run_background: bool = True) -> FastAPI:
     app.include_router(catalog_router)
     app.include_router(protocol_router)
     app.include_router(management_router)
+    app.include_router(processes_router)
     app.include_router(data_router)  # the data plane: /data/...
     app.include_router(data_management_router)  # its operator endpoints
     app.include_router(vocab_router())  # the shared vocabulary: /vocab/...
