@@ -8,6 +8,11 @@ properties the DSP context does not name are written with the prefixes it declar
 
 Input also accepts prefixed and full-IRI keys and single values where arrays are expected.
 Policies attached to a Distribution (`hasPolicy` there) are not modelled yet and are skipped.
+
+A Distribution's serving mode (`tsu:servingMode`, see `model.py`) is written with its full IRI
+as key and an `{"@id": ...}` value: the DSP context declares no `tsu` prefix, and `@context`
+may only hold strings (the schema), so a full IRI is the one spelling every JSON-LD processor
+reads the same without fetching anything.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from catalog.errors import CatalogError
-from catalog.model import Catalog, DataService, Dataset, Distribution
+from catalog.model import SERVING_MODE, TSU, Catalog, DataService, Dataset, Distribution
 from policies.errors import PolicyError
 from policies.odrl import parse_policy
 
@@ -26,7 +31,7 @@ _DCAT = "http://www.w3.org/ns/dcat#"
 _DCT = "http://purl.org/dc/terms/"
 _ODRL = "http://www.w3.org/ns/odrl/2/"
 _DSPACE = "https://w3id.org/dspace/2025/1/"
-_PREFIXES = {"dcat": _DCAT, "dct": _DCT, "odrl": _ODRL, "dspace": _DSPACE}
+_PREFIXES = {"dcat": _DCAT, "dct": _DCT, "odrl": _ODRL, "dspace": _DSPACE, "tsu": TSU}
 
 # Canonical key -> the full IRI it stands for (how every spelling is recognised).
 _KEYS = {
@@ -43,6 +48,7 @@ _KEYS = {
     "description": _DCT + "description",
     "hasPolicy": _ODRL + "hasPolicy",
     "participantId": _DSPACE + "participantId",
+    "servingMode": SERVING_MODE,
 }
 _BY_IRI = {iri: key for key, iri in _KEYS.items()}
 
@@ -103,11 +109,14 @@ def _catalog_node(catalog: Catalog) -> dict[str, Any]:
 
 def _distribution(distribution: Distribution) -> dict[str, Any]:
     service = distribution.service
-    return {
+    out: dict[str, Any] = {
         "@type": "Distribution",
         "format": distribution.format,
         "accessService": _service(service) if service else distribution.access_service,
     }
+    if distribution.serving_mode:
+        out[SERVING_MODE] = {"@id": distribution.serving_mode}
+    return out
 
 
 def _service(service: DataService) -> dict[str, Any]:
@@ -188,16 +197,22 @@ def _parse_distribution(data: object, what: str) -> Distribution:
         raise CatalogError(
             f"{what} needs exactly one format and one accessService", code="invalid_field"
         )
+    modes = node.get("servingMode", [])
+    if len(modes) > 1:
+        raise CatalogError(f"{what} states more than one servingMode", code="invalid_field")
+    mode = _reference(modes[0], f"{what} servingMode") if modes else None
     if isinstance(access[0], Mapping) and set(access[0]) != {"@id"}:
         service = _parse_service(access[0], f"{what} accessService")
         return Distribution(
             format=_reference(formats[0], f"{what} format"),
             access_service=service.id,
             service=service,
+            serving_mode=mode and _expand(mode),
         )
     return Distribution(
         format=_reference(formats[0], f"{what} format"),
         access_service=_reference(access[0], f"{what} accessService"),
+        serving_mode=mode and _expand(mode),
     )
 
 

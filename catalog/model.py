@@ -11,6 +11,13 @@ from dataclasses import dataclass
 from catalog.errors import CatalogError
 from policies.odrl import Policy
 
+# The serving mode of a distribution, in the shared vocabulary (vocab/data/tsunagu.ttl, the
+# `tsu:` namespace): whether reads reach the owner's system or the connector's buffer.
+TSU = "https://w3id.org/tsunagu/vocab/"
+SERVING_MODE = TSU + "servingMode"
+DIRECT = TSU + "direct"
+ACCUMULATED = TSU + "accumulated"
+
 
 @dataclass(frozen=True)
 class DataService:
@@ -24,11 +31,14 @@ class DataService:
 class Distribution:
     """How a dataset is delivered: `format` (e.g. `HttpData-PULL`) via the DataService whose id
     is `access_service`. `service`, when set, is that DataService written inline (as a
-    standalone dataset response should, so a consumer learns the endpoint)."""
+    standalone dataset response should, so a consumer learns the endpoint). `serving_mode`
+    (`DIRECT`, `ACCUMULATED`, or another connector's IRI; None when not stated) says where
+    reads are answered from."""
 
     format: str
     access_service: str
     service: DataService | None = None
+    serving_mode: str | None = None
 
     def __post_init__(self) -> None:
         if self.service is not None and self.service.id != self.access_service:
@@ -49,6 +59,12 @@ class Dataset:
     themes: tuple[str, ...] = ()
     offers: tuple[Policy, ...] = ()
     distributions: tuple[Distribution, ...] = ()
+
+    @property
+    def serving_mode(self) -> str | None:
+        """The distributions' serving mode when they all state the same one."""
+        modes = {d.serving_mode for d in self.distributions}
+        return modes.pop() if len(modes) == 1 else None
 
     def offer(self, uid: str) -> Policy | None:
         """The offer with this `@id`, with the dataset as its target (ready for a request)."""

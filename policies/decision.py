@@ -16,6 +16,14 @@ Supported (left operand -> requester fact -> operators):
     municipalityCode  requester["municipality_code"]  eq neq isAnyOf isNoneOf isPartOf
     dateTime          request.now                     lt lteq gt gteq
     purpose           request.purpose                 eq neq isAnyOf isNoneOf
+    count             request.uses                    lteq lt eq   (an access limit)
+
+`count` is an obligation of the data plane rather than a fact about the requester: when the
+agreement is made (`uses` is None) it holds if it allows at least one access, and the data
+plane then counts every access against it (`policies.usage.access_limit` is the one reading
+both use). It is accepted only where it can be counted: among a permission's constraints,
+directly or under `and` / `andSequence`. Inside `or` / `xone`, or in a prohibition, it is
+undecidable and so refused.
 
 Logical constraints: and, or, xone, andSequence (evaluated like `and`; nothing here has side
 effects). Duties (a permission's `duty`, the policy's `obligation`) are what the consumer
@@ -30,6 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from policies.errors import PolicyError
 from policies.model import (
     Constraint,
     ConstraintLike,
@@ -41,6 +50,7 @@ from policies.model import (
     Rule,
 )
 from policies.terms import XSD, LogicalOperator, Operator
+from policies.usage import COUNT, access_limit
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,7 @@ class DecisionRequest:
     now: datetime
     purpose: str | None = None
     action: str = "use"
+    uses: int | None = None  # accesses made under the agreement so far, where they are counted
 
 
 class PolicyDecisionPoint(Protocol):
@@ -78,7 +89,7 @@ class BasicDecisionPoint:
         for i, rule in enumerate(policy.prohibitions, 1):
             if not _covers(rule.action, request.action):
                 continue
-            verdict = _rule(rule, request)
+            verdict = _rule(rule, request, counted=False)
             if verdict.holds is None:
                 return Decision(
                     False,
@@ -92,7 +103,7 @@ class BasicDecisionPoint:
         for i, rule in enumerate(policy.permissions, 1):
             if not _covers(rule.action, request.action):
                 continue
-            verdict = _rule(rule, request)
+            verdict = _rule(rule, request, counted=True)
             if verdict.holds:
                 duties = (*rule.duties, *policy.obligations)
                 notes = tuple(
@@ -114,17 +125,22 @@ def _covers(rule_action: str, requested: str) -> bool:
     return rule_action in (requested, "use")
 
 
-def _rule(rule: Rule, request: DecisionRequest) -> _Verdict:
+def _rule(rule: Rule, request: DecisionRequest, *, counted: bool) -> _Verdict:
+    """`counted`: whether a `count` here is one the data plane counts (see the docstring)."""
     if not rule.constraints:
         return _Verdict(True, "no constraints")
-    return _combine(LogicalOperator.AND, [_evaluate(c, request) for c in rule.constraints])
+    return _combine(LogicalOperator.AND, [_evaluate(c, request, counted) for c in rule.constraints])
 
 
-def _evaluate(constraint: ConstraintLike, request: DecisionRequest) -> _Verdict:
+def _evaluate(constraint: ConstraintLike, request: DecisionRequest, counted: bool) -> _Verdict:
     if isinstance(constraint, LogicalConstraint):
+        conjunction = (LogicalOperator.AND, LogicalOperator.AND_SEQUENCE)
+        inner = counted and constraint.operator in conjunction
         return _combine(
-            constraint.operator, [_evaluate(c, request) for c in constraint.constraints]
+            constraint.operator, [_evaluate(c, request, inner) for c in constraint.constraints]
         )
+    if constraint.left_operand == COUNT:
+        return _count(constraint, request, counted)
     evaluator = _EVALUATORS.get(constraint.left_operand)
     if evaluator is None:
         return _Verdict(
@@ -283,6 +299,26 @@ def _date_time(c: Constraint, request: DecisionRequest) -> _Verdict:
         return _Verdict(None, f"{_show(c)}: the decision time has no UTC offset")
     holds = compare(now, bound)
     return _Verdict(holds, f"{_show(c)} {'holds' if holds else 'fails'} (now is {now.isoformat()})")
+
+
+def _count(c: Constraint, request: DecisionRequest, counted: bool) -> _Verdict:
+    if not counted:
+        return _Verdict(
+            None,
+            f"{_show(c)}: an access count is only enforced among a permission's and-combined "
+            "constraints, not inside 'or' / 'xone' or in a prohibition",
+        )
+    try:
+        limit = access_limit(c)
+    except PolicyError as exc:
+        return _Verdict(None, f"{_show(c)}: {exc}")
+    if request.uses is None:  # making the agreement: the data plane counts from here on
+        holds = limit > 0
+        what = f"an access limit of {limit}, counted by the data plane at every access"
+    else:
+        holds = request.uses < limit
+        what = f"{request.uses} of {limit} accesses used"
+    return _Verdict(holds, f"{_show(c)} {'holds' if holds else 'fails'} ({what})")
 
 
 _EVALUATORS: Mapping[str, Evaluator] = {

@@ -4,11 +4,11 @@ For consumers (token-checked, `/data/...`):
     GET  /data/{transfer id}[/{sub-path}]     the data, streamed (Range, gzip, NDJSON / SSE)
     POST /data/{transfer id}/refresh          a new access token for the same consumer
     PUT  /data/sinks/{sink id}                a provider pushes a transfer's data here
+    POST /data/sinks/{sink id}                ... or, for a live source, one batch of readings
 
 For the operator (management token, `/management/...`):
     GET  /management/transfers/{id}/data      consumer: read a transfer's data through us
     POST /management/agreements/{id}/revoke   provider: stop all access under an agreement
-    POST /management/sinks                    consumer: a sink address for a push transfer
 """
 
 from __future__ import annotations
@@ -117,6 +117,16 @@ async def sink(sink_id: str, request: Request, connector: ConnectorDep) -> dict[
         request.headers.get("authorization"),
         request.headers.get("content-type"),
         request.stream(),
+    )
+    return {"received": received}
+
+
+@router.post("/data/sinks/{sink_id}")
+async def sink_batch(sink_id: str, request: Request, connector: ConnectorDep) -> dict[str, Any]:
+    """Consumer: a provider pushes a batch of live readings (NDJSON) here; they are appended
+    to what arrived before."""
+    received = await connector.dataplane.sinks.append(
+        sink_id, request.headers.get("authorization"), request.stream()
     )
     return {"received": received}
 

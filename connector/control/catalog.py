@@ -11,6 +11,7 @@ from catalog.model import Catalog, DataService, Dataset, Distribution
 from connector.control.dispatcher import Dispatcher
 from connector.control.peers import Peer
 from connector.control.transfers import FORMATS
+from connector.dataplane.sources import serving_mode
 from connector.errors import PeerError
 from connector.store.store import Store
 from connector.store.tables import DatasetRow, OfferRow
@@ -59,6 +60,7 @@ class CatalogService:
         self, row: DatasetRow, offers: list[OfferRow], *, inline_service: bool = False
     ) -> Dataset:
         service = self.service if inline_service else None
+        mode = serving_mode(row.data_address)  # says direct or accumulated, never where
         return Dataset(
             id=row.id,
             title=row.title,
@@ -67,7 +69,9 @@ class CatalogService:
             themes=tuple(row.themes),
             offers=tuple(parse_policy(o.policy) for o in offers),
             distributions=tuple(
-                Distribution(format=f, access_service=self.service.id, service=service)
+                Distribution(
+                    format=f, access_service=self.service.id, service=service, serving_mode=mode
+                )
                 for f in FORMATS
             ),
         )

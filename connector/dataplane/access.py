@@ -4,7 +4,9 @@
 access-count limit (`count`) from the agreement's permissions, and honours revocation by the
 provider's operator. A richer policy engine plugs in here without touching the data plane.
 Rules inside `or` / `xone` constraints were decided when the transfer started and are not
-re-read per request.
+re-read per request (the decision point refuses a `count` there, so no limit hides in them).
+A `count` is read with `policies.usage.access_limit`, as the decision point reads it; one
+that cannot be read denies rather than leaving the agreement unlimited.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from policies.errors import PolicyError
 from policies.model import Constraint, ConstraintLike, LiteralValue, LogicalConstraint
 from policies.odrl import parse_policy
 from policies.terms import LogicalOperator, Operator
+from policies.usage import COUNT, access_limit
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class AccessTerms:
     not_before: datetime | None = None
     not_after: datetime | None = None  # exclusive
     max_accesses: int | None = None
+    unreadable: str = ""  # why a limit of this permission cannot be read (then it denies)
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,8 @@ class AgreementAccessPolicy:
 
 
 def _check(terms: AccessTerms, accesses: int, now: datetime) -> AccessVerdict:
+    if terms.unreadable:
+        return AccessVerdict(False, "agreement_denies", terms.unreadable)
     if terms.not_before is not None and now < terms.not_before:
         return AccessVerdict(
             False, "agreement_not_yet_valid", f"the agreement applies from {terms.not_before}"
@@ -99,6 +105,7 @@ def terms_of(policy: dict[str, Any]) -> tuple[AccessTerms, ...]:
     for rule in parsed.permissions:
         not_before = not_after = None
         limit = None
+        unreadable = ""
         for c in _conjuncts(rule.constraints):
             if c.left_operand == "dateTime":
                 moment = _moment(c)
@@ -108,12 +115,14 @@ def terms_of(policy: dict[str, Any]) -> tuple[AccessTerms, ...]:
                     not_after = moment if not_after is None else min(not_after, moment)
                 elif c.operator in (Operator.GT, Operator.GTEQ):
                     not_before = moment if not_before is None else max(not_before, moment)
-            elif c.left_operand == "count":
-                n = _integer(c)
-                if n is not None:
-                    n = n - 1 if c.operator is Operator.LT else n
-                    limit = n if limit is None else min(limit, n)
-        out.append(AccessTerms(not_before, not_after, limit))
+            elif c.left_operand == COUNT:
+                try:
+                    n = access_limit(c)
+                except PolicyError as exc:
+                    unreadable = f"the agreement's access limit cannot be counted: {exc}"
+                    continue
+                limit = n if limit is None else min(limit, n)
+        out.append(AccessTerms(not_before, not_after, limit, unreadable))
     return tuple(out)
 
 
@@ -140,13 +149,3 @@ def _moment(c: Constraint) -> datetime | None:
     except ValueError:
         return None
     return moment if moment is not None and moment.utcoffset() is not None else None
-
-
-def _integer(c: Constraint) -> int | None:
-    if c.operator not in (Operator.LT, Operator.LTEQ, Operator.EQ):
-        return None
-    text = _value(c)
-    try:
-        return int(text) if text is not None else None
-    except ValueError:
-        return None

@@ -70,7 +70,9 @@ class DataClient:
     def transfer(self, transfer_id: str) -> TransferRow:
         with self.store.transaction() as tx:
             row = tx.process(TransferRow, transfer_id, role=Role.CONSUMER)
-        if row.state != "STARTED" and not (row.format == PUSH and row.state == "COMPLETED"):
+        # What a provider pushed is on our own disk: readable while suspended and once complete.
+        pushed = row.format == PUSH and row.state in ("SUSPENDED", "COMPLETED")
+        if row.state != "STARTED" and not pushed:
             raise Conflict(
                 f"the transfer is {row.state}; data flows only while it is STARTED",
                 code="transfer_not_started",

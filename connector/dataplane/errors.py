@@ -8,7 +8,13 @@
     BackendTimeout       504  the owner's system did not answer in time
     SourceMisconfigured  502  the dataset's data address cannot be used (the owner's to fix)
 
-None of them is a 500: whatever a consumer sends ends in one of these or in data.
+Push transfers (`push.py`, `sinks.py`):
+
+    PushAborted          400  consumer's sink: a pushed body arrived cut off (a suspension)
+    BatchTooLarge        413  consumer's sink: a batch of live readings beyond the limit
+    PushFailed           500  provider: a push kept failing; the transfer is terminated with it
+
+None of them is a 500 for a consumer: whatever a consumer sends ends in one of these or in data.
 """
 
 from __future__ import annotations
@@ -62,3 +68,20 @@ class BackendTimeout(PeerError):
 class SourceMisconfigured(PeerError):
     code = "source_misconfigured"
     status = 502
+
+
+class PushAborted(MessageError):
+    """Consumer side: a push that arrived cut off (the provider stopped it mid-way)."""
+
+    code = "push_aborted"
+
+
+class BatchTooLarge(MessageError):
+    code = "batch_too_large"
+    status = 413
+
+
+class PushFailed(ConnectorError):
+    """Provider side: a push that kept failing; the transfer is terminated with this reason."""
+
+    code = "push_failed"

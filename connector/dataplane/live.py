@@ -119,11 +119,16 @@ class Feed:
         self.failed.clear()
         ready = asyncio.ensure_future(self.ready.wait())
         failed = asyncio.ensure_future(self.failed.wait())
-        await asyncio.wait(
-            {ready, failed}, timeout=CONNECT_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
-        )
-        ready.cancel()
-        failed.cancel()
+        try:
+            await asyncio.wait(
+                {ready, failed}, timeout=CONNECT_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+            )
+        except BaseException:  # cancelled while waiting (a push cut): leave no subscriber
+            self.unsubscribe(queue)
+            raise
+        finally:
+            ready.cancel()
+            failed.cancel()
         if not self.ready.is_set():
             self.unsubscribe(queue)
             raise BackendUnavailable(

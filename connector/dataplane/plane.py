@@ -5,9 +5,10 @@ Per request: the access token (signature checked once, then cached until it expi
 read of the transfer, its agreement and their usage (`DataPlaneQueries.snapshot`), the
 `AccessPolicy` hook, and, only when the agreement limits the number of accesses, one counting
 update. Changes of a transfer reach the data plane through `changed()` (called after every
-commit by the control plane) and cut its open streams on the spot; open streams are also
-re-checked every `recheck_seconds`, which covers other processes sharing the database and
-live streams whose token ran out without a refresh.
+commit by the control plane) and cut its open streams and its running push on the spot (or
+start / resume the push); open streams and running pushes are also re-checked every
+`recheck_seconds`, which covers other processes sharing the database, revoked or expired
+agreements and live streams whose token ran out without a refresh.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from connector.dataplane.addresses import PullAddressIssuer
 from connector.dataplane.errors import AccessDenied, SourceMisconfigured, TokenRejected
 from connector.dataplane.files import open_file
 from connector.dataplane.live import Feeds, ReadingStream, buffered, mqtt_upstream
-from connector.dataplane.push import PushSender, Sinks
+from connector.dataplane.push import PushSender
+from connector.dataplane.sinks import Sinks
 from connector.dataplane.sources import Body, DataRequest, SourceSpec, parse_source
 from connector.dataplane.sql import SqlEngines, open_sql
 from connector.dataplane.streaming import OpenStreams
@@ -82,7 +84,6 @@ class DataPlane:
             self.queries, clock, directory=directory or Path("."), public_url=public_url
         )
         self.pusher = PushSender(self, store, clock)
-        self.on_push: Any = self.pusher.enqueue  # called with a provider push pid, in the loop
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._recheck: asyncio.Task[None] | None = None
@@ -149,33 +150,45 @@ class DataPlane:
                 log.info("data plane: cut the open streams of %s (%s)", pid, snapshot.state)
             if snapshot.state in ("TERMINATED", "COMPLETED"):
                 await anyio.to_thread.run_sync(self.queries.drop_refresh, pid)
-        elif snapshot.format == PUSH and self.on_push is not None:
-            self.on_push(pid)
+        if snapshot.format == PUSH:
+            await self.pusher.sync(pid)  # starts, cuts or resumes the push
 
     async def _recheck_forever(self) -> None:
         while True:
             await asyncio.sleep(self.recheck_seconds)
-            for pid in self.streams.transfer_ids():
+            streams, pushes = self.streams.transfer_ids(), self.pusher.running()
+            for pid in {*streams, *pushes}:
                 try:
                     snapshot = await anyio.to_thread.run_sync(self.queries.snapshot, pid)
                 except Exception as exc:
                     log.warning("data plane: recheck of %s failed: %s", pid, exc)
                     continue
-                reason = self._still_allowed(snapshot)
-                if reason:
-                    self.streams.cut(pid, reason)
+                verdict = self._still_allowed(snapshot)
+                if verdict.allowed:
+                    continue
+                if pid in streams:
+                    self.streams.cut(pid, verdict.reason)
+                if pid not in pushes:
+                    continue
+                if snapshot is not None and snapshot.state == "STARTED":
+                    await self.pusher.refuse(pid, verdict.code, verdict.reason)
+                else:  # changed by another process sharing the database
+                    await self.pusher.sync(pid)
 
-    def _still_allowed(self, snapshot: TransferSnapshot | None) -> str:
-        """Why open streams of this transfer must stop ('' when they may go on)."""
+    def _still_allowed(self, snapshot: TransferSnapshot | None) -> AccessVerdict:
+        """Whether open streams (and a running push) of this transfer may go on."""
         if snapshot is None:
-            return "the transfer is gone"
+            return AccessVerdict(False, "transfer_gone", "the transfer is gone")
         if snapshot.state != "STARTED":
-            return f"the transfer is {snapshot.state}"
+            return AccessVerdict(False, "transfer_stopped", f"the transfer is {snapshot.state}")
         now = self.clock()
         if snapshot.access_expires_at is not None and snapshot.access_expires_at <= now:
-            return "the token expired without refresh"
+            return AccessVerdict(False, "token_expired", "the token expired without refresh")
         verdict = self.policy.check(snapshot, now)
-        return "" if verdict.allowed else verdict.reason
+        if verdict.code == "access_limit_reached":
+            # The count limits how many accesses start; one under way was counted already.
+            return AccessVerdict(True)
+        return verdict
 
     # -- admitting a request ------------------------------------------------------------------
 

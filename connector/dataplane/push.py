@@ -1,130 +1,84 @@
-"""Push transfers: the provider streams the data into the consumer's sink, then completes.
+"""Push transfers, provider side: stream the dataset into the consumer's sink.
 
-Consumer side, a *sink* is an endpoint of the consumer's own connector (`PUT /data/sinks/<id>`)
-guarded by a random token it issued; the consumer names it in its transfer request, and what
-arrives is written to `<participant dir>/received/<id>` (streamed, never held in memory).
+A push follows its transfer's state (`sync`, called by the data plane after every committed
+change of a provider push transfer):
 
-Provider side, a START of a push transfer enqueues a job (`push_job`); the sender streams the
-source to the sink, sends the completion message when the sink took everything, and retries a
-failed push with exponential backoff. When it keeps failing the transfer is terminated with
-code `push_failed` and the last error as reason, which both sides see in its history.
+* STARTED: a job is owed (`push_job`); the sender loop claims it (a lease, so one process of
+  several sharing a database sends it) and runs one task per transfer.
+* anything else: the running task is cancelled on the spot — the in-flight upload is aborted,
+  no byte goes out after the transition — and the job is `stopped`.
+* STARTED again (resumed): a `stopped` job is owed again. A finite push is sent again from the
+  start (the sink replaces what it had); a live push subscribes anew and carries the readings
+  that arrive from then on (none are queued while the transfer is suspended).
+
+What is sent is what a plain read of the pull endpoint would return, except that a live source
+(MQTT, or HTTP with `live`) is always read live:
+
+* finite: one chunked `PUT` of the body; when the sink has taken it all the provider sends the
+  completion message (job `done`);
+* live: one `POST` per batch of readings as NDJSON (a batch is whatever queued up since the
+  last one, up to 100 readings), until the transfer is suspended, completed or terminated.
+
+Every delivery (each start or resume) is one access under the agreement: its time window and
+revocation are checked and an access-count limit counted; a delivery the agreement no longer
+allows terminates the transfer with that reason. A failed upload (or batch) is retried with
+exponential backoff (0.5 s, 1 s, 2 s); after `max_attempts` failures in a row the transfer is
+terminated with code `push_failed` and the last error, which both sides see in its history.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-import os
-import secrets
-import uuid
-from collections.abc import AsyncIterator
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import anyio
 
 from connector.clock import Clock
-from connector.dataplane.addresses import HTTP_ENDPOINT_TYPE, endpoint_properties
-from connector.dataplane.errors import TokenRejected
-from connector.dataplane.sources import Body, DataRequest
-from connector.dataplane.tokens import bearer, token_hash
-from connector.errors import Conflict, ConnectorError, NotFound
+from connector.control.transfers import PUSH
+from connector.dataplane.access import AccessVerdict
+from connector.dataplane.addresses import endpoint_properties
+from connector.dataplane.errors import PushFailed
+from connector.dataplane.sinks import NDJSON
+from connector.dataplane.sources import DataRequest, parse_source
+from connector.dataplane.streaming import aclose
+from connector.dataplane.tokens import TransferClaims
+from connector.errors import Conflict, ConnectorError
+from connector.protocol.roles import Role
 from connector.protocol.transfer import TransferEvent
-from connector.store.dataplane_queries import DataPlaneQueries
-from connector.store.dataplane_tables import PushSinkRow
+from connector.store.dataplane_queries import DataPlaneQueries, TransferSnapshot
 from connector.store.store import Store
 from connector.store.tables import TransferRow
 
 log = logging.getLogger("tsunagu.dataplane")
-CHUNK = 1 << 20
+T = TypeVar("T")
+LEASE_SECONDS = 600  # re-claimed (renewed) by our own loop while the push runs
+RETRY_DEFECT = timedelta(minutes=1)
+_RETRYABLE = (ConnectorError, aiohttp.ClientError, OSError, TimeoutError)
 
 
-# -- consumer: sinks -----------------------------------------------------------------------
+class _Sink:
+    """Where a push goes: the consumer's endpoint and the headers it wants."""
 
-
-class Sinks:
-    def __init__(
-        self, queries: DataPlaneQueries, clock: Clock, *, directory: Path, public_url: str
-    ) -> None:
-        self.queries = queries
-        self.clock = clock
-        self.directory = directory / "received"
-        self.public_url = public_url.rstrip("/")
-
-    def new_address(self) -> dict[str, Any]:
-        """A sink of ours, as the data address of a push transfer request."""
-        sink_id = uuid.uuid4().hex
-        token = secrets.token_urlsafe(32)
-        now = self.clock()
-        self.queries.add_sink(
-            PushSinkRow(id=sink_id, token_hash=token_hash(token), created_at=now, updated_at=now)
-        )
-        return {
-            "@type": "DataAddress",
-            "endpointType": HTTP_ENDPOINT_TYPE,
-            "endpoint": f"{self.public_url}/data/sinks/{sink_id}",
-            "endpointProperties": [
-                {"@type": "EndpointProperty", "name": "authorization", "value": token},
-                {"@type": "EndpointProperty", "name": "authType", "value": "bearer"},
-            ],
-        }
-
-    def path(self, sink_id: str) -> Path:
-        return self.directory / sink_id
-
-    async def receive(
-        self, sink_id: str, authorization: str | None, content_type: str | None, body: Any
-    ) -> int:
-        """Write a pushed body to disk; the previous push (a retry) is replaced whole."""
-        sink = await anyio.to_thread.run_sync(self.queries.sink, sink_id)
-        presented = bearer(authorization)
-        if sink is None or not secrets.compare_digest(token_hash(presented), sink.token_hash):
-            raise TokenRejected("this sink does not take that token", code="sink_token_invalid")
-        await anyio.to_thread.run_sync(lambda: self.directory.mkdir(parents=True, exist_ok=True))
-        part = self.path(sink_id).with_suffix(".part")
-        size = 0
-        async with await anyio.open_file(part, "wb") as out:
-            async for chunk in body:
-                size += len(chunk)
-                await out.write(chunk)
-        await anyio.to_thread.run_sync(os.replace, part, self.path(sink_id))
-        await anyio.to_thread.run_sync(
-            lambda: self.queries.update_sink(
-                sink_id,
-                received=size,
-                complete=True,
-                content_type=content_type or "application/octet-stream",
-                now=self.clock(),
-            )
-        )
-        return size
-
-    async def read(self, row: TransferRow) -> Body:
-        endpoint = str((row.data_address or {}).get("endpoint", ""))
-        sink_id = endpoint.rpartition("/data/sinks/")[2]
-        sink = await anyio.to_thread.run_sync(self.queries.sink, sink_id) if sink_id else None
-        if sink is None:
-            raise NotFound("this push transfer has no sink of ours", code="no_sink")
-        if not sink.complete:
-            raise Conflict("the provider has not pushed the data yet", code="push_not_received")
-        from connector.dataplane.files import open_file
-        from connector.dataplane.sources import SourceSpec
-
-        body = await open_file(SourceSpec("file", {"path": str(self.path(sink_id))}), DataRequest())
-        body.headers["Content-Type"] = sink.content_type or "application/octet-stream"
-        return body
-
-
-# -- provider: the sender ------------------------------------------------------------------
+    def __init__(self, address: dict[str, Any]) -> None:
+        endpoint = address.get("endpoint")
+        if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
+            raise Conflict("the consumer's sink address has no http(s) endpoint")
+        self.endpoint = endpoint
+        token = endpoint_properties(address).get("authorization")
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
 
 class PushSender:
     def __init__(
         self,
-        plane: Any,  # the DataPlane: opens sources, holds the HTTP client
+        plane: Any,  # the DataPlane: opens sources, checks agreements, holds the HTTP client
         store: Store,
         clock: Clock,
         *,
@@ -140,138 +94,278 @@ class PushSender:
         self.transfers: Any = None  # the TransferService, to complete or terminate
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._cuts: dict[str, str] = {}  # why a running push is being cut, by transfer id
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    def enqueue(self, pid: str) -> None:
-        """In the loop: a provider push transfer is STARTED."""
-        self.plane._spawn(self._enqueue(pid))
+    def running(self) -> list[str]:
+        """Transfers whose push runs in this process now."""
+        return list(self._running)
 
-    async def _enqueue(self, pid: str) -> None:
-        await anyio.to_thread.run_sync(self.queries.enqueue_push, pid, self.clock())
+    def _lock(self, pid: str) -> asyncio.Lock:
+        """One lock per transfer while anyone holds it (changes of one push never interleave)."""
+        lock = self._locks.get(pid)
+        if lock is None:
+            lock = self._locks[pid] = asyncio.Lock()
+        return lock
+
+    # -- following the transfer's state -------------------------------------------------------
+
+    async def sync(self, pid: str) -> None:
+        """Bring the push of `pid` in line with its transfer's state, read afresh (so that
+        notifications handled out of order still end in the right place)."""
+        async with self._lock(pid):
+            snapshot = await anyio.to_thread.run_sync(self.queries.snapshot, pid)
+            if snapshot is None or snapshot.role != Role.PROVIDER or snapshot.format != PUSH:
+                return
+            if snapshot.state == "STARTED":
+                await self._arm(pid)
+            else:
+                await self._cut(pid, f"the transfer is {snapshot.state}")
+
+    async def _arm(self, pid: str) -> None:
+        now = self.clock()
+        if not await anyio.to_thread.run_sync(self.queries.enqueue_push, pid, now):
+            job = await anyio.to_thread.run_sync(self.queries.push_job, pid)
+            if job is None or job.state != "stopped":
+                return  # owed already, or delivered (a finite push is delivered once)
+            await anyio.to_thread.run_sync(
+                lambda: self.queries.finish_push(pid, state="pending", now=now, retry_at=now)
+            )
         self.ensure_running()
         self._wake.set()
+
+    async def _cut(self, pid: str, reason: str) -> None:
+        task = self._running.get(pid)
+        if task is not None and not task.done():
+            self._cuts[pid] = reason
+            task.cancel()  # aborts the upload where it is; the task records the job stopped
+            await asyncio.wait({task})
+            log.info("push of %s cut: %s", pid, reason)
+            return
+        job = await anyio.to_thread.run_sync(self.queries.push_job, pid)
+        if job is not None and job.state == "pending":  # owed but not running: not now
+            await self._finish(pid, "stopped")
+
+    async def refuse(self, pid: str, code: str, reason: str) -> None:
+        """The agreement no longer allows this push: stop it and terminate the transfer."""
+        async with self._lock(pid):
+            await self._cut(pid, reason)
+            await self._finish(pid, "failed", error=reason)
+            await self._terminate(pid, code, reason)
+
+    # -- the loop that claims owed pushes -----------------------------------------------------
 
     def ensure_running(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="push sender")
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        tasks = [t for t in (self._task, *self._running.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._task = None
 
     async def _run(self) -> None:
+        limit = 8
         while True:
             self._wake.clear()
-            jobs = await anyio.to_thread.run_sync(self.queries.claim_pushes, self.clock(), 600, 8)
-            await asyncio.gather(*(self._push(job.transfer_id, job.attempts) for job in jobs))
-            if jobs:
+            jobs = await anyio.to_thread.run_sync(
+                self.queries.claim_pushes, self.clock(), LEASE_SECONDS, limit
+            )
+            for job in jobs:
+                pid = job.transfer_id
+                if pid not in self._running:  # else: our own lease, renewed
+                    self._running[pid] = asyncio.create_task(self._deliver(pid), name=f"push {pid}")
+            if len(jobs) == limit:
                 continue
             due = await anyio.to_thread.run_sync(self.queries.next_push_due)
-            timeout = 30.0 if due is None else max(0.0, (due - self.clock()).total_seconds())
+            now = self.clock()
+            # A due job we could not claim is leased (ours running, or another process's).
+            wait = 30.0 if due is None or due <= now else (due - now).total_seconds()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), min(timeout, 30.0))
+                await asyncio.wait_for(self._wake.wait(), min(wait, 30.0))
 
-    async def _push(self, pid: str, attempt: int) -> None:
+    # -- one delivery ---------------------------------------------------------------------------
+
+    async def _deliver(self, pid: str) -> None:
+        sent = [0]  # bytes handed to the sink so far (a list: the live loop adds to it)
         try:
-            sent = await self._send(pid)
-        except (ConnectorError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            error = f"{exc.__class__.__name__}: {exc}"
-            await self._failed(pid, attempt, error)
-            return
-        if sent is None:  # the transfer is no longer STARTED: nothing to do
+            await self._delivery(pid, sent)
+        except asyncio.CancelledError:
+            reason = self._cuts.pop(pid, None)
+            if reason is None:
+                raise  # shutting down: the job stays owed, under its lease
+            await self._finish(pid, "stopped", sent=sent[0], error=f"cut: {reason}")
+        except PushFailed as exc:
+            log.warning("push of %s failed, terminating: %s", pid, exc)
+            await self._finish(pid, "failed", sent=sent[0], error=exc.message)
+            await self._terminate(pid, exc.code, exc.message)
+        except Exception as exc:  # a defect: keep the transfer, try again in a minute
+            log.exception("push of %s broke", pid)
+            now, error = self.clock(), repr(exc)
             await anyio.to_thread.run_sync(
-                lambda: self.queries.finish_push(pid, state="done", now=self.clock())
+                lambda: self.queries.finish_push(
+                    pid, state="pending", now=now, error=error, retry_at=now + RETRY_DEFECT
+                )
             )
-            return
-        await anyio.to_thread.run_sync(
-            lambda: self.queries.finish_push(pid, state="done", now=self.clock(), bytes_sent=sent)
-        )
-        log.info("pushed %d bytes for transfer %s", sent, pid)
-        await anyio.to_thread.run_sync(self.transfers.act, pid, TransferEvent.COMPLETION)
+        finally:
+            self._running.pop(pid, None)
 
-    async def _send(self, pid: str) -> int | None:
+    async def _delivery(self, pid: str, sent: list[int]) -> None:
         snapshot = await anyio.to_thread.run_sync(self.queries.snapshot, pid)
         if snapshot is None or snapshot.state != "STARTED":
-            return None
-        with self.store.transaction() as tx:
-            sink = tx.process(TransferRow, pid).data_address or {}
-        props = endpoint_properties(sink)
-        endpoint = sink.get("endpoint")
-        if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
-            raise Conflict("the consumer's sink address has no http(s) endpoint")
-        from connector.dataplane.plane import Access
-        from connector.dataplane.tokens import TransferClaims
+            await self._finish(pid, "stopped")  # sync will owe it again on a resume
+            return
+        if not await self._allowed(snapshot):
+            return
+        try:  # what retrying cannot mend: the sink's address, the kind of source
+            sink = await anyio.to_thread.run_sync(self._sink, pid)
+            live = parse_source(snapshot.data_address).live
+        except ConnectorError as exc:
+            raise PushFailed(f"the push cannot start: {exc}") from exc
+        from connector.dataplane.plane import Access  # the plane imports this module
 
         access = Access(
             TransferClaims(pid, snapshot.agreement_id, snapshot.counterparty_did, 0), snapshot
         )
+        if live:
+            await self._stream(access, sink, sent)  # returns only when cut or failed
+            return
+        await self._retrying(pid, functools.partial(self._upload, access, sink, sent))
+        log.info("pushed %d bytes for transfer %s", sent[0], pid)
+        try:
+            await anyio.to_thread.run_sync(self.transfers.act, pid, TransferEvent.COMPLETION)
+        except ConnectorError as exc:  # suspended meanwhile: a resume sends it again
+            log.info("push of %s delivered but not completed: %s", pid, exc)
+            await self._finish(pid, "stopped", sent=sent[0])
+            return
+        await self._finish(pid, "done", sent=sent[0])
+
+    def _sink(self, pid: str) -> _Sink:
+        with self.store.transaction() as tx:
+            return _Sink(tx.process(TransferRow, pid).data_address or {})
+
+    async def _allowed(self, snapshot: TransferSnapshot) -> bool:
+        """One access under the agreement (see the module docstring); False: terminated."""
+        pid, now = snapshot.transfer_id, self.clock()
+        verdict: AccessVerdict = self.plane.policy.check(snapshot, now)
+        limit = verdict.count_limit
+        if verdict.allowed and limit is not None:
+            if not await anyio.to_thread.run_sync(
+                self.queries.count_access, snapshot.agreement_id, limit, now
+            ):
+                verdict = AccessVerdict(
+                    False,
+                    "access_limit_reached",
+                    f"the agreement allows {limit} accesses; all are used",
+                )
+        if verdict.allowed:
+            return True
+        await self._finish(pid, "failed", error=verdict.reason)
+        await self._terminate(pid, verdict.code, verdict.reason)
+        return False
+
+    async def _upload(self, access: Any, sink: _Sink, sent: list[int]) -> None:
+        """A finite push: the whole body in one chunked PUT."""
         body = await self.plane.open(access, DataRequest())
-        if body.live:
-            await _close(body.chunks)
-            raise Conflict("a live source cannot be pushed; pull it instead", code="push_live")
         counted = _Counted(body.chunks)
-        headers = {"Content-Type": body.headers.get("Content-Type", "application/octet-stream")}
-        if props.get("authorization"):
-            headers["Authorization"] = f"Bearer {props['authorization']}"
+        headers = {
+            **sink.headers,
+            "Content-Type": body.headers.get("Content-Type", "application/octet-stream"),
+        }
         try:
             async with self.plane.http.session().put(
-                endpoint,
-                data=counted.chunks(),
+                sink.endpoint,
+                data=counted,
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60),
             ) as response:
                 if response.status >= 300:
                     raise Conflict(f"the consumer's sink answered {response.status}")
         finally:
-            await _close(body.chunks)
-        return counted.size
+            sent[0] = counted.size  # also when cut: how far it got
+            await aclose(body.chunks)
 
-    async def _failed(self, pid: str, attempt: int, error: str) -> None:
+    async def _stream(self, access: Any, sink: _Sink, sent: list[int]) -> None:
+        """A live push: one POST per batch of readings, for as long as the transfer runs."""
+        pid = access.claims.transfer_id
+        wanted = DataRequest(accept=NDJSON)
+        body = await self._retrying(pid, lambda: self.plane.open(access, wanted))
+        headers = {**sink.headers, "Content-Type": NDJSON}
+        log.info("live push of %s streaming", pid)
+        try:
+            async for batch in body.chunks:
+                await self._retrying(pid, functools.partial(self._post, sink, headers, batch))
+                sent[0] += len(batch)
+        finally:
+            await aclose(body.chunks)
+
+    async def _post(self, sink: _Sink, headers: dict[str, str], batch: bytes) -> None:
+        async with self.plane.http.session().post(
+            sink.endpoint,
+            data=batch,
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(total=30, sock_connect=10),
+        ) as response:
+            if response.status >= 300:
+                raise Conflict(f"the consumer's sink answered {response.status}")
+
+    async def _retrying(self, pid: str, attempt: Callable[[], Awaitable[T]]) -> T:
+        failures = 0
+        while True:
+            try:
+                return await attempt()
+            except PushFailed:
+                raise
+            except _RETRYABLE as exc:
+                failures += 1
+                error = f"{exc.__class__.__name__}: {exc}"
+                if failures >= self.max_attempts:
+                    raise PushFailed(
+                        f"the push failed {failures} times; last error: {error[:400]}"
+                    ) from exc
+                delay = self.base_delay * 2 ** (failures - 1)
+                log.info("push of %s failed (attempt %d), retrying in %.1fs: %s",
+                         pid, failures, delay, error)  # fmt: skip
+                await asyncio.sleep(delay)
+
+    # -- bookkeeping ----------------------------------------------------------------------------
+
+    async def _finish(
+        self, pid: str, state: str, *, sent: int = 0, error: str | None = None
+    ) -> None:
         now = self.clock()
-        if attempt < self.max_attempts:
-            delay = self.base_delay * 2 ** (attempt - 1)
-            log.info(
-                "push of %s failed (attempt %d), retrying in %.1fs: %s", pid, attempt, delay, error
-            )
-            await anyio.to_thread.run_sync(
-                lambda: self.queries.finish_push(
-                    pid,
-                    state="pending",
-                    now=now,
-                    error=error,
-                    retry_at=now + timedelta(seconds=delay),
-                )
-            )
-            return
-        log.warning("push of %s failed %d times, terminating: %s", pid, attempt, error)
         await anyio.to_thread.run_sync(
-            lambda: self.queries.finish_push(pid, state="failed", now=now, error=error)
+            lambda: self.queries.finish_push(
+                pid, state=state, now=now, bytes_sent=sent, error=error
+            )
         )
+
+    async def _terminate(self, pid: str, code: str, reason: str) -> None:
         with contextlib.suppress(ConnectorError):  # it may have ended meanwhile
             await anyio.to_thread.run_sync(
                 lambda: self.transfers.act(
-                    pid,
-                    TransferEvent.TERMINATION,
-                    code="push_failed",
-                    reason=f"the push failed {attempt} times; last error: {error[:400]}",
+                    pid, TransferEvent.TERMINATION, code=code, reason=reason[:500]
                 )
             )
 
 
 class _Counted:
+    """The source's chunks, counted on the way (an iterator object, not a generator, so an
+    aborted upload leaves nothing to finalise)."""
+
     def __init__(self, chunks: AsyncIterator[bytes]) -> None:
-        self._source = chunks
+        self._chunks = chunks
         self.size = 0
 
-    async def chunks(self) -> AsyncIterator[bytes]:
-        async for chunk in self._source:
-            self.size += len(chunk)
-            yield chunk
+    def __aiter__(self) -> _Counted:
+        return self
 
-
-async def _close(chunks: AsyncIterator[bytes]) -> None:
-    close = getattr(chunks, "aclose", None)
-    if close is not None:
-        await close()
+    async def __anext__(self) -> bytes:
+        chunk = await self._chunks.__anext__()
+        self.size += len(chunk)
+        return chunk

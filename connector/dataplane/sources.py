@@ -12,7 +12,9 @@ address with an unknown type or field is refused when it is used, with a message
      "query": "SELECT * FROM levels WHERE station = :station", "params": ["station"]}
     {"type": "mqtt", "host": "127.0.0.1", "port": 1883, "topic": "basin/a/+/level"}
 
-Any of them may add `"accumulate": {"size": N, ...}` (see `accumulate.py`).
+`http` and `mqtt` sources may add `"accumulate": {...}` (see `accumulate.py`); the catalogue
+then says the dataset is served from the connector's buffer (`serving_mode`). A file or a SQL
+query is always read directly, so `accumulate` is refused there rather than silently ignored.
 """
 
 from __future__ import annotations
@@ -22,16 +24,26 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from catalog.model import ACCUMULATED, DIRECT
 from connector.dataplane.errors import BadDataRequest, SourceMisconfigured
 
 SourceKind = Literal["file", "http", "sql", "mqtt"]
 _ALIASES = {"HttpData": "http", "HTTP": "http", "File": "file", "SQL": "sql", "MQTT": "mqtt"}
-_COMMON = {"type", "accumulate", "contentType", "description"}
+_COMMON = {"type", "contentType", "description"}
 _FIELDS: Mapping[str, set[str]] = {
     "file": {"path"},
-    "http": {"baseUrl", "headers", "query", "allowPaths", "allowQuery", "timeoutSeconds", "live"},
+    "http": {
+        "baseUrl",
+        "headers",
+        "query",
+        "allowPaths",
+        "allowQuery",
+        "timeoutSeconds",
+        "live",
+        "accumulate",
+    },
     "sql": {"url", "query", "params", "defaults", "timeoutSeconds"},
-    "mqtt": {"host", "port", "topic", "username", "password", "qos"},
+    "mqtt": {"host", "port", "topic", "username", "password", "qos", "accumulate"},
 }
 _SEGMENT = re.compile(r"[^\x00-\x1f\x7f\\]+")
 
@@ -74,6 +86,11 @@ class SourceSpec:
     def accumulate(self) -> Mapping[str, Any] | None:
         value = self.fields.get("accumulate")
         return value if isinstance(value, Mapping) else None
+
+    @property
+    def live(self) -> bool:
+        """Whether the source can be read as a non-finite stream of readings."""
+        return self.kind == "mqtt" or (self.kind == "http" and "live" in self.fields)
 
     def text(self, name: str, *, required: bool = True) -> str:
         value = self.fields.get(name)
@@ -123,6 +140,21 @@ def parse_source(address: Mapping[str, Any] | None) -> SourceSpec:
             f"allowed: {sorted(_FIELDS[kind] | _COMMON)}"
         )
     return SourceSpec(kind, dict(address))  # type: ignore[arg-type]
+
+
+def serving_mode(address: Mapping[str, Any] | None) -> str:
+    """What the catalogue says about a dataset with this data address (the address itself is
+    never shown): `ACCUMULATED` when reads are answered from the connector's buffer."""
+    try:
+        spec = parse_source(address)
+    except SourceMisconfigured:
+        return DIRECT  # nothing is buffered for an address that cannot be used
+    settings = spec.accumulate
+    if settings is None:
+        return DIRECT
+    if spec.kind == "mqtt" and not settings.get("size"):
+        return DIRECT  # no buffer is kept without a size (see DataPlane._mqtt)
+    return ACCUMULATED
 
 
 def clean_subpath(subpath: str) -> str:

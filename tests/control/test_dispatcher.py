@@ -101,9 +101,7 @@ async def test_an_unreachable_peer_is_a_retryable_error() -> None:
         dispatcher = Dispatcher(http, lambda _audience: "t", timeout=2.0)
         try:
             with pytest.raises(PeerError) as caught:
-                await dispatcher.send(
-                    f"http://127.0.0.1:{free_port()}/x", {}, audience="did:web:p"
-                )
+                await dispatcher.send(f"http://127.0.0.1:{free_port()}/x", {}, audience="did:web:p")
         finally:
             await dispatcher.aclose()
     assert not isinstance(caught.value, PeerRejected)

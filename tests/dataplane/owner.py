@@ -57,4 +57,26 @@ def owner_app(state: dict[str, Any]) -> FastAPI:
 
         return StreamingResponse(chunks(), media_type="application/octet-stream")
 
+    @app.get("/api/slow-once")
+    async def slow_once() -> Response:
+        """Slow the first time (1 KiB every 20 ms, ~40 s), then the whole CSV at once: a push
+        cut during the first read and resumed gets the quick one."""
+        state["slow_once_reads"] = state.get("slow_once_reads", 0) + 1
+        if state["slow_once_reads"] > 1:
+            return Response(SLOW_ONCE_CSV, media_type="text/csv")
+
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                yield b"station,level_m\n"
+                for _ in range(2000):
+                    yield b"x" * 1024
+                    await asyncio.sleep(0.02)
+            finally:
+                state["slow_once_closed"] = True  # the provider let go of the upstream read
+
+        return StreamingResponse(chunks(), media_type="text/csv")
+
     return app
+
+
+SLOW_ONCE_CSV = ("station,level_m\n" + "上流,1.42\n" * 20_000).encode()

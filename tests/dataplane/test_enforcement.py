@@ -19,7 +19,7 @@ from connector.localspace import LocalDataspace
 from connector.serving import BackgroundServer, free_port
 from connector.store.tables import AgreementRow, TransferRow
 
-from .conftest import Pull, offer, start_pull
+from .conftest import Pull, offer, publish, start_pull
 from .owner import owner_app
 
 pytestmark = pytest.mark.anyio
@@ -235,26 +235,46 @@ async def test_an_expired_agreement_is_403(
     assert response.status_code == 403 and error(response) == "agreement_expired"
 
 
-async def test_the_access_count_limit_is_counted_per_request(
+async def test_an_offer_with_an_access_count_negotiates_and_is_counted_per_request(
     space: LocalDataspace, levels: dict[str, Any]
 ) -> None:
-    pull = await start_pull(space, levels)
-    # An agreement with a count limit, as the policy work will let offers express.
-    provider = space["provider"].connector
-    with provider.store.transaction() as tx:
-        agreement = tx.agreement(pull.agreement_id)
-        policy = dict(agreement.policy)
-        policy["permission"] = [
-            {
-                "action": "use",
-                "constraint": [{"leftOperand": "count", "operator": "lteq", "rightOperand": 2}],
-            }
-        ]
-        agreement.policy = policy
-        tx.add(agreement)
-    assert [(await pull.get()).status_code for _ in range(2)] == [200, 200]
-    third = await pull.get()
-    assert third.status_code == 403 and error(third) == "access_limit_reached"
+    limit = {"leftOperand": "odrl:count", "operator": "odrl:lteq", "rightOperand": 3}
+    pull = await start_pull(space, levels, offer("urn:offer:three-reads", limit))
+    [agreement] = await space["consumer"].client.call("GET", "/agreements")
+    [constraint] = agreement["policy"]["permission"][0]["constraint"]
+    assert (constraint["leftOperand"], constraint["rightOperand"]["@value"]) == ("count", "3")
+    assert [(await pull.get()).status_code for _ in range(3)] == [200, 200, 200]
+    fourth = await pull.get()
+    assert fourth.status_code == 403 and error(fourth) == "access_limit_reached"
+    assert fourth.json()["error"]["message"] == "the agreement allows 3 accesses; all are used"
+    # Through the consumer connector the operator reads the same refusal.
+    consumer = space["consumer"].client
+    through = await consumer._http.get(
+        f"{consumer.base_url}/management/transfers/{pull.consumer_id}/data",
+        headers=consumer._headers,
+    )
+    assert through.status_code == 403 and error(through) == "access_limit_reached"
+
+
+async def test_an_access_count_that_cannot_be_counted_is_refused_at_negotiation(
+    space: LocalDataspace, levels: dict[str, Any]
+) -> None:
+    at_least = {"leftOperand": "count", "operator": "gteq", "rightOperand": 3}
+    await publish(space, "urn:test:at-least", levels, offer("urn:offer:at-least", at_least))
+    consumer = space["consumer"].client
+    started = await consumer.call(
+        "POST",
+        "/negotiations",
+        json={"provider": space["provider"].did, "dataset_id": "urn:test:at-least"},
+    )
+    done = await consumer.wait_for("negotiations", started["id"], ["TERMINATED"], timeout=20)
+    assert done["state"] == "TERMINATED" and done["agreement_id"] is None
+    [provider_side] = await space["provider"].client.call("GET", "/negotiations")
+    provider_view = await space["provider"].client.call(
+        "GET", f"/negotiations/{provider_side['id']}"
+    )
+    reasons = " ".join(str(e["detail"]) for e in provider_view["events"])
+    assert "policy_denied" in reasons and "only an upper limit" in reasons
 
 
 async def test_a_revoked_agreement_is_403_at_once(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from catalog.model import ACCUMULATED, DIRECT
 from connector.clock import ManualClock
 from connector.dataplane.access import AccessTerms, AgreementAccessPolicy, terms_of
 from connector.dataplane.errors import (
@@ -16,7 +17,7 @@ from connector.dataplane.errors import (
     TokenRejected,
 )
 from connector.dataplane.files import parse_range
-from connector.dataplane.sources import clean_subpath, only_params, parse_source
+from connector.dataplane.sources import clean_subpath, only_params, parse_source, serving_mode
 from connector.dataplane.tokens import TransferTokens
 from connector.identity.keys import KeyRing
 from connector.store.dataplane_queries import TransferSnapshot
@@ -86,11 +87,42 @@ def test_data_addresses_parse(address: dict[str, object], kind: str) -> None:
 
 @pytest.mark.parametrize(
     "address",
-    [{}, None, {"type": "ftp"}, {"type": "file", "path": "/x", "pasword": "typo"}],
+    [
+        {},
+        None,
+        {"type": "ftp"},
+        {"type": "file", "path": "/x", "pasword": "typo"},
+        # a file or a query is always read directly: accumulation there would be a silent no-op
+        {"type": "file", "path": "/x", "accumulate": {"size": 3}},
+        {"type": "sql", "url": "sqlite:///x", "query": "SELECT 1", "accumulate": {}},
+    ],
 )
 def test_unusable_data_addresses_are_refused(address: dict[str, object] | None) -> None:
     with pytest.raises(SourceMisconfigured):
         parse_source(address)
+
+
+@pytest.mark.parametrize(
+    ("address", "mode"),
+    [
+        ({"type": "file", "path": "/x"}, DIRECT),
+        ({"type": "http", "baseUrl": "http://x"}, DIRECT),
+        ({"type": "http", "baseUrl": "http://x", "live": {"pollSeconds": 5}}, DIRECT),
+        (
+            {"type": "http", "baseUrl": "http://x", "accumulate": {"intervalSeconds": 5}},
+            ACCUMULATED,
+        ),
+        ({"type": "mqtt", "host": "h", "topic": "t"}, DIRECT),
+        ({"type": "mqtt", "host": "h", "topic": "t", "accumulate": {"size": 10}}, ACCUMULATED),
+        ({"type": "mqtt", "host": "h", "topic": "t", "accumulate": {"size": 0}}, DIRECT),
+        ({"type": "file", "path": "/x", "accumulate": {"size": 3}}, DIRECT),  # refused when read
+        (None, DIRECT),
+    ],
+)
+def test_the_serving_mode_follows_the_data_address(
+    address: dict[str, object] | None, mode: str
+) -> None:
+    assert serving_mode(address) == mode
 
 
 def agreement(*constraints: dict[str, object]) -> dict[str, object]:
@@ -172,6 +204,47 @@ def test_the_default_access_policy() -> None:
     revoked = hook.check(snapshot(agreement(), revoked=True), T0)
     assert revoked.code == "agreement_revoked" and "consent withdrawn" in revoked.reason
     assert hook.check(snapshot(agreement()), T0).allowed
+
+
+COUNT_FORMS = [
+    ("lteq", 3, 3),
+    ("lteq", "3", 3),
+    ("lteq", {"@value": "3", "@type": "xsd:integer"}, 3),
+    ("eq", 1, 1),
+    ("lt", 3, 2),
+    ("lteq", 0, 0),
+    ("gteq", 3, None),
+    ("neq", 3, None),
+    ("lteq", 2.5, None),
+    ("lteq", "three", None),
+    ("lteq", [1, 2], None),
+    ("lt", 0, None),
+]
+
+
+@pytest.mark.parametrize(("op", "right", "limit"), COUNT_FORMS)
+def test_the_decision_point_and_the_data_plane_read_count_alike(
+    op: str, right: object, limit: int | None
+) -> None:
+    """What the decision point lets into an agreement is exactly the limit counted per access,
+    and what it refuses is never read as 'unlimited' by the data plane."""
+    from policies.decision import BasicDecisionPoint, DecisionRequest
+    from policies.odrl import parse_policy
+
+    policy = agreement({"leftOperand": "count", "operator": op, "rightOperand": right})
+    decision = BasicDecisionPoint().decide(
+        parse_policy(policy), DecisionRequest("negotiation", {}, T0)
+    )
+    [terms] = terms_of(policy)
+    verdict = AgreementAccessPolicy().check(snapshot(policy), T0)
+    if limit is None:
+        assert not decision.allowed and "cannot be evaluated" in decision.reasons[0]
+        assert terms.unreadable and verdict.code == "agreement_denies"
+    else:
+        assert decision.allowed is (limit > 0)
+        assert terms.max_accesses == limit and not terms.unreadable
+        assert verdict.allowed is (limit > 0)
+        assert verdict.code == ("ok" if limit > 0 else "access_limit_reached")
 
 
 def test_verified_tokens_are_cached_until_they_expire(tmp_path: Path) -> None:
