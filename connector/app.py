@@ -146,7 +146,9 @@ def build_connector(
         """After every commit that changes a transfer: operators may be waiting for it, and
         the data plane cuts open streams or starts a push."""
         changes.changed(row.id, row.state, owing=row.pending is not None)
-        dataplane.changed(row.id)
+        dataplane.changed(
+            row.id, role=row.role, state=row.state, format=getattr(row, "format", None)
+        )
 
     negotiations = NegotiationService(
         store,

@@ -43,9 +43,12 @@ class PullAddressIssuer:
         )
         refresh = new_refresh_token()
         self.queries.save_grant(
-            transfer.id, transfer.counterparty_did, token_hash(refresh), expires
+            transfer.id,
+            transfer.counterparty_did,
+            token_hash(refresh),
+            expires,
+            agreement_id=agreement.id,
         )
-        self.queries.ensure_usage(agreement.id)
         endpoint = f"{self.public_url}/data/{transfer.id}"
 
         def prop(name: str, value: str) -> dict[str, str]:

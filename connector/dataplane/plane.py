@@ -126,8 +126,20 @@ class DataPlane:
 
     # -- notifications from the control plane ----------------------------------------------
 
-    def changed(self, pid: str) -> None:
-        """Thread-safe: process `pid` was just committed with a new state."""
+    def changed(
+        self,
+        pid: str,
+        *,
+        role: str | None = None,
+        state: str | None = None,
+        format: str | None = None,
+    ) -> None:
+        """Thread-safe: transfer `pid` was just committed with a new state. With what the
+        control plane knows of it, changes that concern no stream or push are skipped without
+        reading the transfer back: consumer-side transfers, and pull transfers that are (still)
+        STARTED."""
+        if role == Role.CONSUMER or (state == "STARTED" and format not in (None, PUSH)):
+            return
         loop = self._loop
         if loop is not None and not loop.is_closed() and not self._closed:
             loop.call_soon_threadsafe(self._spawn_reaction, pid)

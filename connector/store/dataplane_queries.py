@@ -26,7 +26,7 @@ from connector.store.dataplane_tables import (
     PushJobRow,
     PushSinkRow,
 )
-from connector.store.store import Store
+from connector.store.store import Store, Transaction
 from connector.store.tables import AgreementRow, DatasetRow, TransferRow
 
 
@@ -140,10 +140,19 @@ class DataPlaneQueries:
     # -- grants (provider) ------------------------------------------------------------------
 
     def save_grant(
-        self, transfer_id: str, consumer_did: str, refresh_hash: str, expires: datetime
+        self,
+        transfer_id: str,
+        consumer_did: str,
+        refresh_hash: str,
+        expires: datetime,
+        *,
+        agreement_id: str | None = None,
     ) -> None:
-        """A fresh address for a (re)started transfer: its refresh token becomes current."""
+        """A fresh address for a (re)started transfer: its refresh token becomes current (and
+        the agreement's usage row exists, in the same transaction)."""
         with self.store.transaction() as tx:
+            if agreement_id is not None:
+                _ensure_usage(tx, agreement_id)
             grant = tx.session.get(DataGrantRow, transfer_id, with_for_update=True)
             if grant is None:
                 grant = DataGrantRow(
@@ -198,8 +207,7 @@ class DataPlaneQueries:
 
     def ensure_usage(self, agreement_id: str) -> None:
         with self.store.transaction() as tx:
-            if tx.session.get(AgreementUsageRow, agreement_id) is None:
-                tx.add(AgreementUsageRow(agreement_id=agreement_id))
+            _ensure_usage(tx, agreement_id)
 
     def count_access(self, agreement_id: str, limit: int | None, now: datetime) -> bool:
         """Count one access; False (and nothing counted) when `limit` is reached already.
@@ -343,3 +351,8 @@ class DataPlaneQueries:
                 sink.content_type = content_type[:256]
             sink.updated_at = now
             tx.add(sink)
+
+
+def _ensure_usage(tx: Transaction, agreement_id: str) -> None:
+    if tx.session.get(AgreementUsageRow, agreement_id) is None:
+        tx.add(AgreementUsageRow(agreement_id=agreement_id))
