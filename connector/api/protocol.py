@@ -57,12 +57,8 @@ async def negotiation_request(
     request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> JSONResponse:
     msg = await message(request, ContractRequestMessage)
-    if msg.provider_pid is not None:
-        raise MessageError(
-            "an initial request carries no providerPid", code="unexpected_provider_pid"
-        )
-    row, _created = await connector.store.call(connector.negotiations.on_request, peer, msg)
-    return JSONResponse(connector.negotiations.ack(row).to_json(), status_code=201)
+    _no_pid_yet(msg.provider_pid, "an initial request", "providerPid")
+    return await _opened(connector, connector.negotiations.on_request, peer, msg)
 
 
 @router.post("/negotiations/{pid}/request")
@@ -115,12 +111,8 @@ async def negotiation_initial_offer(
     request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> JSONResponse:
     msg = await message(request, ContractOfferMessage)
-    if msg.consumer_pid is not None:
-        raise MessageError(
-            "an initial offer carries no consumerPid", code="unexpected_consumer_pid"
-        )
-    row, _created = await connector.store.call(connector.negotiations.on_offer, peer, msg)
-    return JSONResponse(connector.negotiations.ack(row).to_json(), status_code=201)
+    _no_pid_yet(msg.consumer_pid, "an initial offer", "consumerPid")
+    return await _opened(connector, connector.negotiations.on_offer, peer, msg)
 
 
 @router.post("/negotiations/{pid}/offers")
@@ -187,6 +179,19 @@ async def _transfer(
     _same_pid(pid, msg.provider_pid if role is PROVIDER else msg.consumer_pid)
     await connector.store.call(connector.transfers.on_message, peer, msg, role=role)
     return _ok()
+
+
+def _no_pid_yet(pid: str | None, what: str, name: str) -> None:
+    """The first message of a negotiation cannot name the receiver's process yet."""
+    if pid is not None:
+        code = "unexpected_" + name.removesuffix("Pid") + "_pid"
+        raise MessageError(f"{what} carries no {name}", code=code)
+
+
+async def _opened(connector: Any, handle: Any, peer: Any, msg: Any) -> JSONResponse:
+    """Open a negotiation (or find the one a repeated first message opened) and ACK it."""
+    row, _created = await connector.store.call(handle, peer, msg)
+    return JSONResponse(connector.negotiations.ack(row).to_json(), status_code=201)
 
 
 def _same_pid(path_pid: str, body_pid: str | None) -> None:

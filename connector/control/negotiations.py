@@ -112,14 +112,9 @@ class NegotiationService(ProcessService[NegotiationRow]):
         offer = msg.offer
         with self.store.transaction() as tx:
             if msg.provider_pid is None:
-                existing = tx.process_by_peer(
-                    NegotiationRow,
-                    role=Role.PROVIDER,
-                    counterparty_did=peer.did,
-                    peer_pid=msg.consumer_pid,
-                )
+                existing = self._opened_before(tx, peer, Role.PROVIDER, msg.consumer_pid)
                 if existing is not None:
-                    return existing, False  # a repeated initial request: the same process
+                    return existing, False
                 dataset_id = _target(offer)
                 offers = tx.offers([dataset_id])
                 if not offers:
@@ -283,12 +278,7 @@ class NegotiationService(ProcessService[NegotiationRow]):
         offer = msg.offer
         with self.store.transaction() as tx:
             if msg.consumer_pid is None:
-                existing = tx.process_by_peer(
-                    NegotiationRow,
-                    role=Role.CONSUMER,
-                    counterparty_did=peer.did,
-                    peer_pid=msg.provider_pid,
-                )
+                existing = self._opened_before(tx, peer, Role.CONSUMER, msg.provider_pid)
                 if existing is not None:
                     return existing, False
                 assert msg.callback_address is not None
@@ -538,6 +528,15 @@ class NegotiationService(ProcessService[NegotiationRow]):
             )
         )
         row.agreement_id = agreement.uid
+
+    def _opened_before(
+        self, tx: Transaction, peer: Peer, role: Role, peer_pid: str
+    ) -> NegotiationRow | None:
+        """The process a first message opened already: the peer sent it again (its ACK was
+        lost), and gets the same process back."""
+        return tx.process_by_peer(
+            NegotiationRow, role=role, counterparty_did=peer.did, peer_pid=peer_pid
+        )
 
     def _provider_row(
         self, tx: Transaction, peer: Peer, provider_pid: str, consumer_pid: str

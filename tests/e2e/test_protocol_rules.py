@@ -49,6 +49,15 @@ async def test_repeated_initial_request_returns_the_same_process(space: LocalDat
     assert len(await space["provider"].client.call("GET", "/negotiations")) == 1
 
 
+async def test_a_first_message_cannot_name_the_receivers_process(space: LocalDataspace) -> None:
+    await publish(space["provider"], DATASET, open_offer("urn:offer:bad"))
+    body = request_body(space, dataset=DATASET, providerPid="urn:uuid:made-up")
+    response = await post(space, "/negotiations/request", body, token(space))
+    assert response.status_code == 400
+    assert "providerPid" in str(response.json())
+    assert await space["provider"].client.call("GET", "/negotiations") == []
+
+
 async def test_get_negotiation_on_both_sides(space: LocalDataspace) -> None:
     consumer_pid, provider_pid = await finalized(space)
     at_provider = await get(space, f"/negotiations/{provider_pid}", token(space))
