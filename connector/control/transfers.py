@@ -65,7 +65,7 @@ class TransferService(ProcessService[TransferRow]):
         callback_address: str,
         pdp: PolicyDecisionPoint,
         addresses: DataAddressIssuer,
-        sinks: Callable[[], dict[str, Any]] | None = None,
+        sinks: Callable[[str], dict[str, Any]] | None = None,
         notify: Callable[[ProcessLike], None] = lambda _row: None,
     ) -> None:
         super().__init__(
@@ -200,8 +200,9 @@ class TransferService(ProcessService[TransferRow]):
             raise MessageError(
                 f"format must be one of {', '.join(FORMATS)}", code="unsupported_format"
             )
+        pid = new_pid()
         if format == PUSH and data_address is None and self.sinks is not None:
-            data_address = self.sinks()  # data plane hook: where the provider pushes to
+            data_address = self.sinks(pid)  # data plane hook: where the provider pushes to
         now = self.clock()
         with self.store.transaction() as tx:
             agreement = tx.agreement(agreement_id)
@@ -209,7 +210,7 @@ class TransferService(ProcessService[TransferRow]):
                 raise MessageError("we are not the consumer of this agreement", code="not_consumer")
             negotiation = tx.process(NegotiationRow, agreement.negotiation_id)
             row = TransferRow(
-                id=new_pid(),
+                id=pid,
                 role=Role.CONSUMER,
                 state=INITIAL,
                 counterparty_did=agreement.provider_did,

@@ -28,7 +28,7 @@ from starlette.requests import ClientDisconnect
 
 from connector.clock import Clock
 from connector.dataplane.addresses import HTTP_ENDPOINT_TYPE
-from connector.dataplane.errors import BatchTooLarge, PushAborted, TokenRejected
+from connector.dataplane.errors import AccessDenied, BatchTooLarge, PushAborted, TokenRejected
 from connector.dataplane.files import open_file
 from connector.dataplane.sources import Body, DataRequest, SourceSpec
 from connector.dataplane.tokens import bearer, token_hash
@@ -50,13 +50,20 @@ class Sinks:
         self.directory = directory / "received"
         self.public_url = public_url.rstrip("/")
 
-    def new_address(self) -> dict[str, Any]:
-        """A sink of ours, as the data address of a push transfer request."""
+    def new_address(self, transfer_id: str | None = None) -> dict[str, Any]:
+        """A sink of ours, as the data address of a push transfer request; tied to our
+        `transfer_id`, it takes data only while that transfer is STARTED."""
         sink_id = uuid.uuid4().hex
         token = secrets.token_urlsafe(32)
         now = self.clock()
         self.queries.add_sink(
-            PushSinkRow(id=sink_id, token_hash=token_hash(token), created_at=now, updated_at=now)
+            PushSinkRow(
+                id=sink_id,
+                transfer_id=transfer_id,
+                token_hash=token_hash(token),
+                created_at=now,
+                updated_at=now,
+            )
         )
         return {
             "@type": "DataAddress",
@@ -76,6 +83,17 @@ class Sinks:
         presented = bearer(authorization)
         if sink is None or not secrets.compare_digest(token_hash(presented), sink.token_hash):
             raise TokenRejected("this sink does not take that token", code="sink_token_invalid")
+        if sink.transfer_id is not None:
+            # Our side decides too: a provider that ignores a suspension is still refused.
+            # Data after our own START (a resume) is fine: the provider acts on a message
+            # our runner may not have recorded as delivered yet.
+            found = await anyio.to_thread.run_sync(self.queries.transfer_state, sink.transfer_id)
+            state, pending = found if found is not None else ("gone", None)
+            if state != "STARTED" and pending != "START":
+                raise AccessDenied(
+                    f"the transfer is {state}: this sink takes no data now",
+                    code="transfer_not_started",
+                )
         await anyio.to_thread.run_sync(lambda: self.directory.mkdir(parents=True, exist_ok=True))
         return sink
 

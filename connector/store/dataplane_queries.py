@@ -318,6 +318,12 @@ class DataPlaneQueries:
         with self.store.transaction() as tx:
             tx.add(row)
 
+    def transfer_state(self, transfer_id: str) -> tuple[str, str | None] | None:
+        """(state, pending message) of one of our transfers, None when there is none."""
+        with self.store.transaction() as tx:
+            row = tx.session.get(TransferRow, transfer_id)
+            return None if row is None else (row.state, row.pending)
+
     def sink(self, sink_id: str) -> PushSinkRow | None:
         with self.store.transaction() as tx:
             return tx.session.get(PushSinkRow, sink_id)

@@ -292,3 +292,24 @@ async def test_a_sink_takes_batches_only_with_its_token(space: LocalDataspace) -
     path = sinks.path(address["endpoint"].rpartition("/")[2])
     assert path.read_text().splitlines() == ['{"n": 1}', '{"n": 2}', '{"n": 3}']
     assert taken.json() == {"received": len(path.read_bytes())}
+
+
+async def test_a_sink_takes_data_only_while_its_transfer_is_started(
+    space: LocalDataspace, tmp_path: Path
+) -> None:
+    source = tmp_path / "levels.csv"
+    source.write_text("station,level_m\n上流,1.42\n")
+    push = await start_push(space, "urn:test:tied", {"type": "file", "path": str(source)})
+    await push.settled("consumer", "COMPLETED")
+    address = (await space["consumer"].client.call("GET", f"/transfers/{push.consumer_id}"))[
+        "data_address"
+    ]
+    token = address["endpointProperties"][0]["value"]
+    async with httpx.AsyncClient() as http:
+        late = await http.put(
+            address["endpoint"], content=b"forged", headers={"Authorization": f"Bearer {token}"}
+        )
+    # The right token, but the transfer is over: a provider that ignores that is refused.
+    assert late.status_code == 403
+    assert late.json()["error"]["code"] == "transfer_not_started"
+    assert push.sink.read_text() == "station,level_m\n上流,1.42\n"
