@@ -58,7 +58,7 @@ from connector.store.tables import TransferRow
 
 log = logging.getLogger("tsunagu.dataplane")
 T = TypeVar("T")
-LEASE_SECONDS = 600  # re-claimed (renewed) by our own loop while the push runs
+LEASE_SECONDS = 600  # renewed by our own loop while the push runs
 RETRY_DEFECT = timedelta(minutes=1)
 _RETRYABLE = (ConnectorError, aiohttp.ClientError, OSError, TimeoutError)
 
@@ -173,6 +173,10 @@ class PushSender:
         limit = 8
         while True:
             self._wake.clear()
+            # Our running pushes keep their leases (this loop comes round every 30 s at most,
+            # the lease lasts 600 s), so no other process sharing the database takes one over.
+            until = self.clock() + timedelta(seconds=LEASE_SECONDS)
+            await anyio.to_thread.run_sync(self.queries.renew_pushes, list(self._running), until)
             jobs = await anyio.to_thread.run_sync(
                 self.queries.claim_pushes, self.clock(), LEASE_SECONDS, limit
             )

@@ -279,6 +279,20 @@ class DataPlaneQueries:
                 tx.add(job)
             return jobs
 
+    def renew_pushes(self, transfer_ids: list[str], until: datetime) -> None:
+        """Extend the leases of pushes this process is running, long before they lapse."""
+        if not transfer_ids:
+            return
+        statement = (
+            update(PushJobRow)
+            .where(
+                col(PushJobRow.transfer_id).in_(transfer_ids), col(PushJobRow.state) == "pending"
+            )
+            .values(lease_until=until)
+        )
+        with self.store.transaction() as tx:
+            tx.session.execute(statement)
+
     def next_push_due(self) -> datetime | None:
         with self.store.transaction() as tx:
             query = select(col(PushJobRow.next_attempt_at)).where(

@@ -6,9 +6,12 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from connector.errors import Conflict, NotFound
 from connector.store.database import build_engine
+from connector.store.dataplane_queries import DataPlaneQueries
+from connector.store.dataplane_tables import PushJobRow
 from connector.store.migrate import current_revision, head_revision, upgrade
 from connector.store.store import Store
 from connector.store.tables import DatasetRow, EventRow, NegotiationRow, OfferRow
@@ -166,3 +169,22 @@ def test_concurrent_claims_never_overlap(store: Store) -> None:
         t.join()
     flat = [pid for batch in claimed for pid in batch]
     assert len(flat) == len(set(flat)) == 40
+
+
+def test_running_pushes_keep_their_leases(store: Store) -> None:
+    queries = DataPlaneQueries(store)
+    with store.transaction() as tx:
+        for pid, state in (("t-running", "pending"), ("t-other", "pending"), ("t-done", "done")):
+            tx.add(PushJobRow(transfer_id=pid, state=state, next_attempt_at=T0, updated_at=T0))
+    [claimed] = [j.transfer_id for j in queries.claim_pushes(T0, 600, 1)]
+    queries.renew_pushes([claimed, "t-done"], T0 + timedelta(seconds=900))
+    with store.transaction() as tx:
+        leases = {
+            j.transfer_id: j.lease_until for j in tx.session.execute(select(PushJobRow)).scalars()
+        }
+    assert leases[claimed] is not None
+    assert leases[claimed].replace(tzinfo=UTC) == T0 + timedelta(seconds=900)
+    assert leases["t-done"] is None  # a finished push is not held
+    # The lease has not lapsed at the old expiry: nobody else can claim the running push.
+    later = queries.claim_pushes(T0 + timedelta(seconds=601), 600, 8)
+    assert claimed not in [j.transfer_id for j in later]
