@@ -33,7 +33,8 @@ async def test_push_delivers_the_file_and_completes(space: LocalDataspace, tmp_p
     )
     assert response.status_code == 200 and response.content == source.read_bytes()
     assert response.headers["content-type"].startswith("text/csv")
-    [provider_side] = await space["provider"].client.call("GET", "/transfers")
+    [row] = await space["provider"].client.call("GET", "/transfers")
+    provider_side = await space["provider"].client.wait_for("transfers", row["id"], ["COMPLETED"])
     assert provider_side["state"] == "COMPLETED"
 
 

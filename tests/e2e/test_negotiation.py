@@ -42,8 +42,12 @@ async def test_negotiation_reaches_finalized_on_both_sides(space: LocalDataspace
     done = await negotiate(space)
     assert done["state"] == "FINALIZED"
     agreement_id = done["agreement_id"]
-    provider_view = await space["provider"].client.call("GET", "/negotiations")
-    assert [(n["state"], n["agreement_id"]) for n in provider_view] == [("FINALIZED", agreement_id)]
+    # The provider records FINALIZED once the consumer's ACK is back: wait for that too.
+    [row] = await space["provider"].client.call("GET", "/negotiations")
+    provider_view = await space["provider"].client.wait_for(
+        "negotiations", row["id"], ["FINALIZED"]
+    )
+    assert (provider_view["state"], provider_view["agreement_id"]) == ("FINALIZED", agreement_id)
     for side in ("provider", "consumer"):
         agreement = await space[side].client.call("GET", f"/agreements/{agreement_id}")
         assert agreement["provider_did"] == space["provider"].did
@@ -96,7 +100,8 @@ async def test_policy_the_consumer_does_not_meet_ends_terminated(space: LocalDat
     await publish(space["provider"], DATASET, offer)
     done = await negotiate(space)
     assert done["state"] == "TERMINATED"
-    [provider_side] = await space["provider"].client.call("GET", "/negotiations")
+    [row] = await space["provider"].client.call("GET", "/negotiations")
+    provider_side = await space["provider"].client.wait_for("negotiations", row["id"], [])
     assert provider_side["state"] == "TERMINATED"
     assert provider_side["agreement_id"] is None
 

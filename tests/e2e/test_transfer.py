@@ -78,7 +78,9 @@ async def test_suspend_resume_complete_from_either_side(space: LocalDataspace) -
     await provider.call("POST", f"/transfers/{provider_id}/complete", json={})
     done = await consumer.wait_for("transfers", record["id"], ["COMPLETED"])
     assert done["state"] == "COMPLETED"
-    assert (await provider.call("GET", f"/transfers/{provider_id}"))["state"] == "COMPLETED"
+    assert (await provider.wait_for("transfers", provider_id, ["COMPLETED"]))[
+        "state"
+    ] == "COMPLETED"
 
 
 async def test_provider_terminates_a_transfer(space: LocalDataspace) -> None:
