@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from connector.api.deps import ConnectorDep, OperatorDep
@@ -175,15 +176,29 @@ async def offer_to_consumer(body: OfferToIn, connector: ConnectorDep) -> dict[st
     return _negotiation(row)
 
 
-@router.get("/negotiations")
-async def list_negotiations(
-    connector: ConnectorDep,
+@dataclass(frozen=True)
+class Page:
+    role: Role | None
+    state: str | None
+    limit: int
+    offset: int
+
+
+async def _page(
     role: Role | None = None,
     state: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
-) -> list[dict[str, Any]]:
-    return await _list(connector, NegotiationRow, _negotiation, role, state, limit, offset)
+) -> Page:
+    return Page(role, state, limit, offset)
+
+
+PageDep = Annotated[Page, Depends(_page)]
+
+
+@router.get("/negotiations")
+async def list_negotiations(connector: ConnectorDep, page: PageDep) -> list[dict[str, Any]]:
+    return await _list(connector, NegotiationRow, _negotiation, page)
 
 
 WaitQuery = Query(
@@ -195,17 +210,13 @@ TimeoutQuery = Query(30.0, ge=0, le=300, description="Seconds to wait at most, w
 
 
 async def _list(
-    connector: Connector,
-    kind: type[ProcessRow],
-    render: Callable[..., dict[str, Any]],
-    role: Role | None,
-    state: str | None,
-    limit: int,
-    offset: int,
+    connector: Connector, kind: type[ProcessRow], render: Callable[..., dict[str, Any]], page: Page
 ) -> list[dict[str, Any]]:
     def read() -> list[dict[str, Any]]:
         with connector.store.transaction() as tx:
-            rows = tx.processes(kind, role=role, state=state, limit=limit, offset=offset)
+            rows = tx.processes(
+                kind, role=page.role, state=page.state, limit=page.limit, offset=page.offset
+            )
             return [render(r) for r in rows]
 
     return await connector.store.call(read)
@@ -322,14 +333,8 @@ async def start_transfer(body: TransferIn, connector: ConnectorDep) -> dict[str,
 
 
 @router.get("/transfers")
-async def list_transfers(
-    connector: ConnectorDep,
-    role: Role | None = None,
-    state: str | None = None,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
-) -> list[dict[str, Any]]:
-    return await _list(connector, TransferRow, _transfer, role, state, limit, offset)
+async def list_transfers(connector: ConnectorDep, page: PageDep) -> list[dict[str, Any]]:
+    return await _list(connector, TransferRow, _transfer, page)
 
 
 @router.get("/transfers/{pid}")
