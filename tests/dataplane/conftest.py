@@ -13,6 +13,8 @@ import pytest
 
 from connector.clock import ManualClock
 from connector.localspace import LocalDataspace
+from connector.serving import BackgroundServer, free_port
+from tests.dataplane.owner import owner_app
 
 COUNCIL = "urn:tsunagu:council:test-basin"
 
@@ -129,3 +131,14 @@ def _collect_garbage() -> Iterator[None]:
     """Leaked connections and sessions show up in the test that leaked them, not a later one."""
     yield
     gc.collect()
+
+
+@pytest.fixture
+async def owner() -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """The owner's own HTTP API (tests/dataplane/owner.py) on a loopback port, and its state."""
+    state: dict[str, Any] = {}
+    port = free_port()
+    server = BackgroundServer(owner_app(state), host="127.0.0.1", port=port)
+    await server.start()
+    yield f"http://127.0.0.1:{port}/api", state
+    await server.stop()

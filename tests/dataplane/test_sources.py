@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,23 +13,13 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from connector.localspace import LocalDataspace
-from connector.serving import BackgroundServer, free_port
+from connector.serving import free_port
 from connector.store.database import normalise_url
 
 from .conftest import start_pull
-from .owner import API_KEY, owner_app
+from .owner import API_KEY
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def owner() -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    state: dict[str, Any] = {}
-    port = free_port()
-    server = BackgroundServer(owner_app(state), host="127.0.0.1", port=port)
-    await server.start()
-    yield f"http://127.0.0.1:{port}/api", state
-    await server.stop()
 
 
 def http_source(base: str, **extra: Any) -> dict[str, Any]:
