@@ -150,7 +150,11 @@ class TransferService(ProcessService[TransferRow]):
         if agreement.provider_did != self.own_did or agreement.consumer_did != peer.did:
             raise MessageError(f"no agreement {agreement_id!r}", code="unknown_agreement")
         negotiation = tx.process(NegotiationRow, agreement.negotiation_id)
-        if negotiation.state != "FINALIZED":
+        # Our FINALIZED may still be on its way back as an ACK the runner has not recorded:
+        # a consumer that asks for a transfer has it (the same implied acknowledgement as in
+        # `Machine.apply`), and nothing can stop a negotiation we owe FINALIZED any more.
+        finalizing = negotiation.state == "VERIFIED" and negotiation.pending == "FINALIZED"
+        if negotiation.state != "FINALIZED" and not finalizing:
             raise MessageError(
                 "the negotiation of this agreement is not finalized", code="agreement_not_final"
             )

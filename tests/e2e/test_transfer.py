@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import jwt
@@ -9,6 +10,7 @@ import pytest
 
 from connector.localspace import LocalDataspace
 from tests.e2e.conftest import open_offer, publish
+from tests.e2e.peer import CONTEXT, post, token
 
 pytestmark = pytest.mark.anyio
 DATASET = "urn:tsunagu:dataset:202151:rainfall"
@@ -122,3 +124,38 @@ async def test_push_transfer_needs_the_consumers_sink(space: LocalDataspace) -> 
     assert record["state"] == "STARTED"
     provider_row = await provider_transfer(space)
     assert provider_row["data_address"]["endpoint"] == sink["endpoint"]
+
+
+async def test_a_transfer_may_start_while_our_finalized_is_still_on_its_way(
+    stepped: LocalDataspace,
+) -> None:
+    """The consumer has FINALIZED and asks for a transfer before the provider has recorded the
+    ACK of its FINALIZED: the request proves the consumer has it (implied acknowledgement)."""
+    provider, consumer = stepped["provider"], stepped["consumer"]
+    await publish(provider, DATASET, open_offer("urn:offer:rain"))
+    await consumer.client.call(
+        "POST", "/negotiations", json={"provider": provider.did, "dataset_id": DATASET}
+    )
+
+    def transfer_request() -> dict[str, Any]:
+        return {
+            "@context": CONTEXT,
+            "@type": "TransferRequestMessage",
+            "consumerPid": f"urn:uuid:{uuid.uuid4()}",
+            "agreementId": agreement_id,
+            "format": "HttpData-PULL",
+            "callbackAddress": consumer.settings.callback_address,
+        }
+
+    await consumer.connector.runner.run_once()  # the request; the provider agrees
+    await provider.connector.runner.run_once()  # the agreement; the consumer verifies
+    [row] = await provider.client.call("GET", "/negotiations")
+    agreement_id = row["agreement_id"]
+    early = await post(stepped, "/transfers/request", transfer_request(), token(stepped))
+    assert early.status_code == 400 and early.json()["code"] == "agreement_not_final"
+
+    await consumer.connector.runner.run_once()  # the verification; we owe FINALIZED now
+    [row] = await provider.client.call("GET", "/negotiations")
+    assert (row["state"], row["pending"]) == ("VERIFIED", "FINALIZED")
+    response = await post(stepped, "/transfers/request", transfer_request(), token(stepped))
+    assert response.status_code == 201
