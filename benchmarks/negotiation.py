@@ -7,14 +7,16 @@ Printed, all from one run:
   is a single state commit (initial ContractRequestMessages for an offer that waits for an
   operator, so nothing else happens);
 * N complete negotiations (request -> FINALIZED, four protocol messages and their callbacks
-  each), each followed by a pull transfer start (-> STARTED): negotiations per second, the ratio
-  to the baseline, and p50/p95 latency of a negotiation (taken from the consumer's own event
-  timestamps, so polling granularity does not inflate it);
+  each), each followed by a pull transfer start (-> STARTED), with 5 and with 8 in flight at
+  once: negotiations per second, the ratio to the baseline, and p50/p95 latency of a
+  negotiation (taken from the consumer's own event timestamps, so polling granularity does not
+  inflate it). With more in flight, throughput rises a little and latency is mostly queueing;
+* the same latency one negotiation at a time;
 * idle CPU of the connector pair afterwards (event-driven runners should cost ~nothing).
 
 With TSUNAGU_TEST_DATABASE_URL set, the same figures are printed for PostgreSQL as well.
 
-    python benchmarks/negotiation.py [--negotiations 200] [--baseline 600] [--concurrency 8]
+    python benchmarks/negotiation.py [--negotiations 200] [--baseline 600] [--concurrency 5,8]
                                      [--unloaded 30]
 """
 
@@ -278,24 +280,29 @@ async def run(label: str, database_url_for: Any, args: argparse.Namespace) -> No
                         "offers": [{"policy": OPEN}, {"policy": PARKED, "requires_approval": True}],
                     },
                 )
-            base = await baseline(provider, consumer, args.baseline, args.concurrency)
+            base = await baseline(provider, consumer, args.baseline, max(args.concurrency))
             unloaded = await negotiations(provider, consumer, args.unloaded, 1)
-            result = await negotiations(provider, consumer, args.negotiations, args.concurrency)
+            loaded = [
+                (n, await negotiations(provider, consumer, args.negotiations, n))
+                for n in args.concurrency
+            ]
             idle = await idle_cpu(pair.connector_pids, args.idle_seconds)
         finally:
             pair.stop()
     print(f"\n== {label} ==")
     print(f"baseline: one signed message + one state commit   {base:8.0f} messages/s")
+    for n, result in loaded:
+        print(f"{n} negotiations at a time:")
+        print(
+            f"  complete negotiations (+ transfer start)        {result['rate']:8.1f} /s"
+            f"   ratio to baseline {result['rate'] / base:.3f}   (target >= 50/s)"
+        )
+        print(
+            f"  latency request -> FINALIZED                    p50 {result['p50']:6.1f} ms   "
+            f"p95 {result['p95']:6.1f} ms   (targets 50 / 100 ms; n={result['n']:.0f})"
+        )
     print(
-        f"complete negotiations (+ transfer start)          {result['rate']:8.1f} /s"
-        f"   ratio to baseline {result['rate'] / base:.3f}   (target >= 50/s)"
-    )
-    print(
-        f"negotiation latency request -> FINALIZED          p50 {result['p50']:6.1f} ms   "
-        f"p95 {result['p95']:6.1f} ms   (targets 50 / 100 ms; n={result['n']:.0f})"
-    )
-    print(
-        f"  the same, one negotiation at a time             p50 {unloaded['p50']:6.1f} ms   "
+        f"1 at a time: latency                              p50 {unloaded['p50']:6.1f} ms   "
         f"p95 {unloaded['p95']:6.1f} ms   ({unloaded['rate']:.1f} /s)"
     )
     print(
@@ -330,11 +337,16 @@ def main() -> None:
     )
     parser.add_argument("--negotiations", type=int, default=200)
     parser.add_argument("--baseline", type=int, default=600)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--concurrency",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[5, 8],
+        help="negotiations in flight at once; several, comma-separated, are each measured",
+    )
     parser.add_argument(
         "--unloaded", type=int, default=30, help="negotiations run one at a time first"
     )
-    parser.add_argument("--idle-seconds", type=float, default=5.0)
+    parser.add_argument("--idle-seconds", type=float, default=15.0)
     args = parser.parse_args()
     os.environ.pop("TSUNAGU_DATABASE_URL", None)
     asyncio.run(run("SQLite (WAL, synchronous=NORMAL)", lambda _key: None, args))
