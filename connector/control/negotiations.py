@@ -1,108 +1,44 @@
-"""Contract negotiation: inbound protocol messages, operator decisions, and what to send next.
+"""Contract negotiation: inbound protocol messages on either side and operator decisions.
 
 Inbound handlers only validate, transition and persist (one transaction) and then return the
 ACK; they never call the peer. Anything we owe the peer is recorded as `pending` on the row and
-sent by the runner (`connector.control.runner`).
+sent by the runner (`connector.control.runner`); the record keeping around that (rows, ACKs,
+outbound messages, what a delivered message changes) is `negotiation_records.py`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from typing import Any
 
-from connector.clock import Clock
-from connector.control.contract_decisions import agreement_for, agreement_problem, decide_on_request
-from connector.control.negotiation_wire import negotiation_message
-from connector.control.peers import Peer
-from connector.control.process import (
-    INITIAL,
-    Machine,
-    ProcessLike,
-    ProcessService,
-    clear_pending,
-    dsp_state,
-    new_pid,
-    pids,
-    termination_detail,
+from connector.control.contract_decisions import agreement_problem, decide_on_request
+from connector.control.negotiation_records import (
+    MACHINE,
+    E,
+    NegotiationRecords,
+    requester_of,
+    target_of,
 )
+from connector.control.peers import Peer
+from connector.control.process import INITIAL, clear_pending, new_pid, termination_detail
 from connector.errors import Conflict, InvalidTransition, MessageError, NotFound
 from connector.protocol.messages import (
     ContractAgreementMessage,
     ContractAgreementVerificationMessage,
-    ContractNegotiation,
     ContractNegotiationEventMessage,
     ContractNegotiationTerminationMessage,
     ContractOfferMessage,
     ContractRequestMessage,
 )
-from connector.protocol.negotiation import (
-    NegotiationEvent,
-    NegotiationState,
-    next_negotiation_state,
-)
+from connector.protocol.negotiation import NegotiationState
 from connector.protocol.roles import Role
-from connector.store.store import Store, Transaction
-from connector.store.tables import AgreementRow, NegotiationRow
-from policies.decision import PolicyDecisionPoint
+from connector.store.store import Transaction
+from connector.store.tables import NegotiationRow
 from policies.odrl import Policy, parse_policy
 
-E = NegotiationEvent
-MACHINE = Machine("negotiation", next_negotiation_state, NegotiationState, NegotiationEvent)
 
-
-class NegotiationService(ProcessService[NegotiationRow]):
-    row_type = NegotiationRow
-
-    def __init__(
-        self,
-        store: Store,
-        clock: Clock,
-        *,
-        own_did: str,
-        callback_address: str,
-        provider_address: str,
-        pdp: PolicyDecisionPoint,
-        notify: Callable[[ProcessLike], None] = lambda _row: None,
-    ) -> None:
-        super().__init__(
-            store, clock, own_did=own_did, callback_address=callback_address, pdp=pdp, notify=notify
-        )
-        self.provider_address = provider_address  # where consumers reach us as provider
-
-    def _new_row(
-        self,
-        *,
-        role: Role,
-        counterparty_did: str,
-        counterparty_address: str,
-        dataset_id: str,
-        offer: Policy,
-        offer_by: Role,
-        peer_pid: str | None = None,
-    ) -> NegotiationRow:
-        now = self.clock()
-        return NegotiationRow(
-            id=new_pid(),
-            role=role,
-            state=INITIAL,
-            peer_pid=peer_pid,
-            counterparty_did=counterparty_did,
-            counterparty_address=counterparty_address.rstrip("/"),
-            dataset_id=dataset_id,
-            offer=offer.to_json(),
-            offer_by=offer_by,
-            created_at=now,
-            updated_at=now,
-        )
-
-    def ack(self, row: NegotiationRow) -> ContractNegotiation:
-        consumer_pid, provider_pid = pids(row)
-        return ContractNegotiation(
-            consumer_pid=consumer_pid,
-            provider_pid=provider_pid,
-            state=NegotiationState(dsp_state(row, _first_state(row))),
-        )
+class NegotiationService(NegotiationRecords):
+    """Inbound messages on either side and the operator's decisions."""
 
     # -- provider side, inbound -----------------------------------------------------------
 
@@ -115,7 +51,7 @@ class NegotiationService(ProcessService[NegotiationRow]):
                 existing = self._opened_before(tx, peer, Role.PROVIDER, msg.consumer_pid)
                 if existing is not None:
                     return existing, False
-                dataset_id = _target(offer)
+                dataset_id = target_of(offer)
                 offers = tx.offers([dataset_id])
                 if not offers:
                     raise MessageError(
@@ -139,7 +75,7 @@ class NegotiationService(ProcessService[NegotiationRow]):
                 created = True
             else:
                 row = self._provider_row(tx, peer, msg.provider_pid, msg.consumer_pid)
-                if _target(offer) != row.dataset_id:
+                if target_of(offer) != row.dataset_id:
                     raise MessageError("a counter-offer must keep the dataset", code="wrong_target")
                 created = False
             MACHINE.apply(
@@ -164,7 +100,7 @@ class NegotiationService(ProcessService[NegotiationRow]):
         self, tx: Transaction, row: NegotiationRow, offer: Policy, *, offers_of: Any, peer: Peer
     ) -> None:
         decision = decide_on_request(
-            list(offers_of), offer, pdp=self.pdp, requester=_requester(peer), now=self.clock()
+            list(offers_of), offer, pdp=self.pdp, requester=requester_of(peer), now=self.clock()
         )
         if decision.action == "park":
             row.awaiting_decision = True
@@ -177,16 +113,6 @@ class NegotiationService(ProcessService[NegotiationRow]):
                 self.clock(),
                 termination_detail(decision.code, *decision.reasons),
             )
-
-    def _agreement_detail(self, row: NegotiationRow, offer: Policy) -> dict[str, Any]:
-        agreement = agreement_for(
-            offer,
-            dataset_id=row.dataset_id,
-            provider=self.own_did,
-            consumer=row.counterparty_did,
-            now=self.clock(),
-        )
-        return {"agreement": agreement.to_json()}
 
     def on_event(
         self, peer: Peer, msg: ContractNegotiationEventMessage, *, role: Role
@@ -287,14 +213,14 @@ class NegotiationService(ProcessService[NegotiationRow]):
                     peer_pid=msg.provider_pid,
                     counterparty_did=peer.did,
                     counterparty_address=msg.callback_address,
-                    dataset_id=_target(offer),
+                    dataset_id=target_of(offer),
                     offer=offer,
                     offer_by=Role.PROVIDER,
                 )
                 created = True
             else:
                 row = self._consumer_row(tx, peer, msg.consumer_pid, msg.provider_pid)
-                if _target(offer) != row.dataset_id:
+                if target_of(offer) != row.dataset_id:
                     raise MessageError("a counter-offer must keep the dataset", code="wrong_target")
                 created = False
             MACHINE.apply(
@@ -446,122 +372,3 @@ class NegotiationService(ProcessService[NegotiationRow]):
                 "this negotiation is not waiting for a decision", code="not_awaiting_decision"
             )
         return row
-
-    # -- outbound (called by the runner) --------------------------------------------------
-
-    def outbound(self, row: NegotiationRow) -> tuple[str, dict[str, Any]]:
-        """The URL and body of the message `row.pending` asks us to send."""
-        return negotiation_message(
-            row, callback_address=self.callback_address, provider_address=self.provider_address
-        )
-
-    def on_sent(self, pid: str, pending: str, response: dict[str, Any] | None) -> None:
-        """The peer acknowledged `pending` with a 2xx: apply our own transition."""
-        now = self.clock()
-        with self.store.transaction() as tx:
-            row = tx.process(NegotiationRow, pid)
-            if row.pending != pending:
-                return  # overtaken: an inbound message settled it already
-            if row.peer_pid is None and response is not None:
-                peer_pid = response.get(
-                    "providerPid" if row.role == Role.CONSUMER else "consumerPid"
-                )
-                if not isinstance(peer_pid, str) or not peer_pid:
-                    raise MessageError("the peer's ACK carries no process id", code="invalid_ack")
-                row.peer_pid = peer_pid
-            self._apply_sent(tx, row, pending, now)
-            clear_pending(row)
-            tx.add(row)
-        self.committed(row)
-
-    def _apply_sent(self, tx: Transaction, row: NegotiationRow, pending: str, now: Any) -> None:
-        detail = row.pending_detail or {}
-        MACHINE.apply(
-            tx,
-            row,
-            sender=Role(row.role),
-            event=pending,
-            now=now,
-            direction="outbound",
-            detail=detail,
-        )
-        self._implied(tx, row)(pending)
-
-    def _implied(self, tx: Transaction, row: NegotiationRow) -> Callable[[str], None]:
-        """What a message of ours changes once the peer has it (acknowledged, or implied by
-        the peer's reply): an agreement we sent now binds; a counter-offer is now the offer."""
-
-        def apply(pending: str) -> None:
-            detail = row.pending_detail or {}
-            if pending == E.AGREEMENT:
-                agreement = parse_policy(detail["agreement"])
-                self._store_agreement(
-                    tx, row, agreement, provider=self.own_did, consumer=row.counterparty_did
-                )
-            elif pending == E.CONTRACT_OFFER and "offer" in detail:
-                row.offer = detail["offer"]
-                row.offer_by = Role.PROVIDER
-            elif pending == E.CONTRACT_REQUEST:
-                row.offer_by = Role.CONSUMER
-
-        return apply
-
-    def _store_agreement(
-        self,
-        tx: Transaction,
-        row: NegotiationRow,
-        agreement: Policy,
-        *,
-        provider: str,
-        consumer: str,
-    ) -> None:
-        assert agreement.uid is not None
-        tx.add(
-            AgreementRow(
-                id=agreement.uid,
-                negotiation_id=row.id,
-                dataset_id=row.dataset_id,
-                provider_did=provider,
-                consumer_did=consumer,
-                policy=agreement.to_json(),
-                signed_at=agreement.timestamp or self.clock(),
-            )
-        )
-        row.agreement_id = agreement.uid
-
-    def _opened_before(
-        self, tx: Transaction, peer: Peer, role: Role, peer_pid: str
-    ) -> NegotiationRow | None:
-        """The process a first message opened already: the peer sent it again (its ACK was
-        lost), and gets the same process back."""
-        return tx.process_by_peer(
-            NegotiationRow, role=role, counterparty_did=peer.did, peer_pid=peer_pid
-        )
-
-    def _provider_row(
-        self, tx: Transaction, peer: Peer, provider_pid: str, consumer_pid: str
-    ) -> NegotiationRow:
-        return self.own_row(
-            tx, peer, role=Role.PROVIDER, own_pid=provider_pid, peer_pid=consumer_pid
-        )
-
-    def _consumer_row(
-        self, tx: Transaction, peer: Peer, consumer_pid: str, provider_pid: str
-    ) -> NegotiationRow:
-        return self.own_row(
-            tx, peer, role=Role.CONSUMER, own_pid=consumer_pid, peer_pid=provider_pid
-        )
-
-
-def _first_state(row: NegotiationRow) -> str:
-    return NegotiationState.REQUESTED if row.offer_by == Role.CONSUMER else NegotiationState.OFFERED
-
-
-def _target(offer: Policy) -> str:
-    if not offer.target:
-        raise MessageError("the offer names no target dataset", code="missing_target")
-    return offer.target
-
-
-def _requester(peer: Peer) -> dict[str, Any]:
-    return {"did": peer.did, **peer.claims}
