@@ -241,13 +241,19 @@ class PushSender:
             return
         await self._retrying(pid, functools.partial(self._upload, access, sink, sent))
         log.info("pushed %d bytes for transfer %s", sent[0], pid)
+        # Delivered: from here on there is nothing to cut, only bookkeeping, which a cut must
+        # not interrupt (the completion we send next is acknowledged fast enough for its
+        # COMPLETED to arrive while we are still writing).
+        self._running.pop(pid, None)
+        await anyio.to_thread.run_sync(self._complete, pid, sent[0])
+
+    def _complete(self, pid: str, sent: int) -> None:
+        self.queries.finish_push(pid, state="done", now=self.clock(), bytes_sent=sent)
         try:
-            await anyio.to_thread.run_sync(self.transfers.act, pid, TransferEvent.COMPLETION)
+            self.transfers.act(pid, TransferEvent.COMPLETION)
         except ConnectorError as exc:  # suspended meanwhile: a resume sends it again
             log.info("push of %s delivered but not completed: %s", pid, exc)
-            await self._finish(pid, "stopped", sent=sent[0])
-            return
-        await self._finish(pid, "done", sent=sent[0])
+            self.queries.finish_push(pid, state="stopped", now=self.clock(), bytes_sent=sent)
 
     def _sink(self, pid: str) -> _Sink:
         with self.store.transaction() as tx:
