@@ -150,6 +150,12 @@ def build_connector(
             row.id, role=row.role, state=row.state, format=getattr(row, "format", None)
         )
 
+    def gave_up(pid: str) -> None:
+        """The runner retried or gave up a send (which may end the process): whoever waits
+        looks again, and a transfer's open streams are checked."""
+        changes.changed(pid)
+        dataplane.changed(pid)
+
     negotiations = NegotiationService(
         store,
         clock,
@@ -175,7 +181,7 @@ def build_connector(
         dispatcher,
         clock,
         {NegotiationRow: negotiations, TransferRow: transfers},
-        on_change=changes.changed,  # a send given up ends the process: tell who waits
+        on_change=gave_up,
     )
     negotiations.outbox = transfers.outbox = runner  # what the services owe peers
     return Connector(

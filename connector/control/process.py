@@ -32,8 +32,9 @@ from policies.decision import PolicyDecisionPoint
 RowT = TypeVar("RowT", NegotiationRow, TransferRow)
 
 INITIAL = "INITIAL"
-_ROLES_REMEMBERED = 100_000
 """State of a process we created but whose first message the peer has not acknowledged yet."""
+
+_ROLES_REMEMBERED = 100_000  # pids whose role `role_of` keeps in memory
 
 
 class ProcessLike(Protocol):
