@@ -214,10 +214,12 @@ def _first_state(row: NegotiationRow) -> str:
 
 
 def target_of(offer: Policy) -> str:
+    """The dataset an offer is for (an offer that names none is malformed)."""
     if not offer.target:
         raise MessageError("the offer names no target dataset", code="missing_target")
     return offer.target
 
 
 def requester_of(peer: Peer) -> dict[str, Any]:
+    """What the policy decision point knows of the peer asking: its DID and verified claims."""
     return {"did": peer.did, **peer.claims}
