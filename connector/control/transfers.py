@@ -50,7 +50,7 @@ FORMATS = (PULL, PUSH)
 class DataAddressIssuer(Protocol):
     """Mints the data address a consumer uses to pull (implemented by the data plane)."""
 
-    def pull_address(self, transfer: TransferRow, agreement: AgreementRow) -> dict[str, Any]: ...
+    def pull_address(self, transfer: TransferRow) -> dict[str, Any]: ...
 
 
 class TransferService(ProcessService[TransferRow]):
@@ -278,9 +278,7 @@ class TransferService(ProcessService[TransferRow]):
         if pending is E.START:
             address = None
             if row.role == Role.PROVIDER and row.format == PULL:
-                with self.store.transaction() as tx:
-                    agreement = tx.agreement(row.agreement_id)
-                address = DataAddress.from_json(self.addresses.pull_address(row, agreement))
+                address = DataAddress.from_json(self.addresses.pull_address(row))
             msg = TransferStartMessage(
                 provider_pid=provider_pid, consumer_pid=consumer_pid, data_address=address
             )

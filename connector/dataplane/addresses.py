@@ -13,7 +13,7 @@ from typing import Any
 from connector.dataplane.tokens import TransferTokens, new_refresh_token, token_hash
 from connector.identity.access_tokens import MAX_LIFETIME_SECONDS
 from connector.store.dataplane_queries import DataPlaneQueries
-from connector.store.tables import AgreementRow, TransferRow
+from connector.store.tables import TransferRow
 
 HTTP_ENDPOINT_TYPE = "https://w3id.org/idsa/v4.1/HTTP"
 
@@ -35,10 +35,12 @@ class PullAddressIssuer:
         self.queries = queries
         self.public_url = public_url.rstrip("/")
 
-    def pull_address(self, transfer: TransferRow, agreement: AgreementRow) -> dict[str, Any]:
+    def pull_address(self, transfer: TransferRow) -> dict[str, Any]:
+        """A fresh data address for a pull transfer we start (or resume): a signed access
+        token bound to the transfer and its agreement, and a refresh token."""
         token, expires = self.tokens.issue(
             transfer_id=transfer.id,
-            agreement_id=agreement.id,
+            agreement_id=transfer.agreement_id,
             consumer_did=transfer.counterparty_did,
         )
         refresh = new_refresh_token()
@@ -47,7 +49,7 @@ class PullAddressIssuer:
             transfer.counterparty_did,
             token_hash(refresh),
             expires,
-            agreement_id=agreement.id,
+            agreement_id=transfer.agreement_id,
         )
         endpoint = f"{self.public_url}/data/{transfer.id}"
 
