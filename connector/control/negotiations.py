@@ -123,13 +123,22 @@ class NegotiationService(NegotiationRecords):
                 row = self._provider_row(tx, peer, msg.provider_pid, msg.consumer_pid)
                 if msg.event_type != "ACCEPTED":
                     raise InvalidTransition("a consumer may only send ACCEPTED events")
-                if row.offer_by == Role.CONSUMER and row.state != INITIAL:
+                # Our counter-offer may not be recorded as delivered yet: its acceptance says
+                # it was (implied acknowledgement), and makes it the current offer first.
+                offer_on_its_way = row.pending == E.CONTRACT_OFFER
+                if row.offer_by == Role.CONSUMER and row.state != INITIAL and not offer_on_its_way:
                     raise InvalidTransition(
                         "the current offer came from the consumer; "
                         "only a provider offer can be accepted"
                     )
                 MACHINE.apply(
-                    tx, row, sender=Role.CONSUMER, event=E.ACCEPTED, now=now, direction="inbound"
+                    tx,
+                    row,
+                    sender=Role.CONSUMER,
+                    event=E.ACCEPTED,
+                    now=now,
+                    direction="inbound",
+                    on_implied=self._implied(tx, row),
                 )
                 offer = parse_policy(row.offer)
                 self.schedule(row, E.AGREEMENT, now, self._agreement_detail(row, offer))

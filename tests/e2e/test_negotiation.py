@@ -8,6 +8,7 @@ import pytest
 
 from connector.localspace import LocalDataspace
 from tests.e2e.conftest import members_offer, open_offer, publish
+from tests.e2e.peer import CONTEXT, post, token
 
 pytestmark = pytest.mark.anyio
 DATASET = "urn:tsunagu:dataset:202151:water-level"
@@ -212,3 +213,36 @@ async def _provider_pid(space: LocalDataspace) -> str:
             return str(rows[0]["id"])
         await anyio.sleep(0.01)
     raise AssertionError("the provider never saw the request")
+
+
+async def test_acceptance_that_overtakes_our_counter_offer_acknowledgement(
+    stepped: LocalDataspace,
+) -> None:
+    """The consumer accepts the counter-offer before the provider has recorded that it was
+    delivered: the acceptance implies delivery, and the counter-offer's terms are agreed."""
+    provider, consumer = stepped["provider"], stepped["consumer"]
+    await publish(provider, DATASET, open_offer("urn:offer:5"), approval=True)
+    started = await consumer.client.call(
+        "POST", "/negotiations", json={"provider": provider.did, "dataset_id": DATASET}
+    )
+    await consumer.connector.runner.run_once()  # the request; parked at the provider
+    [parked] = await provider.client.call("GET", "/negotiations")
+    counter = members_offer("urn:offer:5-counter")
+    await provider.client.call(
+        "POST", f"/negotiations/{parked['id']}/counter-offer", json={"policy": counter}
+    )
+    [owed] = await provider.client.call("GET", "/negotiations")
+    assert (owed["state"], owed["pending"]) == ("REQUESTED", "CONTRACT_OFFER")
+    accepted = {
+        "@context": CONTEXT,
+        "@type": "ContractNegotiationEventMessage",
+        "providerPid": parked["id"],
+        "consumerPid": started["id"],
+        "eventType": "ACCEPTED",
+    }
+    response = await post(stepped, f"/negotiations/{parked['id']}/events", accepted, token(stepped))
+    assert response.status_code == 200, response.text
+    now = await provider.client.call("GET", f"/negotiations/{parked['id']}")
+    assert now["state"] == "ACCEPTED" and now["pending"] == "AGREEMENT"
+    assert [e["to"] for e in now["events"]][-2:] == ["OFFERED", "ACCEPTED"]
+    assert now["events"][-2]["detail"] == {"implied": True}
