@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +24,14 @@ import anyio
 from connector.clock import Clock
 from connector.control.transfers import PULL, PUSH
 from connector.dataplane.access import AccessPolicy, AccessVerdict, AgreementAccessPolicy
-from connector.dataplane.accumulate import Snapshots
 from connector.dataplane.addresses import PullAddressIssuer
-from connector.dataplane.errors import AccessDenied, SourceMisconfigured, TokenRejected
-from connector.dataplane.files import open_file
-from connector.dataplane.live import Feeds, ReadingStream, buffered, mqtt_upstream
+from connector.dataplane.errors import AccessDenied, TokenRejected
 from connector.dataplane.push import PushSender
+from connector.dataplane.reading import Access, SourceReader
 from connector.dataplane.sinks import Sinks
-from connector.dataplane.sources import Body, DataRequest, SourceSpec, parse_source
-from connector.dataplane.sql import SqlEngines, open_sql
+from connector.dataplane.sources import Body, DataRequest
 from connector.dataplane.streaming import OpenStreams
 from connector.dataplane.tokens import TransferClaims, TransferTokens, new_refresh_token, token_hash
-from connector.dataplane.upstream import HttpClient, open_http
 from connector.identity.access_tokens import MAX_LIFETIME_SECONDS
 from connector.identity.keys import KeyRing
 from connector.protocol.roles import Role
@@ -44,14 +39,6 @@ from connector.store.dataplane_queries import DataPlaneQueries, TransferSnapshot
 from connector.store.store import Store
 
 log = logging.getLogger("tsunagu.dataplane")
-
-
-@dataclass(frozen=True)
-class Access:
-    """An admitted request: whose, under which transfer, from which source."""
-
-    claims: TransferClaims
-    snapshot: TransferSnapshot
 
 
 class DataPlane:
@@ -75,15 +62,13 @@ class DataPlane:
         self.addresses = PullAddressIssuer(self.tokens, self.queries, public_url=public_url)
         self.policy: AccessPolicy = policy or AgreementAccessPolicy()
         self.recheck_seconds = recheck_seconds
-        self.http = HttpClient()
-        self.sql = SqlEngines()
-        self.feeds = Feeds(clock)
-        self.snapshots = Snapshots(self.http, clock)
+        self.reader = SourceReader(clock)
+        self.http = self.reader.http  # also the consumer side's client for pulls (app.py)
         self.streams = OpenStreams()
         self.sinks = Sinks(
             self.queries, clock, directory=directory or Path("."), public_url=public_url
         )
-        self.pusher = PushSender(self, store, clock)
+        self.pusher = PushSender(self.reader, self.policy, self.queries, store, clock)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._recheck: asyncio.Task[None] | None = None
@@ -111,10 +96,7 @@ class DataPlane:
                 await task
         self._recheck = None
         await self.pusher.aclose()
-        await self.feeds.aclose()
-        await self.snapshots.aclose()
-        await self.http.aclose()
-        self.sql.dispose()
+        await self.reader.aclose()
 
     def _spawn(self, coro: Any) -> None:
         if self._closed:
@@ -299,59 +281,5 @@ class DataPlane:
     def revoke_agreement(self, agreement_id: str, reason: str) -> None:
         self.queries.revoke_agreement(agreement_id, reason, self.clock())
 
-    # -- reading the source ---------------------------------------------------------------------
-
     async def open(self, access: Access, request: DataRequest) -> Body:
-        spec = parse_source(access.snapshot.data_address)
-        if spec.kind == "file":
-            return await open_file(spec, request)
-        if spec.kind == "sql":
-            return await open_sql(self.sql, spec, request)
-        if spec.kind == "http":
-            if "live" in spec.fields and (request.wants_events or request.wants_ndjson):
-                return await self._live(self.snapshots.feed(self.feeds, spec), request)
-            if spec.accumulate is not None and not request.subpath and not request.query:
-                return await self.snapshots.read(spec, request)
-            return await open_http(self.http, spec, request)
-        return await self._mqtt(spec, request)
-
-    async def _mqtt(self, spec: SourceSpec, request: DataRequest) -> Body:
-        if request.subpath or request.query:
-            raise SourceMisconfigured("a live MQTT dataset takes no sub-paths or parameters")
-        buffer = int((spec.accumulate or {}).get("size", 0) or 0)
-        feed = self.feeds.get(mqtt_key(spec), lambda: mqtt_upstream_of(spec), buffer=buffer)
-        if feed.buffer is not None and not (request.wants_events or request.wants_ndjson):
-            readings = list(feed.buffer)  # accumulation: the latest readings, as a finite read
-            return Body(buffered(readings), headers={"Content-Type": "application/x-ndjson"})
-        return await self._live(feed, request)
-
-    async def _live(self, feed: Any, request: DataRequest) -> Body:
-        queue = await feed.subscribe()
-        media = "text/event-stream" if request.wants_events else "application/x-ndjson"
-        return Body(
-            ReadingStream(feed, queue, sse=request.wants_events),
-            headers={"Content-Type": media, "Cache-Control": "no-store"},
-            live=True,
-        )
-
-
-def mqtt_key(spec: SourceSpec) -> str:
-    f = spec.fields
-    return (
-        f"mqtt://{f.get('username') or ''}@{f.get('host')}:{f.get('port', 1883)}/{f.get('topic')}"
-    )
-
-
-def mqtt_upstream_of(spec: SourceSpec) -> Any:
-    port = spec.fields.get("port", 1883)
-    qos = spec.fields.get("qos", 0)
-    if not isinstance(port, int) or not isinstance(qos, int) or qos not in (0, 1, 2):
-        raise SourceMisconfigured("an MQTT source's port and qos must be integers (qos 0-2)")
-    return mqtt_upstream(
-        spec.text("host"),
-        port,
-        spec.text("topic"),
-        username=spec.fields.get("username"),
-        password=spec.fields.get("password"),
-        qos=qos,
-    )
+        return await self.reader.open(access, request)

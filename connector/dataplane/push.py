@@ -42,9 +42,10 @@ import anyio
 
 from connector.clock import Clock
 from connector.control.transfers import PUSH
-from connector.dataplane.access import AccessVerdict
+from connector.dataplane.access import AccessPolicy, AccessVerdict
 from connector.dataplane.addresses import endpoint_properties
 from connector.dataplane.errors import PushFailed
+from connector.dataplane.reading import Access, SourceReader
 from connector.dataplane.sinks import NDJSON
 from connector.dataplane.sources import DataRequest, parse_source
 from connector.dataplane.streaming import aclose
@@ -78,17 +79,20 @@ class _Sink:
 class PushSender:
     def __init__(
         self,
-        plane: Any,  # the DataPlane: opens sources, checks agreements, holds the HTTP client
+        reader: SourceReader,
+        policy: AccessPolicy,
+        queries: DataPlaneQueries,
         store: Store,
         clock: Clock,
         *,
         max_attempts: int = 4,
         base_delay: float = 0.5,
     ) -> None:
-        self.plane = plane
+        self.reader = reader
+        self.policy = policy
         self.store = store
         self.clock = clock
-        self.queries: DataPlaneQueries = plane.queries
+        self.queries = queries
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.transfers: Any = None  # the TransferService, to complete or terminate
@@ -231,8 +235,6 @@ class PushSender:
             live = parse_source(snapshot.data_address).live
         except ConnectorError as exc:
             raise PushFailed(f"the push cannot start: {exc}") from exc
-        from connector.dataplane.plane import Access  # the plane imports this module
-
         access = Access(
             TransferClaims(pid, snapshot.agreement_id, snapshot.counterparty_did, 0), snapshot
         )
@@ -262,7 +264,7 @@ class PushSender:
     async def _allowed(self, snapshot: TransferSnapshot) -> bool:
         """One access under the agreement (see the module docstring); False: terminated."""
         pid, now = snapshot.transfer_id, self.clock()
-        verdict: AccessVerdict = self.plane.policy.check(snapshot, now)
+        verdict: AccessVerdict = self.policy.check(snapshot, now)
         limit = verdict.count_limit
         if verdict.allowed and limit is not None:
             if not await anyio.to_thread.run_sync(
@@ -279,16 +281,16 @@ class PushSender:
         await self._terminate(pid, verdict.code, verdict.reason)
         return False
 
-    async def _upload(self, access: Any, sink: _Sink, sent: list[int]) -> None:
+    async def _upload(self, access: Access, sink: _Sink, sent: list[int]) -> None:
         """A finite push: the whole body in one chunked PUT."""
-        body = await self.plane.open(access, DataRequest())
+        body = await self.reader.open(access, DataRequest())
         counted = _Counted(body.chunks)
         headers = {
             **sink.headers,
             "Content-Type": body.headers.get("Content-Type", "application/octet-stream"),
         }
         try:
-            async with self.plane.http.session().put(
+            async with self.reader.http.session().put(
                 sink.endpoint,
                 data=counted,
                 headers=headers,
@@ -300,11 +302,11 @@ class PushSender:
             sent[0] = counted.size  # also when cut: how far it got
             await aclose(body.chunks)
 
-    async def _stream(self, access: Any, sink: _Sink, sent: list[int]) -> None:
+    async def _stream(self, access: Access, sink: _Sink, sent: list[int]) -> None:
         """A live push: one POST per batch of readings, for as long as the transfer runs."""
         pid = access.claims.transfer_id
         wanted = DataRequest(accept=NDJSON)
-        body = await self._retrying(pid, lambda: self.plane.open(access, wanted))
+        body = await self._retrying(pid, lambda: self.reader.open(access, wanted))
         headers = {**sink.headers, "Content-Type": NDJSON}
         log.info("live push of %s streaming", pid)
         try:
@@ -315,7 +317,7 @@ class PushSender:
             await aclose(body.chunks)
 
     async def _post(self, sink: _Sink, headers: dict[str, str], batch: bytes) -> None:
-        async with self.plane.http.session().post(
+        async with self.reader.http.session().post(
             sink.endpoint,
             data=batch,
             headers=headers,
