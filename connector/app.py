@@ -25,7 +25,6 @@ from connector.control.runner import Runner
 from connector.control.transfers import TransferService
 from connector.dataplane.consumer import DataClient
 from connector.dataplane.plane import DataPlane
-from connector.errors import PeerError
 from connector.identity.credentials import CredentialVerifier
 from connector.identity.did import DidResolver
 from connector.identity.keys import KeyRing
@@ -62,16 +61,6 @@ class Connector:
     @property
     def did(self) -> str:
         return self.settings.did
-
-    async def provider_base(self, provider_did: str) -> str:
-        """Where a provider's DSP endpoints are, from the CatalogService in its DID document."""
-        document = await self.resolver.resolve(provider_did)
-        endpoint = document.service_endpoint("CatalogService")
-        if not endpoint:
-            raise PeerError(
-                f"{provider_did} publishes no CatalogService", code="no_catalog_service"
-            )
-        return endpoint.rstrip("/").removesuffix("/catalog")
 
     async def start(self) -> None:
         self.changes.bind(asyncio.get_running_loop())

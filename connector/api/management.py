@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from catalog.dsp import catalog_to_json
 from connector.api.deps import ConnectorDep, OperatorDep
 from connector.control.catalog import fetch_catalog
+from connector.control.peers import provider_base
 from connector.errors import Conflict, MessageError
 from connector.store.tables import DatasetRow, OfferRow
 from policies.errors import PolicyError
@@ -177,6 +178,6 @@ async def peer_catalog(
     ),
 ) -> dict[str, Any]:
     """Read a peer's catalogue over DSP (as that peer lets us see it)."""
-    base = provider_address or await connector.provider_base(provider)
+    base = provider_address or await provider_base(connector.resolver, provider)
     catalog = await fetch_catalog(connector.dispatcher, provider_did=provider, dsp_base=base)
     return catalog_to_json(catalog)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from connector.api.deps import ConnectorDep, OperatorDep
 from connector.api.management import policy_of
 from connector.control.catalog import fetch_dataset
+from connector.control.peers import provider_base
 from connector.control.process import dsp_state
 from connector.errors import MessageError, NotFound
 from connector.protocol.roles import Role
@@ -138,7 +139,7 @@ def _event(e: Any) -> dict[str, Any]:
 @router.post("/negotiations", status_code=201)
 async def start_negotiation(body: NegotiationIn, connector: ConnectorDep) -> dict[str, Any]:
     """Consumer: negotiate for a peer's dataset under one of its offers."""
-    base = body.provider_address or await connector.provider_base(body.provider)
+    base = body.provider_address or await provider_base(connector.resolver, body.provider)
     if body.offer is not None:
         offers = [policy_of(body.offer)]
         if offers[0].uid is None or body.offer_id not in (None, offers[0].uid):

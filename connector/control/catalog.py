@@ -10,9 +10,9 @@ from catalog.errors import CatalogError
 from catalog.model import Catalog, DataService, Dataset, Distribution
 from connector.control.dispatcher import Dispatcher
 from connector.control.peers import Peer
-from connector.control.transfers import FORMATS
 from connector.dataplane.sources import serving_mode
 from connector.errors import PeerError
+from connector.protocol.formats import FORMATS
 from connector.store.store import Store
 from connector.store.tables import DatasetRow, OfferRow
 from policies.odrl import parse_policy

@@ -24,6 +24,7 @@ from connector.control.process import (
     termination_detail,
 )
 from connector.errors import Forbidden, MessageError, NotFound
+from connector.protocol.formats import FORMATS, PULL, PUSH
 from connector.protocol.messages import (
     DataAddress,
     TransferCompletionMessage,
@@ -42,9 +43,6 @@ from policies.odrl import parse_policy
 
 E = TransferEvent
 MACHINE = Machine("transfer", next_transfer_state, TransferState, TransferEvent)
-PULL = "HttpData-PULL"
-PUSH = "HttpData-PUSH"
-FORMATS = (PULL, PUSH)
 
 
 class DataAddressIssuer(Protocol):

@@ -20,7 +20,6 @@ import anyio
 import httpx
 
 from connector.clock import Clock
-from connector.control.transfers import PULL, PUSH
 from connector.dataplane.addresses import endpoint_properties
 from connector.dataplane.errors import BackendTimeout, BackendUnavailable
 from connector.dataplane.sources import Body, DataRequest, clean_subpath
@@ -28,6 +27,7 @@ from connector.dataplane.tokens import token_hash
 from connector.dataplane.upstream import PASSED_HEADERS, HttpClient
 from connector.errors import Conflict, ConnectorError, NotFound, PeerError
 from connector.identity.access_tokens import MAX_LIFETIME_SECONDS
+from connector.protocol.formats import PULL, PUSH
 from connector.protocol.roles import Role
 from connector.store.dataplane_queries import DataPlaneQueries
 from connector.store.dataplane_tables import DataCredentialRow

@@ -22,7 +22,6 @@ from typing import Any
 import anyio
 
 from connector.clock import Clock
-from connector.control.transfers import PULL, PUSH
 from connector.dataplane.access import AccessPolicy, AccessVerdict, AgreementAccessPolicy
 from connector.dataplane.addresses import PullAddressIssuer
 from connector.dataplane.errors import AccessDenied, TokenRejected
@@ -34,6 +33,7 @@ from connector.dataplane.streaming import OpenStreams
 from connector.dataplane.tokens import TransferClaims, TransferTokens, new_refresh_token, token_hash
 from connector.identity.access_tokens import MAX_LIFETIME_SECONDS
 from connector.identity.keys import KeyRing
+from connector.protocol.formats import PULL, PUSH
 from connector.protocol.roles import Role
 from connector.store.dataplane_queries import DataPlaneQueries, TransferSnapshot
 from connector.store.store import Store

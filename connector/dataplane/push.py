@@ -41,7 +41,6 @@ import aiohttp
 import anyio
 
 from connector.clock import Clock
-from connector.control.transfers import PUSH
 from connector.dataplane.access import AccessPolicy, AccessVerdict
 from connector.dataplane.addresses import endpoint_properties
 from connector.dataplane.errors import PushFailed
@@ -51,6 +50,7 @@ from connector.dataplane.sources import DataRequest, parse_source
 from connector.dataplane.streaming import aclose
 from connector.dataplane.tokens import TransferClaims
 from connector.errors import Conflict, ConnectorError
+from connector.protocol.formats import PUSH
 from connector.protocol.roles import Role
 from connector.protocol.transfer import TransferEvent
 from connector.store.dataplane_queries import DataPlaneQueries, TransferSnapshot

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from catalog.model import ACCUMULATED, DIRECT, SERVING_MODE
+from connector.control.peers import provider_base
 from connector.localspace import LocalDataspace
 from tests.conftest import Validate
 
@@ -45,7 +46,7 @@ async def test_the_catalogue_states_each_datasets_serving_mode(
     provider, consumer = space["provider"], space["consumer"].connector
 
     # What the provider answers a CatalogRequestMessage, as the consumer receives it.
-    base = await consumer.provider_base(provider.did)
+    base = await provider_base(consumer.resolver, provider.did)
     raw = await consumer.dispatcher.get_json(
         f"{base}/catalog/request",
         audience=provider.did,
