@@ -37,7 +37,7 @@ from fastapi.responses import Response
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from connector.localspace import LocalDataspace  # noqa: E402
+from connector.demo.localspace import LocalDataspace  # noqa: E402
 from connector.serving import free_port  # noqa: E402
 
 KIB = b"x" * 1024

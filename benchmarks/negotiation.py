@@ -37,7 +37,7 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
-from connector.client import ManagementClient
+from connector.api.client import ManagementClient
 from connector.clock import system_clock
 from connector.identity.authority import Authority
 from connector.identity.keys import KeyRing

@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 from connector.clock import ManualClock
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "vocab"
 
 
 @pytest.fixture
@@ -37,6 +38,14 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"../shared not found at {SHARED}; it holds the official data files")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def examples() -> Path:
+    """The repository's vocabulary examples: A市's and B町's mappings, stations and readings."""
+    if not EXAMPLES.is_dir():
+        pytest.fail(f"examples not found at {EXAMPLES}")
+    return EXAMPLES
 
 
 # -- databases: every store and e2e test runs on SQLite and, when configured, PostgreSQL --------

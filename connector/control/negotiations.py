@@ -9,6 +9,7 @@ outbound messages, what a delivered message changes) is `negotiation_records.py`
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from typing import Any
 
 from connector.control.contract_decisions import agreement_problem, decide_on_request
@@ -75,20 +76,9 @@ class NegotiationService(NegotiationRecords):
                 created = True
             else:
                 row = self._provider_row(tx, peer, msg.provider_pid, msg.consumer_pid)
-                if target_of(offer) != row.dataset_id:
-                    raise MessageError("a counter-offer must keep the dataset", code="wrong_target")
+                self._keeps_dataset(row, offer)
                 created = False
-            MACHINE.apply(
-                tx,
-                row,
-                sender=Role.CONSUMER,
-                event=E.CONTRACT_REQUEST,
-                now=now,
-                direction="inbound",
-                detail={"offer": offer.to_json()},
-            )
-            row.offer = offer.to_json()
-            row.offer_by = Role.CONSUMER
+            self._take_offer(tx, row, offer, Role.CONSUMER, E.CONTRACT_REQUEST, now, implied=False)
             if not created:
                 offers = tx.offers([row.dataset_id])
             self._decide_on_offer(tx, row, offer, offers_of=offers, peer=peer)
@@ -131,30 +121,14 @@ class NegotiationService(NegotiationRecords):
                         "the current offer came from the consumer; "
                         "only a provider offer can be accepted"
                     )
-                MACHINE.apply(
-                    tx,
-                    row,
-                    sender=Role.CONSUMER,
-                    event=E.ACCEPTED,
-                    now=now,
-                    direction="inbound",
-                    on_implied=self._implied(tx, row),
-                )
+                self._receive(tx, row, Role.CONSUMER, E.ACCEPTED, now)
                 offer = parse_policy(row.offer)
                 self.schedule(row, E.AGREEMENT, now, self._agreement_detail(row, offer))
             else:
                 row = self._consumer_row(tx, peer, msg.consumer_pid, msg.provider_pid)
                 if msg.event_type != "FINALIZED":
                     raise InvalidTransition("a provider may only send FINALIZED events")
-                MACHINE.apply(
-                    tx,
-                    row,
-                    sender=Role.PROVIDER,
-                    event=E.FINALIZED,
-                    now=now,
-                    direction="inbound",
-                    on_implied=self._implied(tx, row),
-                )
+                self._receive(tx, row, Role.PROVIDER, E.FINALIZED, now)
             tx.add(row)
         self.committed(row)
         return row
@@ -165,15 +139,7 @@ class NegotiationService(NegotiationRecords):
         now = self.clock()
         with self.store.transaction() as tx:
             row = self._provider_row(tx, peer, msg.provider_pid, msg.consumer_pid)
-            MACHINE.apply(
-                tx,
-                row,
-                sender=Role.CONSUMER,
-                event=E.VERIFICATION,
-                now=now,
-                direction="inbound",
-                on_implied=self._implied(tx, row),
-            )
+            self._receive(tx, row, Role.CONSUMER, E.VERIFICATION, now)
             self.schedule(row, E.FINALIZED, now)
             tx.add(row)
         self.committed(row)
@@ -190,15 +156,8 @@ class NegotiationService(NegotiationRecords):
             else:
                 row = self._consumer_row(tx, peer, msg.consumer_pid, msg.provider_pid)
                 sender = Role.PROVIDER
-            MACHINE.apply(
-                tx,
-                row,
-                sender=sender,
-                event=E.TERMINATION,
-                now=now,
-                direction="inbound",
-                detail=termination_detail(msg.code, *(msg.reason or [])),
-            )
+            detail = termination_detail(msg.code, *(msg.reason or []))
+            self._receive(tx, row, sender, E.TERMINATION, now, detail, implied=False)
             clear_pending(row)
             row.awaiting_decision = False
             tx.add(row)
@@ -229,21 +188,9 @@ class NegotiationService(NegotiationRecords):
                 created = True
             else:
                 row = self._consumer_row(tx, peer, msg.consumer_pid, msg.provider_pid)
-                if target_of(offer) != row.dataset_id:
-                    raise MessageError("a counter-offer must keep the dataset", code="wrong_target")
+                self._keeps_dataset(row, offer)
                 created = False
-            MACHINE.apply(
-                tx,
-                row,
-                sender=Role.PROVIDER,
-                event=E.CONTRACT_OFFER,
-                now=now,
-                direction="inbound",
-                detail={"offer": offer.to_json()},
-                on_implied=self._implied(tx, row),
-            )
-            row.offer = offer.to_json()
-            row.offer_by = Role.PROVIDER
+            self._take_offer(tx, row, offer, Role.PROVIDER, E.CONTRACT_OFFER, now)
             # the consumer accepts provider offers automatically
             self.schedule(row, E.ACCEPTED, now)
             tx.add(row)
@@ -264,15 +211,8 @@ class NegotiationService(NegotiationRecords):
             )
             if problem:
                 raise MessageError(f"agreement rejected: {problem}", code="invalid_agreement")
-            MACHINE.apply(
-                tx,
-                row,
-                sender=Role.PROVIDER,
-                event=E.AGREEMENT,
-                now=now,
-                direction="inbound",
-                detail={"agreement": agreement.to_json()},
-                on_implied=self._implied(tx, row),
+            self._receive(
+                tx, row, Role.PROVIDER, E.AGREEMENT, now, detail={"agreement": agreement.to_json()}
             )
             self._store_agreement(tx, row, agreement, provider=peer.did, consumer=self.own_did)
             self.schedule(row, E.VERIFICATION, now)
@@ -373,6 +313,51 @@ class NegotiationService(NegotiationRecords):
             tx.add(row)
         self.committed(row)
         return row
+
+    def _receive(
+        self,
+        tx: Transaction,
+        row: NegotiationRow,
+        sender: Role,
+        event: str,
+        now: datetime,
+        detail: dict[str, Any] | None = None,
+        *,
+        implied: bool = True,
+    ) -> None:
+        """Move `row` by the peer's message; with `implied`, a message of ours it answers counts
+        as delivered (implied acknowledgement: the reply proves the peer has it)."""
+        MACHINE.apply(
+            tx,
+            row,
+            sender=sender,
+            event=event,
+            now=now,
+            direction="inbound",
+            detail=detail,
+            on_implied=self._implied(tx, row) if implied else None,
+        )
+
+    def _take_offer(
+        self,
+        tx: Transaction,
+        row: NegotiationRow,
+        offer: Policy,
+        sender: Role,
+        event: str,
+        now: datetime,
+        *,
+        implied: bool = True,
+    ) -> None:
+        """The peer's (counter-)offer or request becomes the negotiation's current offer."""
+        self._receive(tx, row, sender, event, now, {"offer": offer.to_json()}, implied=implied)
+        row.offer = offer.to_json()
+        row.offer_by = sender
+
+    @staticmethod
+    def _keeps_dataset(row: NegotiationRow, offer: Policy) -> None:
+        if target_of(offer) != row.dataset_id:
+            raise MessageError("a counter-offer must keep the dataset", code="wrong_target")
 
     def _parked(self, tx: Transaction, pid: str) -> NegotiationRow:
         row = tx.process(NegotiationRow, pid, role=Role.PROVIDER)

@@ -18,7 +18,8 @@ Error codes raised as `MessageError(..., code=...)`:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, Self, TypeVar
@@ -31,21 +32,84 @@ from policies.odrl import Policy, PolicyKind, parse_policy
 DSP_CONTEXT = "https://w3id.org/dspace/2025/1/context.jsonld"
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class Prop:
+    """One property of a message on the wire: its JSON name, how it is read from a body and
+    written back. The dataclass field it fills is the snake_case form of the name."""
+
+    name: str
+    read: Callable[[Fields, str], Any]
+    write: Callable[[Any], Any] = _same
+    coerce: Callable[[Any, str], Any] | None = None
+    """Applied on construction too (e.g. an enum given as its string), with the message type."""
+
+    @property
+    def attr(self) -> str:
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", self.name).lower()
+
+
+def text(name: str) -> Prop:
+    return Prop(name, lambda fields, n: fields.string(n))
+
+
+def optional_text(name: str) -> Prop:
+    return Prop(name, lambda fields, n: fields.optional_string(n))
+
+
+def policy(name: str, kind: PolicyKind) -> Prop:
+    return Prop(name, lambda fields, n: fields.policy(n, kind), lambda p: p.to_json())
+
+
+def enum(name: str, kind: type[E]) -> Prop:
+    return Prop(
+        name,
+        lambda fields, n: fields.enum(n, kind),
+        lambda member: member.value,
+        lambda value, where: coerce_enum(value, kind, where, name),
+    )
+
+
+def reason_list(name: str = "reason") -> Prop:
+    """A `reason` array: >= 1 item when present, so an empty one is absent."""
+    return Prop(name, lambda fields, n: fields.array(n), list, lambda value, _: reasons(value))
+
+
+PIDS = (text("providerPid"), text("consumerPid"))
+
+
 class Message:
-    """Base of every DSP message model. Subclasses are frozen, keyword-only dataclasses."""
+    """Base of every DSP message model. Subclasses are frozen, keyword-only dataclasses that
+    list their wire properties in `WIRE`, in the order they are written; reading, writing and
+    coercion follow from that list."""
 
     TYPE: ClassVar[str]
+    WIRE: ClassVar[tuple[Prop, ...]] = ()
+
+    def __post_init__(self) -> None:
+        for prop in self.WIRE:
+            if prop.coerce is not None:
+                value = getattr(self, prop.attr)
+                object.__setattr__(self, prop.attr, prop.coerce(value, self.TYPE))
 
     def to_json(self) -> dict[str, Any]:
         """The DSP 2025-1 compact JSON; absent optional properties are omitted, never null."""
         return {"@context": [DSP_CONTEXT], "@type": self.TYPE, **self._properties()}
 
     def _properties(self) -> dict[str, Any]:
-        raise NotImplementedError
+        out: dict[str, Any] = {}
+        for prop in self.WIRE:
+            value = getattr(self, prop.attr)
+            if value is not None:
+                out[prop.name] = prop.write(value)
+        return out
 
     @classmethod
     def _read(cls, fields: Fields) -> Self:
-        raise NotImplementedError
+        return cls(**{prop.attr: prop.read(fields, prop.name) for prop in cls.WIRE})
 
 
 M = TypeVar("M", bound=Message)
@@ -146,46 +210,20 @@ class Fields:
 class PidPairMessage(Message):
     """Messages that carry nothing but the two process ids."""
 
+    WIRE: ClassVar[tuple[Prop, ...]] = PIDS
     provider_pid: str
     consumer_pid: str
-
-    def _properties(self) -> dict[str, Any]:
-        return {"providerPid": self.provider_pid, "consumerPid": self.consumer_pid}
-
-    @classmethod
-    def _read(cls, fields: Fields) -> Self:
-        return cls(
-            provider_pid=fields.string("providerPid"), consumer_pid=fields.string("consumerPid")
-        )
 
 
 @dataclass(frozen=True, kw_only=True)
 class CodeAndReasonMessage(Message):
     """Termination and error objects: both pids, an optional `code` and `reason` list."""
 
+    WIRE: ClassVar[tuple[Prop, ...]] = (*PIDS, optional_text("code"), reason_list())
     provider_pid: str
     consumer_pid: str
     code: str | None = None
     reason: Sequence[Any] | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "reason", reasons(self.reason))
-
-    def _properties(self) -> dict[str, Any]:
-        return {
-            "providerPid": self.provider_pid,
-            "consumerPid": self.consumer_pid,
-            **code_and_reason(self.code, self.reason),
-        }
-
-    @classmethod
-    def _read(cls, fields: Fields) -> Self:
-        return cls(
-            provider_pid=fields.string("providerPid"),
-            consumer_pid=fields.string("consumerPid"),
-            code=fields.optional_string("code"),
-            reason=fields.array("reason"),
-        )
 
 
 # -- checks shared by the message models ---------------------------------------------------------
@@ -234,15 +272,6 @@ def reasons(value: Sequence[Any] | str | None) -> tuple[Any, ...] | None:
         return None
     items = (value,) if isinstance(value, str) else tuple(value)
     return items or None
-
-
-def code_and_reason(code: str | None, reason: Sequence[Any] | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if code is not None:
-        out["code"] = code
-    if reason:
-        out["reason"] = list(reason)
-    return out
 
 
 def json_type(value: object) -> str:

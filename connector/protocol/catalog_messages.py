@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
-from connector.protocol.base import Fields, Message, code_and_reason, reasons
+from connector.protocol.base import Fields, Message, Prop, optional_text, reason_list, text
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,14 +35,8 @@ class DatasetRequestMessage(Message):
     """The abstract form of `GET <base>/catalog/datasets/:id`."""
 
     TYPE: ClassVar[str] = "DatasetRequestMessage"
+    WIRE: ClassVar[tuple[Prop, ...]] = (text("dataset"),)
     dataset: str
-
-    def _properties(self) -> dict[str, Any]:
-        return {"dataset": self.dataset}
-
-    @classmethod
-    def _read(cls, fields: Fields) -> Self:
-        return cls(dataset=fields.string("dataset"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,15 +45,6 @@ class CatalogError(Message):
     the exception of the catalogue library)."""
 
     TYPE: ClassVar[str] = "CatalogError"
+    WIRE: ClassVar[tuple[Prop, ...]] = (optional_text("code"), reason_list())
     code: str | None = None
     reason: Sequence[Any] | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "reason", reasons(self.reason))
-
-    def _properties(self) -> dict[str, Any]:
-        return code_and_reason(self.code, self.reason)
-
-    @classmethod
-    def _read(cls, fields: Fields) -> Self:
-        return cls(code=fields.optional_string("code"), reason=fields.array("reason"))

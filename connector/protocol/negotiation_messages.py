@@ -8,17 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import ClassVar
 
 from connector.errors import MessageError
 from connector.protocol.base import (
+    PIDS,
     CodeAndReasonMessage,
-    Fields,
     Message,
     PidPairMessage,
+    Prop,
     check_callback,
-    coerce_enum,
+    enum,
     exactly_one,
+    optional_text,
+    policy,
+    text,
 )
 from connector.protocol.states import NegotiationState
 from policies.odrl import Policy
@@ -42,44 +46,40 @@ def _check_offer(offer: Policy, where: str) -> None:
         )
 
 
+def _check_initial_or_counter(
+    message: ContractRequestMessage | ContractOfferMessage, **peer_pid: str | None
+) -> None:
+    """The first message of a negotiation names where to answer; a counter-message names the
+    peer's process instead. Either way it carries an offer for a dataset."""
+    exactly_one(message.TYPE, callbackAddress=message.callback_address, **peer_pid)
+    if message.callback_address is not None:
+        check_callback(message.callback_address, message.TYPE)
+    _check_offer(message.offer, message.TYPE)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ContractRequestMessage(Message):
     """Consumer -> provider. Initial (with `callback_address`) or counter-offer (`provider_pid`)."""
 
     TYPE: ClassVar[str] = "ContractRequestMessage"
+    WIRE: ClassVar[tuple[Prop, ...]] = (
+        optional_text("providerPid"),
+        text("consumerPid"),
+        policy("offer", "Offer"),
+        optional_text("callbackAddress"),
+    )
     consumer_pid: str
     offer: Policy
     provider_pid: str | None = None
     callback_address: str | None = None
 
     def __post_init__(self) -> None:
-        exactly_one(self.TYPE, callbackAddress=self.callback_address, providerPid=self.provider_pid)
-        if self.callback_address is not None:
-            check_callback(self.callback_address, self.TYPE)
-        _check_offer(self.offer, self.TYPE)
+        super().__post_init__()
+        _check_initial_or_counter(self, providerPid=self.provider_pid)
 
     @property
     def is_initial(self) -> bool:
         return self.provider_pid is None
-
-    def _properties(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if self.provider_pid is not None:
-            out["providerPid"] = self.provider_pid
-        out["consumerPid"] = self.consumer_pid
-        out["offer"] = self.offer.to_json()
-        if self.callback_address is not None:
-            out["callbackAddress"] = self.callback_address
-        return out
-
-    @classmethod
-    def _read(cls, fields: Fields) -> Self:
-        return cls(
-            consumer_pid=fields.string("consumerPid"),
-            provider_pid=fields.optional_string("providerPid"),
-            callback_address=fields.optional_string("callbackAddress"),
-            offer=fields.policy("offer", "Offer"),
-        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,68 +87,41 @@ class ContractOfferMessage(Message):
     """Provider -> consumer. Initial (with `callback_address`) or counter-offer (`consumer_pid`)."""
 
     TYPE: ClassVar[str] = "ContractOfferMessage"
+    WIRE: ClassVar[tuple[Prop, ...]] = (
+        text("providerPid"),
+        optional_text("consumerPid"),
+        policy("offer", "Offer"),
+        optional_text("callbackAddress"),
+    )
     provider_pid: str
     offer: Policy
     consumer_pid: str | None = None
     callback_address: str | None = None
 
     def __post_init__(self) -> None:
-        exactly_one(self.TYPE, callbackAddress=self.callback_address, consumerPid=self.consumer_pid)
-        if self.callback_address is not None:
-            check_callback(self.callback_address, self.TYPE)
-        _check_offer(self.offer, self.TYPE)
+        super().__post_init__()
+        _check_initial_or_counter(self, consumerPid=self.consumer_pid)
 
     @property
     def is_initial(self) -> bool:
         return self.consumer_pid is None
 
-    def _properties(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"providerPid": self.provider_pid}
-        if self.consumer_pid is not None:
-            out["consumerPid"] = self.consumer_pid
-        out["offer"] = self.offer.to_json()
-        if self.callback_address is not None:
-            out["callbackAddress"] = self.callback_address
-        return out
-
-    @classmethod
-    def _read(cls, fields: Fields) -> Self:
-        return cls(
-            provider_pid=fields.string("providerPid"),
-            consumer_pid=fields.optional_string("consumerPid"),
-            callback_address=fields.optional_string("callbackAddress"),
-            offer=fields.policy("offer", "Offer"),
-        )
-
 
 @dataclass(frozen=True, kw_only=True)
 class ContractAgreementMessage(Message):
     TYPE: ClassVar[str] = "ContractAgreementMessage"
+    WIRE: ClassVar[tuple[Prop, ...]] = (*PIDS, policy("agreement", "Agreement"))
     provider_pid: str
     consumer_pid: str
     agreement: Policy
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.agreement.kind != "Agreement":
             raise MessageError(
                 f"{self.TYPE}: 'agreement' must be an Agreement, not {self.agreement.kind}",
                 code="invalid_policy",
             )
-
-    def _properties(self) -> dict[str, Any]:
-        return {
-            "providerPid": self.provider_pid,
-            "consumerPid": self.consumer_pid,
-            "agreement": self.agreement.to_json(),
-        }
-
-    @classmethod
-    def _read(cls, fields: Fields) -> Self:
-        return cls(
-            provider_pid=fields.string("providerPid"),
-            consumer_pid=fields.string("consumerPid"),
-            agreement=fields.policy("agreement", "Agreement"),
-        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,28 +132,10 @@ class ContractAgreementVerificationMessage(PidPairMessage):
 @dataclass(frozen=True, kw_only=True)
 class ContractNegotiationEventMessage(Message):
     TYPE: ClassVar[str] = "ContractNegotiationEventMessage"
+    WIRE: ClassVar[tuple[Prop, ...]] = (*PIDS, enum("eventType", NegotiationEventType))
     provider_pid: str
     consumer_pid: str
     event_type: NegotiationEventType
-
-    def __post_init__(self) -> None:
-        event = coerce_enum(self.event_type, NegotiationEventType, self.TYPE, "eventType")
-        object.__setattr__(self, "event_type", event)
-
-    def _properties(self) -> dict[str, Any]:
-        return {
-            "providerPid": self.provider_pid,
-            "consumerPid": self.consumer_pid,
-            "eventType": self.event_type.value,
-        }
-
-    @classmethod
-    def _read(cls, fields: Fields) -> Self:
-        return cls(
-            provider_pid=fields.string("providerPid"),
-            consumer_pid=fields.string("consumerPid"),
-            event_type=fields.enum("eventType", NegotiationEventType),
-        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -198,28 +153,10 @@ class ContractNegotiation(Message):
     """The ACK: where a negotiation stands."""
 
     TYPE: ClassVar[str] = "ContractNegotiation"
+    WIRE: ClassVar[tuple[Prop, ...]] = (*PIDS, enum("state", NegotiationState))
     provider_pid: str
     consumer_pid: str
     state: NegotiationState
-
-    def __post_init__(self) -> None:
-        state = coerce_enum(self.state, NegotiationState, self.TYPE, "state")
-        object.__setattr__(self, "state", state)
-
-    def _properties(self) -> dict[str, Any]:
-        return {
-            "providerPid": self.provider_pid,
-            "consumerPid": self.consumer_pid,
-            "state": self.state.value,
-        }
-
-    @classmethod
-    def _read(cls, fields: Fields) -> Self:
-        return cls(
-            provider_pid=fields.string("providerPid"),
-            consumer_pid=fields.string("consumerPid"),
-            state=fields.enum("state", NegotiationState),
-        )
 
 
 NegotiationMessage = (

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from connector.errors import MessageError
 from connector.protocol.base import (
+    PIDS,
     CodeAndReasonMessage,
     Fields,
     Message,
     PidPairMessage,
+    Prop,
     check_callback,
-    coerce_enum,
+    enum,
+    text,
 )
 from connector.protocol.states import TransferState
 
@@ -78,11 +81,12 @@ class DataAddress:
         )
 
 
-def _data_address(fields: Fields) -> DataAddress | None:
-    data = fields.optional_object("dataAddress")
-    return (
-        None if data is None else DataAddress.from_json(data, where=f"{fields.where}: dataAddress")
-    )
+def _read_data_address(fields: Fields, name: str) -> DataAddress | None:
+    data = fields.optional_object(name)
+    return None if data is None else DataAddress.from_json(data, where=f"{fields.where}: {name}")
+
+
+DATA_ADDRESS = Prop("dataAddress", _read_data_address, lambda address: address.to_json())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +94,13 @@ class TransferRequestMessage(Message):
     """Consumer -> provider; `data_address` only for push transfers."""
 
     TYPE: ClassVar[str] = "TransferRequestMessage"
+    WIRE: ClassVar[tuple[Prop, ...]] = (
+        text("consumerPid"),
+        text("agreementId"),
+        text("format"),
+        DATA_ADDRESS,
+        text("callbackAddress"),
+    )
     consumer_pid: str
     agreement_id: str
     format: str
@@ -97,28 +108,8 @@ class TransferRequestMessage(Message):
     data_address: DataAddress | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_callback(self.callback_address, self.TYPE)
-
-    def _properties(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "consumerPid": self.consumer_pid,
-            "agreementId": self.agreement_id,
-            "format": self.format,
-        }
-        if self.data_address is not None:
-            out["dataAddress"] = self.data_address.to_json()
-        out["callbackAddress"] = self.callback_address
-        return out
-
-    @classmethod
-    def _read(cls, fields: Fields) -> Self:
-        return cls(
-            consumer_pid=fields.string("consumerPid"),
-            agreement_id=fields.string("agreementId"),
-            format=fields.string("format"),
-            callback_address=fields.string("callbackAddress"),
-            data_address=_data_address(fields),
-        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,23 +118,10 @@ class TransferStartMessage(Message):
     is required for pull transfers, which the control plane checks (it knows the format)."""
 
     TYPE: ClassVar[str] = "TransferStartMessage"
+    WIRE: ClassVar[tuple[Prop, ...]] = (*PIDS, DATA_ADDRESS)
     provider_pid: str
     consumer_pid: str
     data_address: DataAddress | None = None
-
-    def _properties(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"providerPid": self.provider_pid, "consumerPid": self.consumer_pid}
-        if self.data_address is not None:
-            out["dataAddress"] = self.data_address.to_json()
-        return out
-
-    @classmethod
-    def _read(cls, fields: Fields) -> Self:
-        return cls(
-            provider_pid=fields.string("providerPid"),
-            consumer_pid=fields.string("consumerPid"),
-            data_address=_data_address(fields),
-        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -171,29 +149,10 @@ class TransferProcess(Message):
     """The ACK: where a transfer stands."""
 
     TYPE: ClassVar[str] = "TransferProcess"
+    WIRE: ClassVar[tuple[Prop, ...]] = (*PIDS, enum("state", TransferState))
     provider_pid: str
     consumer_pid: str
     state: TransferState
-
-    def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "state", coerce_enum(self.state, TransferState, self.TYPE, "state")
-        )
-
-    def _properties(self) -> dict[str, Any]:
-        return {
-            "providerPid": self.provider_pid,
-            "consumerPid": self.consumer_pid,
-            "state": self.state.value,
-        }
-
-    @classmethod
-    def _read(cls, fields: Fields) -> Self:
-        return cls(
-            provider_pid=fields.string("providerPid"),
-            consumer_pid=fields.string("consumerPid"),
-            state=fields.enum("state", TransferState),
-        )
 
 
 TransferMessage = (

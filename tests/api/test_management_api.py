@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connector.localspace import LocalDataspace, Participant
+from connector.demo.localspace import LocalDataspace, Participant
 
 pytestmark = pytest.mark.anyio
 
@@ -50,7 +50,7 @@ async def test_openapi_documents_both_apis(provider: Participant) -> None:
 
 async def test_operator_mistakes_are_clear_json_errors(provider: Participant) -> None:
     client = provider.client
-    from connector.client import ManagementError
+    from connector.api.client import ManagementError
 
     with pytest.raises(ManagementError) as caught:
         await client.call(

@@ -10,7 +10,7 @@ import pytest
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
-from connector.localspace import LocalDataspace, Participant
+from connector.demo.localspace import LocalDataspace, Participant
 from vocab.contexts import parse_jsonld
 from vocab.vocabulary import load_vocabulary
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from connector.clock import ManualClock
-from connector.localspace import LocalDataspace
+from connector.demo.localspace import LocalDataspace
 from connector.serving import BackgroundServer, free_port
 from tests.dataplane.owner import owner_app
 

@@ -11,7 +11,7 @@ import pytest
 
 from catalog.model import ACCUMULATED, DIRECT, SERVING_MODE
 from connector.control.peers import provider_base
-from connector.localspace import LocalDataspace
+from connector.demo.localspace import LocalDataspace
 from tests.conftest import Validate
 
 from .conftest import publish

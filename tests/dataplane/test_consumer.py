@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from connector.clock import ManualClock
-from connector.localspace import LocalDataspace
+from connector.demo.localspace import LocalDataspace
 from connector.store.dataplane_tables import DataCredentialRow
 
 from .conftest import start_pull

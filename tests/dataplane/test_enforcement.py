@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from connector.clock import ManualClock
+from connector.demo.localspace import LocalDataspace
 from connector.identity import jws
 from connector.identity.access_tokens import ACCESS_TOKEN_TYPE, issue_transfer_token
-from connector.localspace import LocalDataspace
 from connector.serving import BackgroundServer, free_port
 from connector.store.tables import AgreementRow, TransferRow
 

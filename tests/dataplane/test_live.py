@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from connector.clock import ManualClock
-from connector.localspace import LocalDataspace
+from connector.demo.localspace import LocalDataspace
 
 from .conftest import Pull, start_pull
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connector.localspace import LocalDataspace
+from connector.demo.localspace import LocalDataspace
 
 from .conftest import start_pull
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.localspace import LocalDataspace
+from connector.demo.localspace import LocalDataspace
 from connector.serving import free_port
 
 from .conftest import agree, publish

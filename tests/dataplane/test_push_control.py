@@ -13,7 +13,7 @@ import anyio
 import httpx
 import pytest
 
-from connector.localspace import LocalDataspace
+from connector.demo.localspace import LocalDataspace
 
 from .conftest import agree, offer, publish
 from .owner import SLOW_ONCE_CSV

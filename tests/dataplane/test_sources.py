@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from connector.localspace import LocalDataspace
+from connector.demo.localspace import LocalDataspace
 from connector.serving import free_port
 from connector.store.database import normalise_url
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from connector.localspace import LocalDataspace, Participant
+from connector.demo.localspace import LocalDataspace, Participant
 
 COUNCIL = "urn:tsunagu:council:test-basin"
 

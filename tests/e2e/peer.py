@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import jwt
 
-from connector.localspace import LocalDataspace
+from connector.demo.localspace import LocalDataspace
 
 CONTEXT = ["https://w3id.org/dspace/2025/1/context.jsonld"]
 DATASET = "urn:tsunagu:dataset:bad-input"

@@ -12,7 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from connector.localspace import LocalDataspace
+from connector.demo.localspace import LocalDataspace
 from tests.e2e.conftest import open_offer, publish
 from tests.e2e.peer import CONTEXT, DATASET, post, request_body, token
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from connector.localspace import LocalDataspace
+from connector.demo.localspace import LocalDataspace
 from tests.e2e.conftest import members_offer, open_offer, publish
 from tests.e2e.peer import CONTEXT, post, token
 
@@ -83,7 +83,7 @@ async def test_an_offer_taken_from_the_catalogue_is_not_read_again(
 
 
 async def test_an_offer_passed_in_must_be_the_providers_own(space: LocalDataspace) -> None:
-    from connector.client import ManagementError
+    from connector.api.client import ManagementError
 
     await publish(space["provider"], DATASET, members_offer("urn:offer:1"))
     forged = members_offer("urn:offer:made-up")

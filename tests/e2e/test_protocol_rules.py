@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from connector.localspace import LocalDataspace
+from connector.demo.localspace import LocalDataspace
 from tests.e2e.conftest import open_offer, publish
 from tests.e2e.peer import CONTEXT, get, post, request_body, token
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from connector.clock import ManualClock
-from connector.localspace import LocalDataspace
+from connector.demo.localspace import LocalDataspace
 from connector.serving import free_port
 from connector.store.tables import NegotiationRow
 from policies.odrl import parse_policy

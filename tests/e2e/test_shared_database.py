@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from connector.app import build_connector
-from connector.localspace import LocalDataspace
+from connector.demo.localspace import LocalDataspace
 from connector.store.tables import NegotiationRow
 from tests.e2e.conftest import open_offer, publish
 

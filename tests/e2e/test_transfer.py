@@ -8,7 +8,7 @@ from typing import Any
 import jwt
 import pytest
 
-from connector.localspace import LocalDataspace
+from connector.demo.localspace import LocalDataspace
 from tests.e2e.conftest import open_offer, publish
 from tests.e2e.peer import CONTEXT, post, token
 
@@ -103,7 +103,7 @@ async def test_operator_cannot_complete_a_suspended_transfer(space: LocalDataspa
     consumer = space["consumer"].client
     await consumer.call("POST", f"/transfers/{record['id']}/suspend", json={})
     await consumer.wait_for("transfers", record["id"], ["SUSPENDED"])
-    from connector.client import ManagementError
+    from connector.api.client import ManagementError
 
     with pytest.raises(ManagementError) as caught:
         await consumer.call("POST", f"/transfers/{record['id']}/complete", json={})

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from connector.localspace import LocalDataspace
+from connector.demo.localspace import LocalDataspace
 from tests.conftest import Validate
 from tests.e2e.conftest import members_offer, open_offer, publish
 

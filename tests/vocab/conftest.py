@@ -1,29 +1,20 @@
-"""Fixtures for the vocabulary tests: the packaged vocabulary, the examples and small helpers."""
+"""Fixtures for the vocabulary tests: the packaged vocabulary and small helpers (the examples: `examples` in tests/conftest.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
 from vocab.mapping import Mapping, mapping_from_dict
 from vocab.vocabulary import Vocabulary, load_vocabulary
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "vocab"
 STATION = "https://w3id.org/tsunagu/id/station/test/s1"
 
 
 @pytest.fixture(scope="session")
 def vocabulary() -> Vocabulary:
     return load_vocabulary()
-
-
-@pytest.fixture(scope="session")
-def examples() -> Path:
-    if not EXAMPLES.is_dir():
-        pytest.fail(f"examples not found at {EXAMPLES}")
-    return EXAMPLES
 
 
 @pytest.fixture

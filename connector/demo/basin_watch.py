@@ -1,7 +1,8 @@
 """C村's flood watch in `tsunagu demo`: each neighbour's readings, converted into the shared
 model with that neighbour's mapping and placed on the risk ladder of their station.
 
-The mappings and station descriptions are the repository's examples (`examples/vocab/`): A市's
+The mappings and station descriptions are the repository's examples (`examples/vocab/`, shipped
+in the package as `connector/demo/examples`, a link to them in a checkout): A市's
 (CSV, 和暦, centimetres) and B町's (JSON, ISO 8601, metres). Nothing here knows either format;
 the mapping files do.
 """
@@ -13,7 +14,6 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-import connector
 from connector.errors import ConnectorError
 from vocab.errors import VocabError
 from vocab.flood import FloodWatchReport, convert_and_classify
@@ -21,7 +21,7 @@ from vocab.namespaces import UNIT
 from vocab.stations import Station, load_stations
 from vocab.thresholds import Classification
 
-EXAMPLES = Path(connector.__file__).resolve().parents[1] / "examples" / "vocab"
+EXAMPLES = Path(__file__).resolve().with_name("examples") / "vocab"
 MAPPINGS = {"a": "a-city.toml", "b": "b-town.toml"}
 STATION_FILES = ("a-city-stations.ttl", "b-town-stations.ttl")
 METRE = str(UNIT.M)
@@ -34,7 +34,7 @@ def example_file(name: str) -> Path:
     if not path.is_file():
         raise ConnectorError(
             f"the demo reads the neighbours' mappings and stations from {EXAMPLES}, "
-            f"but {name} is not there: run it from a checkout of the tsunagu repository",
+            f"but {name} is not there: reinstall tsunagu (the examples ship with it)",
             code="demo_examples_missing",
         )
     return path

@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from connector.demo import basin_watch
+from connector.demo import sources as demo_sources
+from connector.demo.localspace import LocalDataspace, Participant
 from connector.errors import ConnectorError
-from connector.localspace import LocalDataspace, Participant
 
 if TYPE_CHECKING:
     from vocab.flood import FloodWatchReport
@@ -152,8 +154,6 @@ async def _basin(root: Path, steps: Steps) -> AsyncIterator[LocalDataspace]:
 
 
 async def _story(basin: LocalDataspace, steps: Steps) -> None:
-    from connector.dataplane import demo_sources
-
     c = basin["c"].client
     agreements: list[str] = []
     # The owners' own systems (data plane), each writing its own format: A市's telemetry CSV
@@ -236,8 +236,6 @@ async def _watch(
 ) -> None:
     """C村 reads each neighbour's data as sent, converts it into the shared model with that
     neighbour's mapping and classifies every water level against its station's thresholds."""
-    from connector import basin_watch
-    from connector.dataplane import demo_sources
 
     async def load_stations() -> Mapping[str, Station]:
         return await asyncio.to_thread(basin_watch.basin_stations)

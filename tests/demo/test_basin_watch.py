@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from connector import basin_watch
-from connector.dataplane import demo_sources
+from connector.demo import basin_watch
+from connector.demo import sources as demo_sources
 from connector.errors import ConnectorError
 from vocab.stations import Station
 
@@ -92,4 +92,4 @@ def test_missing_examples_are_a_clear_error(
         basin_watch.basin_stations()
     assert caught.value.code == "demo_examples_missing"
     assert "a-city-stations.ttl" in caught.value.message
-    assert "checkout of the tsunagu repository" in caught.value.message
+    assert "reinstall tsunagu" in caught.value.message

@@ -6,7 +6,7 @@ and times (9時10分), water levels in centimetres, hourly rain in millimetres, 
 0101/0102 and the 5-digit 団体コード. B町's gauge publishes one JSON document per reading on MQTT
 (Mosquitto at 127.0.0.1:1883): ISO 8601 times, metres with a unit field; where no broker runs,
 its API's JSON export stands in. C村 reads both through the data plane, as the owners wrote
-them; converting them is C村's business (`connector.basin_watch`).
+them; converting them is C村's business (`connector.demo.basin_watch`).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 from rdflib import Graph
 
-from connector.vocab_cli import convert_command, vocab_group
+from connector.cli.convert import convert_command
+from connector.cli.vocab import vocab_group
 
 
 @pytest.fixture

@@ -16,9 +16,8 @@ import anyio
 import click
 import httpx
 
+from connector.cli.common import DIR
 from connector.errors import ConnectorError
-
-DIR = click.Path(file_okay=False, path_type=Path)
 
 
 @click.command("fetch")

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from connector.cli import main
-from connector.dataplane import demo_sources
+from connector.demo import sources as demo_sources
 
 ISO_JST = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:00\+09:00"
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connector.api.authority import build_authority_app
+from connector.api.client import ManagementClient
 from connector.app import Connector, build_connector, create_app
-from connector.client import ManagementClient
 from connector.clock import Clock, system_clock
 from connector.identity.authority import Authority
 from connector.participant import init_participant

@@ -9,11 +9,10 @@ import pytest
 import uvicorn
 from click.testing import CliRunner, Result
 
-from connector.authority_cli import authority_group
+from connector.cli.authority import authority_group
 from connector.clock import ManualClock
 from connector.identity.authority import Authority
-
-from .support import unverified_claims
+from tests.identity.support import unverified_claims
 
 SUBJECT = "did:web:localhost%3A8101"
 

@@ -1,0 +1,57 @@
+"""What every command module shares: the participant directory argument, running async work
+with connector errors shown as one line, the management client, and printing JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import anyio
+import click
+
+from connector.errors import ConnectorError
+
+if TYPE_CHECKING:
+    from connector.api.client import ManagementClient
+    from connector.settings import Settings
+
+T = TypeVar("T")
+DIR = click.Path(file_okay=False, path_type=Path)
+
+
+class CommandFailed(click.ClickException):
+    """The command could not run (exit status 2), as opposed to data with problems (1)."""
+
+    exit_code = 2
+
+
+def fail(error: Exception) -> NoReturn:
+    raise CommandFailed(str(error)) from error
+
+
+def run(fn: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return anyio.run(fn)
+    except ConnectorError as exc:
+        raise click.ClickException(f"{exc.message} [{exc.code}]") from None
+
+
+def settings_of(directory: Path) -> Settings:
+    from connector.settings import load_settings
+
+    try:
+        return load_settings(directory)
+    except ConnectorError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+def client_for(directory: Path) -> ManagementClient:
+    from connector.api.client import ManagementClient
+
+    return ManagementClient.for_settings(settings_of(directory))
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))

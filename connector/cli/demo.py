@@ -1,0 +1,27 @@
+"""`tsunagu demo`: a whole river basin on this machine."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import anyio
+import click
+
+
+@click.command()
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the participants in this directory.",
+)
+def demo(keep: Path | None) -> None:
+    """Run a river basin on this machine: an authority, A市 and B町 upstream, C村 downstream.
+
+    C村 reads A's and B's catalogues, negotiates for their water-level data and starts
+    transfers, all over DSP on loopback. Exits 0 only if every step succeeded.
+    """
+    from connector.demo.scenario import run_demo
+
+    ok = anyio.run(run_demo, keep)
+    sys.exit(0 if ok else 1)
