@@ -61,6 +61,15 @@ class Conflict(ConnectorError):
     status = 409
 
 
+class DuplicateMessage(ConnectorError):
+    """A peer sent again the message that brought the process to where it is (its sender
+    crashed before recording our acknowledgement, or the acknowledgement was lost). Nothing
+    changes, and the protocol API acknowledges it like the first time (200)."""
+
+    code = "duplicate_message"
+    status = 200
+
+
 class PeerError(ConnectorError):
     code = "peer_unreachable"
     status = 502

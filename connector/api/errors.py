@@ -12,10 +12,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from connector.errors import ConnectorError, NotFound, Unauthenticated
+from connector.errors import ConnectorError, DuplicateMessage, NotFound, Unauthenticated
 
 log = logging.getLogger("tsunagu.api")
 
@@ -97,7 +97,9 @@ def _respond(request: Request, exc: ConnectorError) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ConnectorError)
-    async def _connector_error(request: Request, exc: ConnectorError) -> JSONResponse:
+    async def _connector_error(request: Request, exc: ConnectorError) -> Response:
+        if isinstance(exc, DuplicateMessage):
+            return Response(status_code=200)  # acknowledged again, as the first time
         return _respond(request, exc)
 
     @app.exception_handler(RequestValidationError)

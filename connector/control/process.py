@@ -23,7 +23,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from connector.clock import Clock
 from connector.control.peers import Peer
-from connector.errors import InvalidTransition, NotFound
+from connector.errors import DuplicateMessage, InvalidTransition, NotFound
 from connector.protocol.roles import Role
 from connector.store.store import Store, Transaction
 from connector.store.tables import EventRow, NegotiationRow, TransferRow
@@ -91,11 +91,16 @@ class Machine:
     ) -> str:
         """Move `row` by `event` sent by `sender`; returns the new state.
 
-        Raises InvalidTransition when the table does not allow it."""
+        Raises InvalidTransition when the table does not allow it, and DuplicateMessage when
+        the peer sent again the message that brought `row` to its current state."""
         own = Role(row.role)
         try:
             new_state = self.check(row, sender, event)
         except InvalidTransition:
+            if direction == "inbound" and self._repeats_last(tx, row, event):
+                raise DuplicateMessage(
+                    f"{event} was received already; {row.id} is {row.state}"
+                ) from None
             if direction != "inbound" or row.pending is None:
                 raise
             pending = row.pending
@@ -107,6 +112,16 @@ class Machine:
             clear_pending(row)
         self._move(tx, row, new_state, event, now, direction, detail or {})
         return new_state
+
+    @staticmethod
+    def _repeats_last(tx: Transaction, row: ProcessLike, event: str) -> bool:
+        last = tx.last_event(row.id)
+        return (
+            last is not None
+            and last.direction == "inbound"
+            and last.message == event
+            and last.to_state == row.state
+        )
 
     def _move(
         self,

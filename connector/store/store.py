@@ -192,6 +192,9 @@ class Transaction:
     def events(self, process_id: str) -> Sequence[EventRow]:
         return self.session.execute(_EVENTS, {"pid": process_id}).scalars().all()
 
+    def last_event(self, process_id: str) -> EventRow | None:
+        return self.session.execute(_LAST_EVENT, {"pid": process_id}).scalars().first()
+
     def count_events(self) -> int:
         return int(self.session.exec(select(func.count()).select_from(EventRow)).one())
 
@@ -249,6 +252,14 @@ def _by_peer(kind: type[ProcessRow]) -> Any:
 
 _EVENTS = (
     select(EventRow).where(EventRow.process_id == bindparam("pid")).order_by(col(EventRow.seq))
+)
+
+
+_LAST_EVENT = (
+    select(EventRow)
+    .where(EventRow.process_id == bindparam("pid"))
+    .order_by(col(EventRow.seq).desc())
+    .limit(1)
 )
 
 

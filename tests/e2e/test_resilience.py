@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from connector.clock import ManualClock
+from connector.control.dispatcher import PeerRejected
 from connector.demo.localspace import LocalDataspace
 from connector.serving import free_port
-from connector.store.tables import NegotiationRow
+from connector.store.tables import NegotiationRow, TransferRow
 from policies.odrl import parse_policy
 from tests.e2e.conftest import open_offer, publish
 
@@ -93,3 +94,86 @@ async def test_key_rotation_does_not_break_peers(space: LocalDataspace) -> None:
     new = consumer.connector.keys.rotate().kid
     assert new != old and consumer.connector.keys.active.kid == new
     assert (await negotiate())["state"] == "FINALIZED"  # signed with the new key, still accepted
+
+
+class Crash(Exception):
+    """The provider process dies between delivering a message and recording the delivery."""
+
+
+async def test_a_message_sent_again_after_a_crash_keeps_the_transfer(
+    stepped: LocalDataspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provider, consumer = stepped["provider"], stepped["consumer"]
+    await publish(provider, DATASET, open_offer("urn:offer:crash"))
+    await consumer.client.call(
+        "POST", "/negotiations", json={"provider": provider.did, "dataset_id": DATASET}
+    )
+    for side in (consumer, provider, consumer, provider):  # request, agreement, verification,
+        await side.connector.runner.run_once()  # finalized
+    [negotiation] = await consumer.client.call("GET", "/negotiations")
+    assert negotiation["state"] == "FINALIZED"
+    mine = await consumer.client.call(
+        "POST", "/transfers", json={"agreement_id": negotiation["agreement_id"]}
+    )
+    await consumer.connector.runner.run_once()  # the request; the provider owes START
+
+    transfers = provider.connector.transfers
+    monkeypatch.setattr(transfers, "on_sent", _crashing)
+    with pytest.raises(Crash):
+        await provider.connector.runner.run_once()  # START delivered, never recorded
+    monkeypatch.undo()
+    [theirs] = await provider.client.call("GET", "/transfers")
+    assert (theirs["state"], theirs["pending"]) == ("REQUESTED", "START")
+    assert (await consumer.client.call("GET", f"/transfers/{mine['id']}"))["state"] == "STARTED"
+
+    with provider.connector.store.transaction() as tx:  # the dead process's lease lapses
+        row = tx.process(TransferRow, theirs["id"])
+        row.lease_owner = row.lease_until = None
+        tx.add(row)
+    assert await provider.connector.runner.run_once() == 1  # START again: acknowledged
+    theirs = await provider.client.call("GET", f"/transfers/{theirs['id']}")
+    assert (theirs["state"], theirs["pending"], theirs["last_error"]) == ("STARTED", None, None)
+
+    await consumer.client.call("POST", f"/transfers/{mine['id']}/complete", json={})
+    await consumer.connector.runner.run_once()
+    for who, pid in ((consumer, mine["id"]), (provider, theirs["id"])):
+        assert (await who.client.call("GET", f"/transfers/{pid}"))["state"] == "COMPLETED"
+
+
+def _crashing(*_args: object) -> None:
+    raise Crash
+
+
+async def test_a_repeated_message_changes_nothing_and_is_acknowledged(
+    stepped: LocalDataspace,
+) -> None:
+    """The consumer's side of the crash above, seen directly: the same START twice."""
+    provider, consumer = stepped["provider"], stepped["consumer"]
+    await publish(provider, DATASET, open_offer("urn:offer:twice"))
+    await consumer.client.call(
+        "POST", "/negotiations", json={"provider": provider.did, "dataset_id": DATASET}
+    )
+    for side in (consumer, provider, consumer, provider):
+        await side.connector.runner.run_once()
+    [negotiation] = await consumer.client.call("GET", "/negotiations")
+    mine = await consumer.client.call(
+        "POST", "/transfers", json={"agreement_id": negotiation["agreement_id"]}
+    )
+    await consumer.connector.runner.run_once()
+    [theirs] = await provider.client.call("GET", "/transfers")
+    with provider.connector.store.transaction() as tx:
+        row = tx.process(TransferRow, theirs["id"])
+    url, body = provider.connector.transfers.outbound(row)  # START, as the runner builds it
+    dispatcher = provider.connector.dispatcher
+    assert await dispatcher.send(url, body, audience=consumer.did) is None
+    with consumer.connector.store.transaction() as tx:
+        events = len(tx.events(mine["id"]))
+    assert await dispatcher.send(url, body, audience=consumer.did) is None  # 200 again
+    with consumer.connector.store.transaction() as tx:
+        assert len(tx.events(mine["id"])) == events  # nothing recorded twice
+    # A message that did not bring the transfer here is still refused.
+    completion = {**body, "@type": "TransferCompletionMessage"}
+    completion.pop("dataAddress", None)
+    await dispatcher.send(url.replace("/start", "/completion"), completion, audience=consumer.did)
+    with pytest.raises(PeerRejected):
+        await dispatcher.send(url, body, audience=consumer.did)  # START after COMPLETED
