@@ -79,6 +79,15 @@ _RULE: Mapping[str, tuple[str, str]] = {
         "{constraint} fails (no {fact})",
         "{constraint} を満たしません（{fact}がありません）",
     ),
+    "count_agreed": (
+        "{constraint} {outcome} (an access limit of {limit}, counted by the data plane at every "
+        "access)",
+        "{constraint} {outcome}（上限 {limit} 回、データプレーンが利用のたびに数えます）",
+    ),
+    "count_used": (
+        "{constraint} {outcome} ({uses} of {limit} accesses used)",
+        "{constraint} {outcome}（{limit} 回中 {uses} 回利用済み）",
+    ),
     "logical": ("{operator}: {because}", "{operator}（{outcome}）：{because}"),
     # comparison of a counter-offer with an offer
     "narrower_or_equal": (
@@ -161,6 +170,8 @@ def render(reason: Reason, language: str = "en") -> str:
         args["fact"] = _FACTS.get(fact, (fact, fact))[1 if ja else 0]
         if not args.get("actual"):
             args["actual"] = "—"
+    if reason.code in ("count_agreed", "count_used") and ja:
+        args["outcome"] = "を満たします" if args.get("outcome") == "holds" else "を満たしません"
     if reason.code == "logical" and ja:
         args["outcome"] = _OUTCOME_JA.get(args.get("outcome", ""), args.get("outcome", ""))
     if reason.code in ("duty_owed", "obligation_owed") and args.get("terms"):

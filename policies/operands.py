@@ -27,7 +27,7 @@ from policies.geography import Geography
 from policies.model import Constraint, FloodAlert
 from policies.purposes import PurposeTree, vocabulary_purposes
 from policies.reasons import Reason, Verdict
-from policies.terms import Operator
+from policies.terms import Operator, expand
 from policies.usage import COUNT, access_limit
 from policies.values import (
     Place,
@@ -176,22 +176,16 @@ def _text_fact(get: Callable[[DecisionRequest], object], fact: str) -> Callable[
             raw = get(request)
             if not isinstance(raw, str) or not raw:
                 return _missing(shown, path, fact)
-            actual = _expand(raw)
+            actual = expand(raw)
             if tree is not None:
                 holds = any(tree.is_a(actual, v) for v in values)
             else:
                 holds = _set_test(operator, actual, values)
-            return _verdict(holds, shown, path, fact, raw)
+            return _verdict(holds, shown, path, fact, repr(raw))
 
         return check
 
     return build
-
-
-def _expand(text: str) -> str:
-    from policies.terms import expand
-
-    return expand(text)
 
 
 def _memberships(c: Constraint, env: Environment, path: str) -> Check:
@@ -203,7 +197,7 @@ def _memberships(c: Constraint, env: Environment, path: str) -> Check:
         claim = request.requester.get("memberships")
         if not isinstance(claim, list | tuple) or not all(isinstance(m, str) for m in claim):
             return _missing(shown, path, "memberships")
-        held = frozenset(_expand(m) for m in claim)
+        held = frozenset(expand(m) for m in claim)
         if operator in (O.EQ, O.IS_ANY_OF):
             holds = bool(held & values)
         elif operator in (O.HAS_PART, O.IS_ALL_OF):
@@ -239,7 +233,7 @@ def _municipality_code(c: Constraint, env: Environment, path: str) -> Check:
             holds = any(_within(code, region) for region in values)
         else:
             holds = _set_test(operator, code, codes)
-        return _verdict(holds, shown, path, "municipality", actual)
+        return _verdict(holds, shown, path, "municipality", repr(actual))
 
     return check
 
@@ -290,7 +284,7 @@ def _spatial(c: Constraint, env: Environment, path: str) -> Check:
             holds = code in codes or code[:2] in prefectures or any(code in b for b in basins)
         else:
             holds = _set_test(operator, code, codes)
-        return _verdict(holds, shown, path, "municipality", str(claim))
+        return _verdict(holds, shown, path, "municipality", repr(claim))
 
     return check
 
@@ -431,8 +425,12 @@ def _count(c: Constraint, path: str) -> Check:
 
     def check(request: DecisionRequest) -> Verdict:
         if request.uses is None:  # making the agreement: the data plane counts from here on
-            return _verdict(limit > 0, shown, path, "limit", str(limit))
-        return _verdict(request.uses < limit, shown, path, "uses", f"{request.uses}/{limit}")
+            holds, code, used = limit > 0, "count_agreed", ""
+        else:
+            holds, code, used = request.uses < limit, "count_used", str(request.uses)
+        args = (("constraint", shown), ("outcome", "holds" if holds else "fails"),
+                ("limit", str(limit)), ("uses", used))  # fmt: skip
+        return Verdict(holds, Reason(code, path, args))
 
     return check
 
