@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-
-from rdflib import URIRef
-from rdflib.namespace import SKOS
+from typing import Any
 
 from vocab.vocabulary import load_vocabulary
+
+_BROADER = """
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?narrow ?broad WHERE {
+  { ?narrow skos:broader ?broad } UNION { ?broad skos:narrower ?narrow }
+  FILTER (isIRI(?narrow) && isIRI(?broad))
+}
+"""
 
 
 class PurposeTree:
@@ -39,12 +45,8 @@ class PurposeTree:
 @functools.cache
 def vocabulary_purposes() -> PurposeTree:
     """The shared vocabulary's purpose hierarchy (skos:broader, and skos:narrower read back)."""
-    graph = load_vocabulary().graph
+    rows: Any = load_vocabulary().graph.query(_BROADER)
     broader: dict[str, set[str]] = {}
-    for narrow, broad in graph.subject_objects(SKOS.broader):
-        if isinstance(narrow, URIRef) and isinstance(broad, URIRef):
-            broader.setdefault(str(narrow), set()).add(str(broad))
-    for broad, narrow in graph.subject_objects(SKOS.narrower):
-        if isinstance(narrow, URIRef) and isinstance(broad, URIRef):
-            broader.setdefault(str(narrow), set()).add(str(broad))
+    for narrow, broad in rows:
+        broader.setdefault(str(narrow), set()).add(str(broad))
     return PurposeTree(broader)

@@ -18,7 +18,7 @@ import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib import resources
+import importlib.resources as resources
 from typing import Any
 
 from policies.errors import PolicyError, UnknownTerm
