@@ -97,8 +97,8 @@ _RULE: Mapping[str, tuple[str, str]] = {
     "wider": ("the counter-offer is wider than the offer: {because}",
               "対案は提示条件より広いため受け入れられません：{because}"),
     "permission_wider": (
-        "permission {index} ({action}) is not within any permission of the offer",
-        "許可 {index}（{action}）は提示条件のどの許可にも収まりません",
+        "permission {index} ({action}) is not within any permission of the offer: {because}",
+        "許可 {index}（{action}）は提示条件のどの許可にも収まりません：{because}",
     ),
     "constraint_dropped": (
         "the offer's constraint {constraint} is missing or relaxed",
