@@ -131,14 +131,24 @@ class DecisionPoint:
     ) -> None:
         self.environment = Environment(geography=geography, alerts=alerts, purposes=purposes)
         self._cache: dict[Policy, CompiledPolicy] = {}
+        # Hashing a policy walks all of it; the same object asked about again (the data
+        # plane's case) is found by identity first.
+        self._by_id: dict[int, CompiledPolicy] = {}
         self._cache_size = cache_size
 
     def compile(self, policy: Policy) -> CompiledPolicy:
+        compiled = self._by_id.get(id(policy))
+        if compiled is not None and compiled.policy is policy:
+            return compiled
         compiled = self._cache.get(policy)
         if compiled is None:
             if len(self._cache) >= self._cache_size:
                 self._cache.clear()
+                self._by_id.clear()
             compiled = self._cache[policy] = compile_policy(policy, self.environment)
+        if len(self._by_id) >= self._cache_size:
+            self._by_id.clear()
+        self._by_id[id(policy)] = compiled
         return compiled
 
     def decide(self, policy: Policy, request: DecisionRequest) -> Decision:

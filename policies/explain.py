@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from policies.reasons import Reason
+from policies.reasons import Reason, as_text
 
 if TYPE_CHECKING:
     from policies.comparison import PolicyComparison
@@ -148,7 +148,7 @@ _FACTS: Mapping[str, tuple[str, str]] = {
     "memberships": ("verified memberships", "所属"),
     "municipality": ("verified municipality code", "市区町村コード"),
     "now": ("now", "現在時刻"),
-    "elapsed": ("agreement → now", "契約成立→現在"),
+    "elapsed": ("the agreement's instant", "契約の成立時刻"),
     "last_use": ("previous use", "前回の利用"),
     "alert": ("alert level in force", "発令中の警戒レベル"),
     "recipient": ("requester DID", "要求者のDID"),
@@ -163,7 +163,7 @@ _OUTCOME_JA = {"holds": "成立", "fails": "不成立", "undecidable": "評価�
 def render(reason: Reason, language: str = "en") -> str:
     """One line for a reason and everything beneath it."""
     ja = _language(language) == "ja"
-    args = dict(reason.args)
+    args = {k: as_text(v) for k, v in reason.args}
     because = ("；" if ja else "; ").join(render(r, language) for r in reason.because)
     if reason.code in ("constraint_holds", "constraint_fails", "fact_missing"):
         fact = args.get("fact", "")

@@ -133,7 +133,7 @@ def show(c: Constraint) -> str:
     return f"{c.left_operand} {c.operator.value} {show_operand(c.right_operand)}{unit}"
 
 
-def _verdict(holds: bool, c: str, path: str, fact: str, actual: str) -> Verdict:
+def _verdict(holds: bool, c: str, path: str, fact: str, actual: object) -> Verdict:
     code = "constraint_holds" if holds else "constraint_fails"
     return Verdict(holds, Reason(code, path, (("constraint", c), ("fact", fact), ("actual", actual))))
 
@@ -142,7 +142,7 @@ def _missing(c: str, path: str, fact: str) -> Verdict:
     return Verdict(False, Reason("fact_missing", path, (("constraint", c), ("fact", fact))))
 
 
-def _undecidable(code: str, c: str, path: str, detail: str) -> Verdict:
+def _undecidable(code: str, c: str, path: str, detail: object) -> Verdict:
     return Verdict(None, Reason(code, path, (("constraint", c), ("detail", detail))))
 
 
@@ -304,8 +304,8 @@ def _date_time(c: Constraint, env: Environment, path: str) -> Check:
     def check(request: DecisionRequest) -> Verdict:
         now = request.now
         if now.utcoffset() is None:
-            return _undecidable("naive_now", shown, path, now.isoformat())
-        return _verdict(compare(now, bound), shown, path, "now", now.isoformat())
+            return _undecidable("naive_now", shown, path, now)
+        return _verdict(compare(now, bound), shown, path, "now", now)
 
     return check
 
@@ -324,16 +324,12 @@ def _elapsed_time(c: Constraint, env: Environment, path: str) -> Check:
                 return _undecidable("no_agreement_time", shown, path, "")
             start = request.now
         if request.now.utcoffset() is None or start.utcoffset() is None:
-            return _undecidable("naive_now", shown, path, request.now.isoformat())
+            return _undecidable("naive_now", shown, path, request.now)
         # elapsed OP d  <=>  now OP (start + d), with the calendar doing the months
         holds = compare(request.now, duration.after(start))
-        return _verdict(holds, shown, path, "elapsed", _since(start, request.now))
+        return _verdict(holds, shown, path, "elapsed", start)
 
     return check
-
-
-def _since(start: datetime, now: datetime) -> str:
-    return f"{start.isoformat()} → {now.isoformat()}"
 
 
 def _time_interval(c: Constraint, env: Environment, path: str) -> Check:
@@ -349,7 +345,7 @@ def _time_interval(c: Constraint, env: Environment, path: str) -> Check:
             return _verdict(True, shown, path, "last_use", "")
         ready = duration.after(last)
         holds = request.now > ready if strict else request.now >= ready
-        return _verdict(holds, shown, path, "last_use", last.isoformat())
+        return _verdict(holds, shown, path, "last_use", last)
 
     return check
 

@@ -8,19 +8,22 @@ The words come later, from `policies.explain`, in English or Japanese.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
 class Reason:
     code: str
     path: str = ""
-    args: tuple[tuple[str, str], ...] = ()
+    args: tuple[tuple[str, object], ...] = ()
+    """Values are shown as text when rendered (instants in ISO 8601): building a reason on
+    every access must cost next to nothing."""
     because: tuple[Reason, ...] = ()
 
     def arg(self, name: str, default: str = "") -> str:
         for key, value in self.args:
             if key == name:
-                return value
+                return as_text(value)
         return default
 
     def codes(self) -> tuple[str, ...]:
@@ -42,3 +45,7 @@ class Verdict:
 
     holds: bool | None
     reason: Reason
+
+
+def as_text(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)

@@ -6,6 +6,7 @@ serves the write-time check (an error) and the decision point (an undecidable co
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -183,6 +184,7 @@ def parse_place(value: Value) -> Place:
     return Place("region", text)
 
 
+@functools.lru_cache(maxsize=4096)
 def municipality_code(text: str) -> str:
     """The 5-digit municipality code, check digit verified when given (vocab.codes)."""
     try:
