@@ -25,11 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from policies.alerts import StaticAlertState  # noqa: E402
-from policies.decision import DecisionPoint, DecisionRequest  # noqa: E402
-from policies.geography import Basin, Geography  # noqa: E402
-from policies.odrl import parse_policy  # noqa: E402
-from policies.profile import check_policy  # noqa: E402
+from policies.alerts import StaticAlertState
+from policies.decision import DecisionPoint, DecisionRequest
+from policies.geography import Basin, Geography
+from policies.odrl import parse_policy
+from policies.profile import check_policy
 
 BASIN = "https://w3id.org/tsunagu/id/basin/tsunagu-river"
 PURPOSE = "https://w3id.org/tsunagu/vocab/purpose/"
@@ -102,9 +102,15 @@ def main() -> int:
     requester = {"did": "did:web:c-village.example", "role": "municipality",
                  "municipality_code": "204323", "memberships": ["urn:council:basin"]}  # fmt: skip
     requests = [
-        DecisionRequest("access", requester, NOW + timedelta(seconds=i), action="read",
-                        purpose=PURPOSE + "evacuation-decision-support", uses=i,
-                        agreed_at=NOW - timedelta(days=10))  # fmt: skip
+        DecisionRequest(
+            "access",
+            requester,
+            NOW + timedelta(seconds=i),
+            action="read",
+            purpose=PURPOSE + "evacuation-decision-support",
+            uses=i,
+            agreed_at=NOW - timedelta(days=10),
+        )  # fmt: skip
         for i in range(100)
     ]
     rate(pdp, agreement, requests, 1_000)  # warm up: compile, purpose hierarchy

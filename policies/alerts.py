@@ -53,7 +53,7 @@ def alert_state_from(
         alert = c.alert_level
         level = 0 if alert is None else alert.level
         levels[station] = level
-        basin = geography.basin_of_station(station)
-        if basin is not None:
-            levels[basin.iri] = max(levels[basin.iri], level)
+        owner = geography.basin_of_station(station)
+        if owner is not None:
+            levels[owner.iri] = max(levels[owner.iri], level)
     return StaticAlertState(levels)

@@ -157,7 +157,9 @@ def compare_policies(
             for kept in counter.prohibitions
         ):
             problems.append(
-                Reason("prohibition_dropped", f"/prohibition/{i}", (("action", prohibition.action),))
+                Reason(
+                    "prohibition_dropped", f"/prohibition/{i}", (("action", prohibition.action),)
+                )
             )
     kept_obligations = {_rule(r) for r in counter.obligations}
     for i, obligation in enumerate(offer.obligations):
@@ -218,7 +220,10 @@ def _implies(a: ConstraintLike | None, b: ConstraintLike, tree: PurposeTree | No
     """Whether `a` holding guarantees `b` holds (a sound approximation)."""
     if a is not None and _constraint(a) == _constraint(b):
         return True
-    if isinstance(a, LogicalConstraint) and a.operator in (LogicalOperator.OR, LogicalOperator.XONE):
+    if isinstance(a, LogicalConstraint) and a.operator in (
+        LogicalOperator.OR,
+        LogicalOperator.XONE,
+    ):
         return all(_implies(x, b, tree) for x in a.constraints)
     if isinstance(b, LogicalConstraint):
         if b.operator in (LogicalOperator.AND, LogicalOperator.AND_SEQUENCE):
@@ -313,7 +318,9 @@ _ORDERED: dict[str, Callable[[Value], tuple[str, Any]]] = {
 }
 
 
-def _interval_implies(a: Constraint, b: Constraint, key: Callable[[Value], tuple[str, Any]]) -> bool:
+def _interval_implies(
+    a: Constraint, b: Constraint, key: Callable[[Value], tuple[str, Any]]
+) -> bool:
     if a.operator not in _BOUNDS or b.operator not in _BOUNDS:
         return False
     if isinstance(a.right_operand, tuple) or isinstance(b.right_operand, tuple):
@@ -333,8 +340,8 @@ def _interval_implies(a: Constraint, b: Constraint, key: Callable[[Value], tuple
         return pa is Operator.EQ and x == y
     upper = pb in (Operator.LT, Operator.LTEQ)
     if pa is Operator.EQ:
-        return {Operator.LT: x < y, Operator.LTEQ: x <= y,
-                Operator.GT: x > y, Operator.GTEQ: x >= y}[pb]  # fmt: skip
+        return bool({Operator.LT: x < y, Operator.LTEQ: x <= y,
+                     Operator.GT: x > y, Operator.GTEQ: x >= y}[pb])  # fmt: skip
     if upper != (pa in (Operator.LT, Operator.LTEQ)):
         return False
     if upper:  # a: v < x (or <=), b: v < y (or <=)

@@ -33,16 +33,19 @@ holds when it allows at least one access.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from policies.alerts import AlertState
 from policies.errors import PolicyError
 from policies.explain import render
+from policies.geography import Geography
 from policies.model import Constraint, ConstraintLike, LogicalConstraint, Policy, Rule
 from policies.operands import Check, Environment, Payment, compile_constraint, show
 from policies.profile import covers
+from policies.purposes import PurposeTree
 from policies.reasons import Reason, Verdict
 from policies.terms import LogicalOperator
 
@@ -124,9 +127,9 @@ class DecisionPoint:
     def __init__(
         self,
         *,
-        geography: Any = None,
-        alerts: Any = None,
-        purposes: Any = None,
+        geography: Geography | None = None,
+        alerts: AlertState | None = None,
+        purposes: PurposeTree | None = None,
         cache_size: int = 1024,
     ) -> None:
         self.environment = Environment(geography=geography, alerts=alerts, purposes=purposes)
@@ -220,9 +223,7 @@ def decide(compiled: CompiledPolicy, request: DecisionRequest) -> Decision:
     overridden = tuple(
         Reason("prohibition_overridden", r.path, r.args, r.because) for r in applying
     )
-    shown = tuple(
-        Reason("action_prohibited", "", (("action", r.action),)) for r in restrictions
-    )
+    shown = tuple(Reason("action_prohibited", "", (("action", r.action),)) for r in restrictions)
     return Decision(True, (granted, *overridden, *notes, *shown), duties, tuple(restrictions))
 
 
@@ -288,7 +289,8 @@ def _atomic(c: Constraint, env: Environment, path: str, counted: bool) -> Check:
         return compile_constraint(c, env, path, counted=counted)
     except PolicyError as exc:
         verdict = Verdict(
-            None, Reason(exc.code, exc.path or path, (("constraint", show(c)), ("detail", exc.detail)))
+            None,
+            Reason(exc.code, exc.path or path, (("constraint", show(c)), ("detail", exc.detail))),
         )
         return lambda request: verdict
 
@@ -300,7 +302,12 @@ def _logical(operator: LogicalOperator, parts: list[Check], path: str) -> Check:
         verdicts = [p(request) for p in parts]
         if any(v.holds is None for v in verdicts):
             undecided = tuple(v.reason for v in verdicts if v.holds is None)
-            return Verdict(None, Reason("logical", path, (("operator", name), ("outcome", "undecidable")), undecided))
+            return Verdict(
+                None,
+                Reason(
+                    "logical", path, (("operator", name), ("outcome", "undecidable")), undecided
+                ),
+            )
         true = sum(1 for v in verdicts if v.holds)
         if operator is LogicalOperator.OR:
             holds = true >= 1
@@ -314,10 +321,8 @@ def _logical(operator: LogicalOperator, parts: list[Check], path: str) -> Check:
             else tuple(v.reason for v in verdicts if v.holds == holds)
         )
         outcome = "holds" if holds else "fails"
-        return Verdict(holds, Reason("logical", path, (("operator", name), ("outcome", outcome)), shown))
+        return Verdict(
+            holds, Reason("logical", path, (("operator", name), ("outcome", outcome)), shown)
+        )
 
     return check
-
-
-# Kept for callers that only need the check of a single constraint.
-ConstraintCheck = Callable[[DecisionRequest], Verdict]

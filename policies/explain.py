@@ -104,7 +104,10 @@ _RULE: Mapping[str, tuple[str, str]] = {
         "the offer's constraint {constraint} is missing or relaxed",
         "提示条件の制約 {constraint} が欠けているか緩められています",
     ),
-    "duty_dropped": ("the offer's duty '{action}' is missing", "提示条件の義務「{action}」がありません"),
+    "duty_dropped": (
+        "the offer's duty '{action}' is missing",
+        "提示条件の義務「{action}」がありません",
+    ),
     "prohibition_dropped": (
         "the offer's prohibition of '{action}' is missing",
         "提示条件の「{action}」の禁止がありません",

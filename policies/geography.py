@@ -60,7 +60,9 @@ class Geography:
             at[iri].add(station.iri)
         for iri, extra in (members or {}).items():
             if iri not in codes:
-                raise PolicyError(f"no basin {iri!r} to add municipalities to", code="unknown_basin")
+                raise PolicyError(
+                    f"no basin {iri!r} to add municipalities to", code="unknown_basin"
+                )
             codes[iri].update(municipality_code(c) for c in extra)
         names = {iri: river for river, iri in basins.items()}
         return cls(Basin(i, names[i], frozenset(codes[i]), frozenset(at[i])) for i in codes)

@@ -17,7 +17,6 @@ import operator as op
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +29,6 @@ from policies.reasons import Reason, Verdict
 from policies.terms import Operator, expand
 from policies.usage import COUNT, access_limit
 from policies.values import (
-    Place,
     items,
     municipality_code,
     parse_currency,
@@ -47,17 +45,17 @@ if TYPE_CHECKING:
 
 Check = Callable[["DecisionRequest"], Verdict]
 
-O = Operator
+OP = Operator
 _ORDER: Mapping[Operator, Callable[[Any, Any], bool]] = {
-    O.EQ: op.eq,
-    O.NEQ: op.ne,
-    O.LT: op.lt,
-    O.LTEQ: op.le,
-    O.GT: op.gt,
-    O.GTEQ: op.ge,
+    OP.EQ: op.eq,
+    OP.NEQ: op.ne,
+    OP.LT: op.lt,
+    OP.LTEQ: op.le,
+    OP.GT: op.gt,
+    OP.GTEQ: op.ge,
 }
-_SET = frozenset({O.EQ, O.NEQ, O.IS_ANY_OF, O.IS_NONE_OF})
-_ORDERED = frozenset({O.EQ, O.NEQ, O.LT, O.LTEQ, O.GT, O.GTEQ})
+_SET = frozenset({OP.EQ, OP.NEQ, OP.IS_ANY_OF, OP.IS_NONE_OF})
+_ORDERED = frozenset({OP.EQ, OP.NEQ, OP.LT, OP.LTEQ, OP.GT, OP.GTEQ})
 
 
 @dataclass(frozen=True)
@@ -116,9 +114,7 @@ def compile_constraint(
             path=f"{path}/operator" if path else "",
         )
     if c.unit is not None and c.left_operand != "payAmount":
-        raise InvalidValue(
-            f"{c.left_operand!r} takes no unit", path=f"{path}/unit" if path else ""
-        )
+        raise InvalidValue(f"{c.left_operand!r} takes no unit", path=f"{path}/unit" if path else "")
     try:
         return spec.build(c, env, path)
     except PolicyError as exc:
@@ -135,7 +131,9 @@ def show(c: Constraint) -> str:
 
 def _verdict(holds: bool, c: str, path: str, fact: str, actual: object) -> Verdict:
     code = "constraint_holds" if holds else "constraint_fails"
-    return Verdict(holds, Reason(code, path, (("constraint", c), ("fact", fact), ("actual", actual))))
+    return Verdict(
+        holds, Reason(code, path, (("constraint", c), ("fact", fact), ("actual", actual)))
+    )
 
 
 def _missing(c: str, path: str, fact: str) -> Verdict:
@@ -147,15 +145,15 @@ def _undecidable(code: str, c: str, path: str, detail: object) -> Verdict:
 
 
 def _one(c: Constraint) -> None:
-    if c.operator in (O.EQ, O.NEQ) or c.operator in _ORDERED:
+    if c.operator in (OP.EQ, OP.NEQ) or c.operator in _ORDERED:
         if isinstance(c.right_operand, tuple):
             raise InvalidValue(f"{c.operator.value!r} needs exactly one value")
 
 
 def _set_test(operator: Operator, actual: str, values: frozenset[str]) -> bool:
-    if operator in (O.EQ, O.IS_ANY_OF):
+    if operator in (OP.EQ, OP.IS_ANY_OF):
         return actual in values
-    if operator is O.IS_ALL_OF:
+    if operator is OP.IS_ALL_OF:
         return values == {actual}
     return actual not in values  # neq, isNoneOf
 
@@ -169,7 +167,7 @@ def _text_fact(get: Callable[[DecisionRequest], object], fact: str) -> Callable[
         values = frozenset(texts(c.right_operand, "the right operand"))
         shown, operator = show(c), c.operator
         tree = None
-        if operator is O.IS_A:
+        if operator is OP.IS_A:
             tree = env.purposes or vocabulary_purposes()
 
         def check(request: DecisionRequest) -> Verdict:
@@ -188,7 +186,7 @@ def _text_fact(get: Callable[[DecisionRequest], object], fact: str) -> Callable[
     return build
 
 
-def _memberships(c: Constraint, env: Environment, path: str) -> Check:
+def _memberships(c: Constraint, _env: Environment, path: str) -> Check:
     _one(c)
     values = frozenset(texts(c.right_operand, "the right operand"))
     shown, operator = show(c), c.operator
@@ -198,9 +196,9 @@ def _memberships(c: Constraint, env: Environment, path: str) -> Check:
         if not isinstance(claim, list | tuple) or not all(isinstance(m, str) for m in claim):
             return _missing(shown, path, "memberships")
         held = frozenset(expand(m) for m in claim)
-        if operator in (O.EQ, O.IS_ANY_OF):
+        if operator in (OP.EQ, OP.IS_ANY_OF):
             holds = bool(held & values)
-        elif operator in (O.HAS_PART, O.IS_ALL_OF):
+        elif operator in (OP.HAS_PART, OP.IS_ALL_OF):
             holds = values <= held
         else:  # neq, isNoneOf
             holds = not held & values
@@ -212,14 +210,14 @@ def _memberships(c: Constraint, env: Environment, path: str) -> Check:
 _CODE = re.compile(r"\d{2}|\d{5}|\d{6}")
 
 
-def _municipality_code(c: Constraint, env: Environment, path: str) -> Check:
+def _municipality_code(c: Constraint, _env: Environment, path: str) -> Check:
     """The credential's municipality code: codes compared by their 5-digit form (the 6-digit
     form adds a check digit); `isPartOf` a prefecture (2 digits or NN000) or a code."""
     _one(c)
     values = texts(c.right_operand, "the right operand")
     if not all(_CODE.fullmatch(v) for v in values):
         raise InvalidValue("the right operand must be municipality or prefecture codes")
-    if c.operator is not O.IS_PART_OF and any(len(v) == 2 for v in values):
+    if c.operator is not OP.IS_PART_OF and any(len(v) == 2 for v in values):
         raise InvalidValue("a prefecture code only makes sense with 'isPartOf'")
     shown, operator = show(c), c.operator
     codes = frozenset(v[:5] for v in values)
@@ -229,7 +227,7 @@ def _municipality_code(c: Constraint, env: Environment, path: str) -> Check:
         if not isinstance(actual, str) or not re.fullmatch(r"\d{5}|\d{6}", actual):
             return _missing(shown, path, "municipality")
         code = actual[:5]
-        if operator is O.IS_PART_OF:
+        if operator is OP.IS_PART_OF:
             holds = any(_within(code, region) for region in values)
         else:
             holds = _set_test(operator, code, codes)
@@ -251,7 +249,7 @@ def _spatial(c: Constraint, env: Environment, path: str) -> Check:
     _one(c)
     places = tuple(parse_place(v) for v in items(c.right_operand))
     shown, operator = show(c), c.operator
-    if operator is not O.IS_PART_OF and any(p.kind != "municipality" for p in places):
+    if operator is not OP.IS_PART_OF and any(p.kind != "municipality" for p in places):
         raise InvalidValue(
             f"{operator.value!r} compares municipalities; a prefecture or basin is a region: "
             "use 'isPartOf'"
@@ -280,7 +278,7 @@ def _spatial(c: Constraint, env: Environment, path: str) -> Check:
             code = None
         if code is None:
             return _missing(shown, path, "municipality")
-        if operator is O.IS_PART_OF:
+        if operator is OP.IS_PART_OF:
             holds = code in codes or code[:2] in prefectures or any(code in b for b in basins)
         else:
             holds = _set_test(operator, code, codes)
@@ -296,7 +294,7 @@ def _recipient(request: DecisionRequest) -> object:
 # -- time ---------------------------------------------------------------------------------------
 
 
-def _date_time(c: Constraint, env: Environment, path: str) -> Check:
+def _date_time(c: Constraint, _env: Environment, path: str) -> Check:
     _one(c)
     bound = parse_datetime(items(c.right_operand)[0])
     compare, shown = _ORDER[c.operator], show(c)
@@ -310,7 +308,7 @@ def _date_time(c: Constraint, env: Environment, path: str) -> Check:
     return check
 
 
-def _elapsed_time(c: Constraint, env: Environment, path: str) -> Check:
+def _elapsed_time(c: Constraint, _env: Environment, path: str) -> Check:
     """Time since the agreement: `elapsedTime lteq P90D` holds until 90 calendar days after
     the agreement's instant. While the agreement is being made, no time has elapsed."""
     _one(c)
@@ -332,12 +330,12 @@ def _elapsed_time(c: Constraint, env: Environment, path: str) -> Check:
     return check
 
 
-def _time_interval(c: Constraint, env: Environment, path: str) -> Check:
+def _time_interval(c: Constraint, _env: Environment, path: str) -> Check:
     """A recurring period between uses: `timeInterval eq P1D` (or `gteq`) allows a use once
     the period has passed since the previous one; `gt` only after it."""
     _one(c)
     duration = parse_duration(items(c.right_operand)[0])
-    strict, shown = c.operator is O.GT, show(c)
+    strict, shown = c.operator is OP.GT, show(c)
 
     def check(request: DecisionRequest) -> Verdict:
         last = request.last_use
@@ -383,7 +381,7 @@ def _event(c: Constraint, env: Environment, path: str) -> Check:
                 return _undecidable("unknown_area", shown, path, wanted.area)
             active.append(level >= wanted.level)
             seen.append(f"{wanted.area}: {level}")
-        if operator in (O.EQ, O.IS_ANY_OF):
+        if operator in (OP.EQ, OP.IS_ANY_OF):
             holds = any(active)
         else:
             holds = not any(active)
@@ -392,7 +390,7 @@ def _event(c: Constraint, env: Environment, path: str) -> Check:
     return check
 
 
-def _pay_amount(c: Constraint, env: Environment, path: str) -> Check:
+def _pay_amount(c: Constraint, _env: Environment, path: str) -> Check:
     _one(c)
     amount = parse_decimal(items(c.right_operand)[0])
     try:
@@ -447,19 +445,19 @@ def _role(request: DecisionRequest) -> object:
     return request.requester.get("role")
 
 
-_MEMBER_OPS = frozenset({*_SET, O.HAS_PART, O.IS_ALL_OF})
+_MEMBER_OPS = frozenset({*_SET, OP.HAS_PART, OP.IS_ALL_OF})
 
 OPERANDS: Mapping[str, Operand] = {
     o.name: o
     for o in (
-        Operand("spatial", frozenset({*_SET, O.IS_PART_OF}),
+        Operand("spatial", frozenset({*_SET, OP.IS_PART_OF}),
                 "municipality code or e-Stat area IRI; for isPartOf also a prefecture code "
                 "or a basin IRI", "the requester's verified municipality code", _spatial),
         Operand("dateTime", _ORDERED, "xsd:dateTime with a time zone",
                 "the decision instant", _date_time),
         Operand("elapsedTime", _ORDERED, "xsd:duration (P90D, P3M, PT12H)",
                 "time since the agreement was made", _elapsed_time),
-        Operand("timeInterval", frozenset({O.EQ, O.GTEQ, O.GT}), "xsd:duration",
+        Operand("timeInterval", frozenset({OP.EQ, OP.GTEQ, OP.GT}), "xsd:duration",
                 "time since the previous use", _time_interval),
         Operand("event", _SET, "FloodAlert {alertLevel 1-5, area: basin or station IRI}",
                 "the alert state the connector derives from its gauges", _event),
@@ -471,12 +469,12 @@ OPERANDS: Mapping[str, Operand] = {
                 "credential claim memberships", _memberships),
         Operand("memberships", _MEMBER_OPS, "as membership", "credential claim memberships",
                 _memberships),
-        Operand("municipalityCode", frozenset({*_SET, O.IS_PART_OF}),
+        Operand("municipalityCode", frozenset({*_SET, OP.IS_PART_OF}),
                 "5- or 6-digit municipality code; 2-digit prefecture with isPartOf",
                 "credential claim municipalityCode", _municipality_code),
         Operand("payAmount", _ORDERED, "xsd:decimal with unit: ISO 4217 currency",
                 "the payment stated in the request", _pay_amount),
-        Operand("purpose", frozenset({*_SET, O.IS_A}),
+        Operand("purpose", frozenset({*_SET, OP.IS_A}),
                 "purpose IRI (tsunagu purpose: or DPV)", "the purpose stated in the request",
                 _text_fact(_purpose, "purpose")),
     )
@@ -485,7 +483,7 @@ OPERANDS: Mapping[str, Operand] = {
 
 COUNT_OPERAND = Operand(
     COUNT,
-    frozenset({O.LTEQ, O.LT, O.EQ}),
+    frozenset({OP.LTEQ, OP.LT, OP.EQ}),
     "non-negative xsd:integer",
     "accesses made under the agreement, counted by the data plane",
     lambda c, env, path: _count(c, path),

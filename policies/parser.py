@@ -118,9 +118,7 @@ class _Reader:
             permissions=self.rules_of(node, "permission", "", 0),
             prohibitions=self.rules_of(node, "prohibition", "", 0),
             obligations=self.rules_of(node, "obligation", "", 0),
-            profile=tuple(
-                _iri(p, f"/profile/{i}") for i, p in enumerate(node.get("profile", []))
-            ),
+            profile=tuple(_iri(p, f"/profile/{i}") for i, p in enumerate(node.get("profile", []))),
             timestamp=_timestamp(_one(node, "timestamp", ""), "/timestamp"),
             conflict=_conflict(_one(node, "conflict", ""), "/conflict"),
         )
@@ -205,7 +203,9 @@ class _Reader:
         if isinstance(ident, str):
             if ident in stack:
                 chain = " -> ".join((*stack[stack.index(ident) :], ident))
-                raise ConstraintCycle(f"constraints refer to each other in a loop: {chain}", path=path)
+                raise ConstraintCycle(
+                    f"constraints refer to each other in a loop: {chain}", path=path
+                )
             stack = (*stack, ident)
             if set(node) <= {"@id", "uid", "@type"}:  # a reference: read the definition
                 definition = self.defined.get(ident)
@@ -422,9 +422,7 @@ def _operand(value: Any, path: str) -> Value:
             return LiteralValue(text, expand(datatype))
         if isinstance(language, str) and datatype is None and isinstance(value["@value"], str):
             return LiteralValue(value["@value"], None, language.lower())
-    raise PolicyError(
-        f"unsupported rightOperand {value!r}", code="unsupported_feature", path=path
-    )
+    raise PolicyError(f"unsupported rightOperand {value!r}", code="unsupported_feature", path=path)
 
 
 def _flood_alert(value: Mapping[str, Any], path: str) -> FloodAlert:

@@ -97,9 +97,13 @@ def commercial_contract(
                 "use",
                 (
                     Constraint("recipient", Operator.EQ, Reference(participant)),
-                    Constraint("dateTime", Operator.GTEQ, LiteralValue(format_timestamp(start), when)),
+                    Constraint(
+                        "dateTime", Operator.GTEQ, LiteralValue(format_timestamp(start), when)
+                    ),
                     Constraint("dateTime", Operator.LT, LiteralValue(format_timestamp(end), when)),
-                    Constraint("count", Operator.LTEQ, LiteralValue(str(requests), XSD + "integer")),
+                    Constraint(
+                        "count", Operator.LTEQ, LiteralValue(str(requests), XSD + "integer")
+                    ),
                 ),
                 duties=(
                     Rule(
@@ -137,9 +141,7 @@ def personal_data_under_consent(
     subjects' consent obtained; onward transfer is prohibited."""
     if not purposes:
         raise InvalidValue("personal data needs at least one purpose", path="/purposes")
-    constraints = [
-        Constraint("purpose", Operator.IS_ANY_OF, tuple(Reference(p) for p in purposes))
-    ]
+    constraints = [Constraint("purpose", Operator.IS_ANY_OF, tuple(Reference(p) for p in purposes))]
     if recipients:
         constraints.append(
             Constraint("recipient", Operator.IS_ANY_OF, tuple(Reference(r) for r in recipients))

@@ -22,8 +22,7 @@ ESTAT_SAC = "http://data.e-stat.go.jp/lod/sac/"
 
 _DATETIME_TYPES = frozenset({XSD + "dateTime", XSD + "dateTimeStamp"})
 _NUMBER_TYPES = frozenset(
-    XSD + t
-    for t in ("decimal", "integer", "double", "float", "int", "long", "nonNegativeInteger")
+    XSD + t for t in ("decimal", "integer", "double", "float", "int", "long", "nonNegativeInteger")
 )
 _DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)")
 _DURATION = re.compile(
@@ -178,9 +177,7 @@ def parse_place(value: Value) -> Place:
             return Place("prefecture", text)
         return Place("municipality", municipality_code(text))
     if ":" not in text:
-        raise InvalidValue(
-            f"{text!r} is neither a municipality code, a prefecture code nor an IRI"
-        )
+        raise InvalidValue(f"{text!r} is neither a municipality code, a prefecture code nor an IRI")
     return Place("region", text)
 
 

@@ -15,10 +15,10 @@ stays lenient for what peers send; the decision point refuses what it cannot eva
 from __future__ import annotations
 
 import functools
+import importlib.resources as resources
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-import importlib.resources as resources
 from typing import Any
 
 from policies.errors import PolicyError, UnknownTerm
@@ -200,7 +200,9 @@ def _check_constraint(c: ConstraintLike, path: str, env: Environment, counted: b
         return
     if c.operator is Operator.TERM_LTEQ:
         raise UnknownTerm(
-            "operator 'term-lteq' is not an ODRL operator", term="term-lteq", path=f"{path}/operator"
+            "operator 'term-lteq' is not an ODRL operator",
+            term="term-lteq",
+            path=f"{path}/operator",
         )
     compile_constraint(c, env, path, counted=counted)
 

@@ -69,7 +69,9 @@ def compare(offered: dict[str, Any], countered: dict[str, Any]) -> Any:
         (offer(action="use"), offer(action="read"), True),
     ],
 )  # fmt: skip
-def test_counter_offers(offered: dict[str, Any], countered: dict[str, Any], acceptable: bool) -> None:
+def test_counter_offers(
+    offered: dict[str, Any], countered: dict[str, Any], acceptable: bool
+) -> None:
     result = compare(offered, countered)
     assert result.acceptable is acceptable, explain_comparison(result)
     assert result.code == ("narrower_or_equal" if acceptable else "wider")
@@ -107,9 +109,13 @@ def test_explanations_in_both_languages() -> None:
     assert japanese.splitlines()[0] == "拒否されます"
     assert "許可 1（use）を満たしません" in japanese
     assert "申告された目的" in japanese
-    agreed = pdp.decide(policy, DecisionRequest("negotiation", CITY, NOW, purpose=PURPOSE + "disaster-response"))
+    agreed = pdp.decide(
+        policy, DecisionRequest("negotiation", CITY, NOW, purpose=PURPOSE + "disaster-response")
+    )
     assert "上限 3 回" in explain(agreed, "ja") and "「distribute」は禁止" in explain(agreed, "ja")
-    undecidable = pdp.decide(parse_policy(offer(c("urn:x", "eq", "y"))), DecisionRequest("negotiation", CITY, NOW))
+    undecidable = pdp.decide(
+        parse_policy(offer(c("urn:x", "eq", "y"))), DecisionRequest("negotiation", CITY, NOW)
+    )
     assert "プロファイルにない左オペランド" in explain(undecidable, "ja")
     with pytest.raises(ValueError):
         explain(refused, "fr")
@@ -133,7 +139,9 @@ def test_disaster_response_template_only_during_an_alert() -> None:
     policy = disaster_response("urn:offer:dr", basin=BASIN, alert_level=3)
     assert check_policy(policy.to_json(), geography=GEO) == policy
     village = {**CITY, "municipality_code": "204323"}
-    ask = DecisionRequest("negotiation", village, NOW, purpose=PURPOSE + "evacuation-decision-support")
+    ask = DecisionRequest(
+        "negotiation", village, NOW, purpose=PURPOSE + "evacuation-decision-support"
+    )
     before = DecisionPoint(geography=GEO, alerts=StaticAlertState({BASIN: 1}))
     during = DecisionPoint(geography=GEO, alerts=StaticAlertState({BASIN: 3}))
     assert not before.decide(policy, ask).allowed
@@ -155,15 +163,21 @@ def test_commercial_contract_template() -> None:
     pdp = DecisionPoint()
 
     def read(uses: int, at: datetime = NOW, who: dict[str, Any] = company) -> bool:
-        return pdp.decide(policy, DecisionRequest("access", who, at, action="read", uses=uses)).allowed
+        return pdp.decide(
+            policy, DecisionRequest("access", who, at, action="read", uses=uses)
+        ).allowed
 
     assert read(2) and not read(3)  # the 4th read is refused
     assert not read(0, start + timedelta(days=90))
     assert not read(0, who={"did": "did:web:other.example"})
     decision = pdp.decide(policy, DecisionRequest("negotiation", company, NOW))
     assert [d.action for d in decision.duties] == ["compensate"]
-    assert "payAmount eq '50000'^^http://www.w3.org/2001/XMLSchema#decimal JPY" in decision.reasons[1]
-    assert not pdp.decide(policy, DecisionRequest("access", company, NOW, action="distribute", uses=0)).allowed
+    assert (
+        "payAmount eq '50000'^^http://www.w3.org/2001/XMLSchema#decimal JPY" in decision.reasons[1]
+    )
+    assert not pdp.decide(
+        policy, DecisionRequest("access", company, NOW, action="distribute", uses=0)
+    ).allowed
     with pytest.raises(Exception, match="time zone"):
         commercial_contract("u", participant="d", start=start.replace(tzinfo=None), end=start,
                             requests=1, price=1)  # fmt: skip
@@ -182,13 +196,17 @@ def test_open_data_and_personal_data_templates() -> None:
     ask = DecisionRequest("negotiation", CITY, NOW, purpose=PURPOSE + "evacuation-decision-support")
     assert pdp.decide(personal, ask).allowed
     assert [d.action for d in pdp.decide(personal, ask).duties] == ["obtainConsent"]
-    assert not pdp.decide(personal, DecisionRequest("negotiation", CITY, NOW, purpose="urn:marketing")).allowed
+    assert not pdp.decide(
+        personal, DecisionRequest("negotiation", CITY, NOW, purpose="urn:marketing")
+    ).allowed
 
 
 def test_alert_state_from_classified_readings() -> None:
     from types import SimpleNamespace
 
-    stations = load_stations([Path("examples/vocab/a-city-stations.ttl"), Path("examples/vocab/b-town-stations.ttl")])
+    stations = load_stations(
+        [Path("examples/vocab/a-city-stations.ttl"), Path("examples/vocab/b-town-stations.ttl")]
+    )
     geography = Geography.from_stations(stations, {"繋川": BASIN})
     assert alert_state_from([], geography).alert_level(BASIN, NOW) == 0
     assert alert_state_from([], geography).alert_level("urn:elsewhere", NOW) is None

@@ -94,7 +94,10 @@ def test_a_count_that_cannot_be_counted_is_refused_when_written() -> None:
         check_policy(either)
     assert caught.value.code == "count_not_counted"
     assert caught.value.path == "/permission/0/constraint/0/or/0"
-    prohibited = {**offer(), "prohibition": [{"action": "distribute", "constraint": [c("count", "gt", 1)]}]}
+    prohibited = {
+        **offer(),
+        "prohibition": [{"action": "distribute", "constraint": [c("count", "gt", 1)]}],
+    }
     with pytest.raises(PolicyError) as caught:
         check_policy(prohibited)
     assert caught.value.path.startswith("/prohibition/0/constraint/0")
@@ -175,7 +178,10 @@ def test_constraints_in_a_loop_are_a_clear_error() -> None:
     assert caught.value.code == "constraint_cycle"
     assert "urn:c:a -> urn:c:b -> urn:c:a" in str(caught.value)
     assert caught.value.path == "/permission/0/constraint/0/and/0/or/0"
-    undefined = {"@id": "urn:p", "permission": [{"action": "use", "constraint": [{"@id": "urn:c:z"}]}]}
+    undefined = {
+        "@id": "urn:p",
+        "permission": [{"action": "use", "constraint": [{"@id": "urn:c:z"}]}],
+    }
     with pytest.raises(PolicyError) as caught:
         parse_policy(undefined)
     assert caught.value.code == "undefined_constraint"
@@ -185,7 +191,9 @@ def test_a_document_that_contains_itself_is_refused() -> None:
     constraint: dict[str, Any] = {"and": []}
     constraint["and"].append(constraint)
     with pytest.raises(ConstraintCycle):
-        parse_policy({"@id": "urn:p", "permission": [{"action": "use", "constraint": [constraint]}]})
+        parse_policy(
+            {"@id": "urn:p", "permission": [{"action": "use", "constraint": [constraint]}]}
+        )
 
 
 def nested(depth: int) -> dict[str, Any]:

@@ -195,7 +195,9 @@ def test_what_the_decision_point_is_not_given_denies(constraint: dict[str, Any],
 
 
 def test_a_naive_decision_time_is_not_guessed() -> None:
-    decision = PDP.decide(parse_policy(offer(c("dateTime", "lt", T))), request(now=NOW.replace(tzinfo=None)))
+    decision = PDP.decide(
+        parse_policy(offer(c("dateTime", "lt", T))), request(now=NOW.replace(tzinfo=None))
+    )
     assert not decision.allowed and "naive_now" in decision.codes()
 
 
