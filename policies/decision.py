@@ -1,357 +1,328 @@
-"""The policy decision point: may this requester use a dataset under this policy, now?
+"""The policy decision point: may this requester do this with a dataset under this policy, now?
 
-A "deny" is a value (`Decision(allowed=False, reasons=...)`), never an exception: the caller
-turns it into a termination or an error with the reasons attached.
+A "deny" is a value (`Decision(allowed=False, details=...)`), never an exception: the caller
+turns it into a termination or an error with the reasons attached (`decision.reasons` in
+English, `policies.explain` in Japanese or English).
 
-`BasicDecisionPoint` understands a small, explicit set of left operands. Anything else makes
-the rule carrying it *undecidable*, and undecidable never means yes: an undecidable
-permission grants nothing and an undecidable prohibition denies. A policy that uses an
-operand we do not know is therefore refused with a reason naming it, instead of silently
-passing (or crashing) as users of other connectors report.
+ODRL 2.2 semantics, as this decision point applies them:
 
-Supported (left operand -> requester fact -> operators):
+- A permission covers the requested action when its action is that action or includes it
+  (`read`, `distribute`, `aggregate`, `anonymize` are included in `use`; see
+  `policies.profile.ACTIONS`). It is satisfied when all its constraints hold.
+- A prohibition covers the requested action the same way and applies when its constraints
+  hold. A prohibition of a narrower action than the one asked about (no `distribute` while
+  agreeing on `use`) does not deny: it is a restriction, returned with the decision so it
+  can be stored with the agreement and shown to the consumer.
+- A satisfied permission and an applying prohibition are a conflict, resolved by the
+  policy's `conflict`: `perm` (the permission wins), `prohibit` (the prohibition wins) or
+  `invalid` (ODRL's default: the policy is void, so nothing is permitted).
+- Duties of the satisfying permission and the policy's obligations are returned as owed; the
+  decision point does not track their fulfilment.
+- Logical constraints: `and`, `or`, `xone` (exactly one holds) and `andSequence` (all hold,
+  read in order; nothing here has side effects, so it decides like `and`).
 
-    role              requester["role"]               eq neq isAnyOf isNoneOf
-    membership(s)     requester["memberships"]        eq neq hasPart isAnyOf isNoneOf
-    municipalityCode  requester["municipality_code"]  eq neq isAnyOf isNoneOf isPartOf
-    dateTime          request.now                     lt lteq gt gteq
-    purpose           request.purpose                 eq neq isAnyOf isNoneOf
-    count             request.uses                    lteq lt eq   (an access limit)
+Anything the decision point cannot evaluate (an operand the profile does not define, a value
+of the wrong form, an event with no alert state to read) makes the constraint *undecidable*,
+and undecidable never means yes: an undecidable permission grants nothing and an undecidable
+prohibition denies (unless a satisfied permission overrides it under `perm`).
 
-`count` is an obligation of the data plane rather than a fact about the requester: when the
-agreement is made (`uses` is None) it holds if it allows at least one access, and the data
-plane then counts every access against it (`policies.usage.access_limit` is the one reading
-both use). It is accepted only where it can be counted: among a permission's constraints,
-directly or under `and` / `andSequence`. Inside `or` / `xone`, or in a prohibition, it is
-undecidable and so refused.
-
-Logical constraints: and, or, xone, andSequence (evaluated like `and`; nothing here has side
-effects). Duties (a permission's `duty`, the policy's `obligation`) are what the consumer
-agrees to do; they are reported in the reasons but not enforced here.
+`count` and `timeInterval` are enforced by the data plane at each access (`uses` and
+`last_use` in the request); while an agreement is being made (`uses` is None) a `count`
+holds when it allows at least one access.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from policies.alerts import AlertState
 from policies.errors import PolicyError
-from policies.model import (
-    Constraint,
-    ConstraintLike,
-    LiteralValue,
-    LogicalConstraint,
-    Policy,
-    Reference,
-    RightOperand,
-    Rule,
-)
-from policies.terms import XSD, LogicalOperator, Operator
-from policies.usage import COUNT, access_limit
+from policies.explain import render
+from policies.geography import Geography
+from policies.model import Constraint, ConstraintLike, LogicalConstraint, Policy, Rule
+from policies.operands import Check, Environment, Payment, compile_constraint, show
+from policies.profile import covers
+from policies.purposes import PurposeTree
+from policies.reasons import Reason, Verdict
+from policies.terms import LogicalOperator
+
+__all__ = [
+    "BasicDecisionPoint",
+    "Decision",
+    "DecisionPoint",
+    "DecisionRequest",
+    "Payment",
+    "PolicyDecisionPoint",
+]
+
+Phase = Literal["catalog", "negotiation", "transfer", "access"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     allowed: bool
-    reasons: tuple[str, ...] = ()
+    details: tuple[Reason, ...] = ()
+    duties: tuple[Rule, ...] = ()
+    """Duties of the satisfying permission and the policy's obligations: what is owed."""
+    restrictions: tuple[Rule, ...] = ()
+    """Prohibitions of actions narrower than the one decided on (e.g. no onward transfer)."""
+
+    @property
+    def code(self) -> str:
+        return self.details[0].code if self.details else ("permitted" if self.allowed else "denied")
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The reasons in English, one line each."""
+        return tuple(render(r, "en") for r in self.details)
+
+    def codes(self) -> tuple[str, ...]:
+        return tuple(code for r in self.details for code in r.codes())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DecisionRequest:
-    """What the decision is about. `requester` holds the requester's *verified* membership
-    claims: "did", "legal_name", "role", "municipality_code", "memberships"."""
+    """What the decision is about. `requester` holds the requester's *verified* claims:
+    "did", "legal_name", "role", "municipality_code", "memberships"."""
 
-    phase: Literal["negotiation", "transfer"]
+    phase: Phase
     requester: Mapping[str, Any]
     now: datetime
     purpose: str | None = None
     action: str = "use"
-    uses: int | None = None  # accesses made under the agreement so far, where they are counted
+    uses: int | None = None
+    """Accesses made under the agreement so far, where they are counted."""
+    agreed_at: datetime | None = None
+    """When the agreement was made (for `elapsedTime`)."""
+    last_use: datetime | None = None
+    """The previous access under the agreement (for `timeInterval`)."""
+    payment: Payment | None = None
 
 
 class PolicyDecisionPoint(Protocol):
     def decide(self, policy: Policy, request: DecisionRequest) -> Decision: ...
 
 
-@dataclass(frozen=True)
-class _Verdict:
-    holds: bool | None  # None: this decision point cannot tell
-    reason: str
+@dataclass(frozen=True, slots=True)
+class _CompiledRule:
+    index: int
+    rule: Rule
+    check: Check
 
 
-class BasicDecisionPoint:
-    """The default decision point (see the module docstring for what it understands)."""
+@dataclass(frozen=True, slots=True)
+class CompiledPolicy:
+    policy: Policy
+    permissions: tuple[_CompiledRule, ...]
+    prohibitions: tuple[_CompiledRule, ...]
+
+
+class DecisionPoint:
+    """The decision point of tsunagu's policy profile. Policies are compiled once (values
+    parsed, operands resolved) and kept in a small cache keyed by the policy value."""
+
+    def __init__(
+        self,
+        *,
+        geography: Geography | None = None,
+        alerts: AlertState | None = None,
+        purposes: PurposeTree | None = None,
+        cache_size: int = 1024,
+    ) -> None:
+        self.environment = Environment(geography=geography, alerts=alerts, purposes=purposes)
+        self._cache: dict[Policy, CompiledPolicy] = {}
+        # Hashing a policy walks all of it; the same object asked about again (the data
+        # plane's case) is found by identity first.
+        self._by_id: dict[int, CompiledPolicy] = {}
+        self._cache_size = cache_size
+
+    def compile(self, policy: Policy) -> CompiledPolicy:
+        compiled = self._by_id.get(id(policy))
+        if compiled is not None and compiled.policy is policy:
+            return compiled
+        compiled = self._cache.get(policy)
+        if compiled is None:
+            if len(self._cache) >= self._cache_size:
+                self._cache.clear()
+                self._by_id.clear()
+            compiled = self._cache[policy] = compile_policy(policy, self.environment)
+        if len(self._by_id) >= self._cache_size:
+            self._by_id.clear()
+        self._by_id[id(policy)] = compiled
+        return compiled
 
     def decide(self, policy: Policy, request: DecisionRequest) -> Decision:
-        for i, rule in enumerate(policy.prohibitions, 1):
-            if not _covers(rule.action, request.action):
-                continue
-            verdict = _rule(rule, request, counted=False)
-            if verdict.holds is None:
-                return Decision(
-                    False,
-                    (f"prohibition {i} ({rule.action}) cannot be evaluated: {verdict.reason}",),
-                )
-            if verdict.holds:
-                return Decision(
-                    False, (f"prohibition {i} ({rule.action}) applies: {verdict.reason}",)
-                )
-        failures: list[str] = []
-        for i, rule in enumerate(policy.permissions, 1):
-            if not _covers(rule.action, request.action):
-                continue
-            verdict = _rule(rule, request, counted=True)
-            if verdict.holds:
-                duties = (*rule.duties, *policy.obligations)
-                notes = tuple(
-                    f"duty {d.action!r} is agreed, not enforced by this decision point"
-                    for d in duties
-                )
-                return Decision(
-                    True, (f"permission {i} ({rule.action}) is satisfied: {verdict.reason}", *notes)
-                )
-            state = "cannot be evaluated" if verdict.holds is None else "is not satisfied"
-            failures.append(f"permission {i} ({rule.action}) {state}: {verdict.reason}")
-        if not failures:
-            return Decision(False, (f"no permission covers the action {request.action!r}",))
-        return Decision(False, tuple(failures))
+        return decide(self.compile(policy), request)
 
 
-def _covers(rule_action: str, requested: str) -> bool:
-    # ODRL: every usage action is included in `use`.
-    return rule_action in (requested, "use")
+class BasicDecisionPoint(DecisionPoint):
+    """The default decision point: no geography and no alert state, so `spatial` with a
+    basin and `event` are undecidable (and refused) until the connector provides them."""
 
 
-def _rule(rule: Rule, request: DecisionRequest, *, counted: bool) -> _Verdict:
-    """`counted`: whether a `count` here is one the data plane counts (see the docstring)."""
+def compile_policy(policy: Policy, env: Environment) -> CompiledPolicy:
+    return CompiledPolicy(
+        policy,
+        tuple(
+            _CompiledRule(i, r, _rule_check(r, env, f"/permission/{i}", counted=True))
+            for i, r in enumerate(policy.permissions)
+        ),
+        tuple(
+            _CompiledRule(i, r, _rule_check(r, env, f"/prohibition/{i}", counted=False))
+            for i, r in enumerate(policy.prohibitions)
+        ),
+    )
+
+
+def decide(compiled: CompiledPolicy, request: DecisionRequest) -> Decision:
+    policy, action = compiled.policy, request.action
+    satisfied: tuple[_CompiledRule, Verdict] | None = None
+    failures: list[Reason] = []
+    for entry in compiled.permissions:
+        if not covers(entry.rule.action, action):
+            continue
+        verdict = entry.check(request)
+        if verdict.holds:
+            satisfied = (entry, verdict)
+            break
+        code = "permission_undecidable" if verdict.holds is None else "permission_not_satisfied"
+        failures.append(_rule_reason(code, "permission", entry, verdict))
+    applying: list[Reason] = []
+    restrictions: list[Rule] = []
+    for entry in compiled.prohibitions:
+        if not covers(entry.rule.action, action):
+            if covers(action, entry.rule.action):
+                restrictions.append(entry.rule)
+            continue
+        verdict = entry.check(request)
+        if verdict.holds is None:
+            applying.append(_rule_reason("prohibition_undecidable", "prohibition", entry, verdict))
+        elif verdict.holds:
+            applying.append(_rule_reason("prohibition_applies", "prohibition", entry, verdict))
+    strategy = policy.conflict or "invalid"
+    if satisfied is None:
+        return Decision(False, (*applying, *failures) or (_no_permission(action),))
+    entry, verdict = satisfied
+    granted = _rule_reason("permission_satisfied", "permission", entry, verdict)
+    if applying and strategy != "perm":
+        void = strategy == "invalid" and any(r.code == "prohibition_applies" for r in applying)
+        head = (Reason("policy_void_conflict", "/conflict", (("strategy", strategy),)),)
+        return Decision(False, (*(head if void else ()), *applying))
+    duties = (*entry.rule.duties, *policy.obligations)
+    notes = tuple(
+        Reason(
+            "duty_owed" if i < len(entry.rule.duties) else "obligation_owed",
+            _duty_path(entry.index, i, len(entry.rule.duties)),
+            (("action", d.action), ("terms", "; ".join(show_rule_constraints(d)))),
+        )
+        for i, d in enumerate(duties)
+    )
+    overridden = tuple(
+        Reason("prohibition_overridden", r.path, r.args, r.because) for r in applying
+    )
+    shown = tuple(Reason("action_prohibited", "", (("action", r.action),)) for r in restrictions)
+    return Decision(True, (granted, *overridden, *notes, *shown), duties, tuple(restrictions))
+
+
+def _duty_path(permission: int, i: int, own: int) -> str:
+    if i < own:
+        return f"/permission/{permission}/duty/{i}"
+    return f"/obligation/{i - own}"
+
+
+def show_rule_constraints(rule: Rule) -> list[str]:
+    return [_show_like(c) for c in rule.constraints]
+
+
+def _show_like(c: ConstraintLike) -> str:
+    if isinstance(c, LogicalConstraint):
+        return f"{c.operator.value}(" + ", ".join(_show_like(x) for x in c.constraints) + ")"
+    return show(c)
+
+
+def _no_permission(action: str) -> Reason:
+    return Reason("no_permission", "", (("action", action),))
+
+
+def _rule_reason(code: str, kind: str, entry: _CompiledRule, verdict: Verdict) -> Reason:
+    return Reason(
+        code,
+        f"/{kind}/{entry.index}",
+        (("index", str(entry.index + 1)), ("action", entry.rule.action)),
+        (verdict.reason,),
+    )
+
+
+# -- compiling rules and logical constraints ---------------------------------------------------
+
+_TRUE = Verdict(True, Reason("no_constraints"))
+
+
+def _rule_check(rule: Rule, env: Environment, path: str, *, counted: bool) -> Check:
     if not rule.constraints:
-        return _Verdict(True, "no constraints")
-    return _combine(LogicalOperator.AND, [_evaluate(c, request, counted) for c in rule.constraints])
-
-
-def _evaluate(constraint: ConstraintLike, request: DecisionRequest, counted: bool) -> _Verdict:
-    if isinstance(constraint, LogicalConstraint):
-        conjunction = (LogicalOperator.AND, LogicalOperator.AND_SEQUENCE)
-        inner = counted and constraint.operator in conjunction
-        return _combine(
-            constraint.operator, [_evaluate(c, request, inner) for c in constraint.constraints]
-        )
-    if constraint.left_operand == COUNT:
-        return _count(constraint, request, counted)
-    evaluator = _EVALUATORS.get(constraint.left_operand)
-    if evaluator is None:
-        return _Verdict(
-            None,
-            f"left operand {constraint.left_operand!r} is not understood by this decision point",
-        )
-    return evaluator(constraint, request)
-
-
-def _combine(operator: LogicalOperator, verdicts: list[_Verdict]) -> _Verdict:
-    undecided = [v.reason for v in verdicts if v.holds is None]
-    if undecided:
-        return _Verdict(None, "; ".join(undecided))
-    true = sum(1 for v in verdicts if v.holds)
-    if operator is LogicalOperator.OR:
-        holds = true >= 1
-    elif operator is LogicalOperator.XONE:
-        holds = true == 1
-    else:  # and, andSequence
-        holds = true == len(verdicts)
-    shown = (
-        [v.reason for v in verdicts if v.holds == holds]
-        if operator is not LogicalOperator.XONE
-        else [v.reason for v in verdicts]
-    )
-    prefix = "" if len(verdicts) == 1 else f"{operator.value}: "
-    return _Verdict(holds, prefix + "; ".join(shown))
-
-
-# -- left operands ----------------------------------------------------------------------------
-
-Evaluator = Callable[[Constraint, DecisionRequest], _Verdict]
-_SCALAR = (Operator.EQ, Operator.NEQ, Operator.IS_ANY_OF, Operator.IS_NONE_OF)
-
-
-def _unsupported(c: Constraint) -> _Verdict:
-    return _Verdict(
-        None, f"{_show(c)}: operator {c.operator.value!r} is not supported for {c.left_operand!r}"
-    )
-
-
-def _scalar(c: Constraint, actual: str, values: tuple[str, ...], what: str) -> _Verdict:
-    if c.operator in (Operator.EQ, Operator.NEQ) and len(values) != 1:
-        return _Verdict(None, f"{_show(c)}: {c.operator.value!r} needs exactly one value")
-    if c.operator in (Operator.EQ, Operator.IS_ANY_OF):
-        holds = actual in values
-    elif c.operator in (Operator.NEQ, Operator.IS_NONE_OF):
-        holds = actual not in values
-    else:
-        return _unsupported(c)
-    return _Verdict(holds, f"{_show(c)} {'holds' if holds else 'fails'} ({what} is {actual!r})")
-
-
-def _role(c: Constraint, request: DecisionRequest) -> _Verdict:
-    return _claim_scalar(c, request.requester.get("role"), "requester role")
-
-
-def _purpose(c: Constraint, request: DecisionRequest) -> _Verdict:
-    return _claim_scalar(c, request.purpose, "stated purpose")
-
-
-def _claim_scalar(c: Constraint, actual: object, what: str) -> _Verdict:
-    if c.operator not in _SCALAR:
-        return _unsupported(c)
-    values = _strings(c.right_operand)
-    if values is None:
-        return _Verdict(None, f"{_show(c)}: right operand must be strings or IRIs")
-    if not isinstance(actual, str) or not actual:
-        return _Verdict(False, f"{_show(c)} fails (no {what})")
-    return _scalar(c, actual, values, what)
-
-
-def _memberships(c: Constraint, request: DecisionRequest) -> _Verdict:
-    ops = (*_SCALAR, Operator.HAS_PART)
-    if c.operator not in ops:
-        return _unsupported(c)
-    values = _strings(c.right_operand)
-    if values is None:
-        return _Verdict(None, f"{_show(c)}: right operand must be strings or IRIs")
-    claim = request.requester.get("memberships")
-    if not isinstance(claim, list | tuple) or not all(isinstance(m, str) for m in claim):
-        return _Verdict(False, f"{_show(c)} fails (no verified memberships)")
-    held = set(claim)
-    if c.operator in (Operator.EQ, Operator.NEQ) and len(values) != 1:
-        return _Verdict(None, f"{_show(c)}: {c.operator.value!r} needs exactly one value")
-    if c.operator in (Operator.EQ, Operator.IS_ANY_OF):
-        holds = bool(held & set(values))
-    elif c.operator is Operator.HAS_PART:
-        holds = set(values) <= held
-    else:  # neq, isNoneOf
-        holds = not held & set(values)
-    return _Verdict(
-        holds, f"{_show(c)} {'holds' if holds else 'fails'} (memberships: {sorted(held)})"
-    )
-
-
-_CODE = re.compile(r"\d{2}|\d{5}|\d{6}")
-
-
-def _municipality(c: Constraint, request: DecisionRequest) -> _Verdict:
-    if c.operator not in (*_SCALAR, Operator.IS_PART_OF):
-        return _unsupported(c)
-    values = _strings(c.right_operand)
-    if values is None or not all(_CODE.fullmatch(v) for v in values):
-        return _Verdict(None, f"{_show(c)}: right operand must be municipality or prefecture codes")
-    actual = request.requester.get("municipality_code")
-    if not isinstance(actual, str) or not re.fullmatch(r"\d{5}|\d{6}", actual):
-        return _Verdict(False, f"{_show(c)} fails (no verified municipality code)")
-    # 5-digit (JIS X 0402) and 6-digit (with check digit) forms name the same municipality.
-    code = actual[:5]
-    if c.operator is Operator.IS_PART_OF:
-        holds = any(_within(code, region) for region in values)
-        return _Verdict(
-            holds, f"{_show(c)} {'holds' if holds else 'fails'} (municipality {actual!r})"
-        )
-    if any(len(v) == 2 for v in values):
-        return _Verdict(None, f"{_show(c)}: a prefecture code only makes sense with 'isPartOf'")
-    return _scalar(c, code, tuple(v[:5] for v in values), "municipality code")
-
-
-def _within(code: str, region: str) -> bool:
-    if len(region) == 2 or region[2:5] == "000":  # a prefecture: its two-digit prefix
-        return code[:2] == region[:2]
-    return code == region[:5]
-
-
-_ORDER: Mapping[Operator, Callable[[datetime, datetime], bool]] = {
-    Operator.LT: lambda a, b: a < b,
-    Operator.LTEQ: lambda a, b: a <= b,
-    Operator.GT: lambda a, b: a > b,
-    Operator.GTEQ: lambda a, b: a >= b,
-}
-
-
-def _date_time(c: Constraint, request: DecisionRequest) -> _Verdict:
-    compare = _ORDER.get(c.operator)
-    if compare is None:
-        return _unsupported(c)
-    operand = c.right_operand
-    if isinstance(operand, LiteralValue) and operand.datatype in (
-        None,
-        XSD + "dateTime",
-        XSD + "dateTimeStamp",
-    ):
-        operand = operand.value
-    if not isinstance(operand, str):
-        return _Verdict(None, f"{_show(c)}: right operand must be one xsd:dateTime")
-    try:
-        bound = datetime.fromisoformat(operand)
-    except ValueError:
-        bound = None
-    if bound is None or "T" not in operand or bound.utcoffset() is None:
-        return _Verdict(None, f"{_show(c)}: {operand!r} is not a date-time with a UTC offset")
-    now = request.now
-    if now.utcoffset() is None:
-        return _Verdict(None, f"{_show(c)}: the decision time has no UTC offset")
-    holds = compare(now, bound)
-    return _Verdict(holds, f"{_show(c)} {'holds' if holds else 'fails'} (now is {now.isoformat()})")
-
-
-def _count(c: Constraint, request: DecisionRequest, counted: bool) -> _Verdict:
-    if not counted:
-        return _Verdict(
-            None,
-            f"{_show(c)}: an access count is only enforced among a permission's and-combined "
-            "constraints, not inside 'or' / 'xone' or in a prohibition",
-        )
-    try:
-        limit = access_limit(c)
-    except PolicyError as exc:
-        return _Verdict(None, f"{_show(c)}: {exc}")
-    if request.uses is None:  # making the agreement: the data plane counts from here on
-        holds = limit > 0
-        what = f"an access limit of {limit}, counted by the data plane at every access"
-    else:
-        holds = request.uses < limit
-        what = f"{request.uses} of {limit} accesses used"
-    return _Verdict(holds, f"{_show(c)} {'holds' if holds else 'fails'} ({what})")
-
-
-_EVALUATORS: Mapping[str, Evaluator] = {
-    "role": _role,
-    "membership": _memberships,
-    "memberships": _memberships,
-    "municipalityCode": _municipality,
-    "dateTime": _date_time,
-    "purpose": _purpose,
-}
-
-
-def _strings(operand: RightOperand) -> tuple[str, ...] | None:
-    items = operand if isinstance(operand, tuple) else (operand,)
-    out: list[str] = []
-    for item in items:
-        if isinstance(item, str):
-            out.append(item)
-        elif isinstance(item, Reference):
-            out.append(item.iri)
-        elif isinstance(item, LiteralValue) and item.datatype is None:
-            out.append(item.value)
-        else:
-            return None
-    return tuple(out)
-
-
-def _show(c: Constraint) -> str:
-    operand = c.right_operand
-    items = operand if isinstance(operand, tuple) else (operand,)
-    shown = [
-        i.iri if isinstance(i, Reference) else i.value if isinstance(i, LiteralValue) else i
-        for i in items
+        return lambda request: _TRUE
+    parts = [
+        _constraint_check(c, env, f"{path}/constraint/{i}", counted)
+        for i, c in enumerate(rule.constraints)
     ]
-    right = repr(shown[0]) if len(shown) == 1 else repr(shown)
-    return f"{c.left_operand} {c.operator.value} {right}"
+    if len(parts) == 1:
+        return parts[0]
+    return _logical(LogicalOperator.AND, parts, f"{path}/constraint")
+
+
+def _constraint_check(c: ConstraintLike, env: Environment, path: str, counted: bool) -> Check:
+    if isinstance(c, LogicalConstraint):
+        inner = counted and c.operator in (LogicalOperator.AND, LogicalOperator.AND_SEQUENCE)
+        parts = [
+            _constraint_check(x, env, f"{path}/{c.operator.value}/{i}", inner)
+            for i, x in enumerate(c.constraints)
+        ]
+        return _logical(c.operator, parts, path)
+    return _atomic(c, env, path, counted)
+
+
+def _atomic(c: Constraint, env: Environment, path: str, counted: bool) -> Check:
+    try:
+        return compile_constraint(c, env, path, counted=counted)
+    except PolicyError as exc:
+        verdict = Verdict(
+            None,
+            Reason(exc.code, exc.path or path, (("constraint", show(c)), ("detail", exc.detail))),
+        )
+        return lambda request: verdict
+
+
+def _logical(operator: LogicalOperator, parts: list[Check], path: str) -> Check:
+    name = operator.value
+
+    def check(request: DecisionRequest) -> Verdict:
+        verdicts = [p(request) for p in parts]
+        if any(v.holds is None for v in verdicts):
+            undecided = tuple(v.reason for v in verdicts if v.holds is None)
+            return Verdict(
+                None,
+                Reason(
+                    "logical", path, (("operator", name), ("outcome", "undecidable")), undecided
+                ),
+            )
+        true = sum(1 for v in verdicts if v.holds)
+        if operator is LogicalOperator.OR:
+            holds = true >= 1
+        elif operator is LogicalOperator.XONE:
+            holds = true == 1
+        else:
+            holds = true == len(verdicts)
+        shown = (
+            tuple(v.reason for v in verdicts)
+            if operator is LogicalOperator.XONE
+            else tuple(v.reason for v in verdicts if v.holds == holds)
+        )
+        outcome = "holds" if holds else "fails"
+        return Verdict(
+            holds, Reason("logical", path, (("operator", name), ("outcome", outcome)), shown)
+        )
+
+    return check

@@ -17,6 +17,8 @@ from policies.terms import LogicalOperator, Operator, compact, odrl_term
 
 PolicyKind = Literal["Offer", "Agreement", "Set"]
 POLICY_KINDS: tuple[PolicyKind, ...] = ("Offer", "Agreement", "Set")
+ConflictStrategy = Literal["perm", "prohibit", "invalid"]
+CONFLICT_STRATEGIES: tuple[ConflictStrategy, ...] = ("perm", "prohibit", "invalid")
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,29 @@ class Reference:
     iri: str
 
 
-Value = str | LiteralValue | Reference
+@dataclass(frozen=True)
+class FloodAlert:
+    """The profile's event: "a flood alert of `level` or higher is in force for `area`".
+
+    `area` is the IRI of a river basin or of a gauging station; `level` is the 警戒レベル
+    (1-5) the owner's connector derives from its gauge readings and the MLIT thresholds.
+    JSON: `{"@type": "FloodAlert", "alertLevel": 3, "area": {"@id": ...}}`.
+    """
+
+    level: int
+    area: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.level, bool) or not isinstance(self.level, int):
+            raise PolicyError(
+                f"a flood alert level must be an integer, got {self.level!r}",
+                code="invalid_value",
+            )
+        if not isinstance(self.area, str) or not self.area:
+            raise PolicyError("a flood alert names the IRI of its area", code="invalid_value")
+
+
+Value = str | LiteralValue | Reference | FloodAlert
 RightOperand = Value | tuple[Value, ...]
 
 
@@ -49,6 +73,8 @@ class Constraint:
     left_operand: str
     operator: Operator
     right_operand: RightOperand
+    unit: str | None = None
+    """ODRL `unit` of the right operand; the profile uses it for `payAmount`'s currency."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.left_operand, str) or not self.left_operand:
@@ -130,8 +156,16 @@ class Policy:
     obligations: tuple[Rule, ...] = ()
     profile: tuple[str, ...] = ()
     timestamp: datetime | None = None
+    conflict: ConflictStrategy | None = None
+    """ODRL's conflict strategy; None means ODRL's default, `invalid`."""
 
     def __post_init__(self) -> None:
+        if self.conflict is not None and self.conflict not in CONFLICT_STRATEGIES:
+            raise PolicyError(
+                f"unknown conflict strategy {self.conflict!r}; use one of "
+                + ", ".join(CONFLICT_STRATEGIES),
+                code="invalid_conflict",
+            )
         if self.kind not in POLICY_KINDS:
             raise PolicyError(f"unknown policy type {self.kind!r}", code="invalid_type")
         if not isinstance(self.uid, str) or not self.uid:
@@ -192,6 +226,8 @@ class Policy:
             out["assignee"] = self.assignee
         if self.timestamp is not None:
             out["timestamp"] = format_timestamp(self.timestamp)
+        if self.conflict is not None:
+            out["conflict"] = self.conflict
         for key, rules in (
             ("permission", self.permissions),
             ("prohibition", self.prohibitions),
@@ -214,11 +250,14 @@ def rule_to_json(rule: Rule) -> dict[str, Any]:
 def constraint_to_json(constraint: ConstraintLike) -> dict[str, Any]:
     if isinstance(constraint, LogicalConstraint):
         return {constraint.operator.value: [constraint_to_json(c) for c in constraint.constraints]}
-    return {
+    out = {
         "leftOperand": constraint.left_operand,
         "operator": constraint.operator.value,
         "rightOperand": operand_to_json(constraint.right_operand),
     }
+    if constraint.unit is not None:
+        out["unit"] = constraint.unit
+    return out
 
 
 def operand_to_json(operand: RightOperand) -> Any:
@@ -226,6 +265,8 @@ def operand_to_json(operand: RightOperand) -> Any:
         return [operand_to_json(v) for v in operand]
     if isinstance(operand, Reference):
         return {"@id": operand.iri}
+    if isinstance(operand, FloodAlert):
+        return {"@type": "FloodAlert", "alertLevel": operand.level, "area": {"@id": operand.area}}
     if isinstance(operand, LiteralValue):
         out: dict[str, str] = {"@value": operand.value}
         if operand.datatype:
@@ -256,5 +297,5 @@ def operator_of(value: object) -> Operator:
 
 def _is_operand(value: object) -> bool:
     if isinstance(value, tuple):
-        return all(isinstance(v, str | LiteralValue | Reference) for v in value)
-    return isinstance(value, str | LiteralValue | Reference)
+        return all(isinstance(v, str | LiteralValue | Reference | FloodAlert) for v in value)
+    return isinstance(value, str | LiteralValue | Reference | FloodAlert)

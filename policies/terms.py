@@ -17,6 +17,8 @@ from policies.errors import PolicyError
 ODRL = "http://www.w3.org/ns/odrl/2/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 DSPACE = "https://w3id.org/dspace/2025/1/"
+TSUNAGU = "https://w3id.org/tsunagu/policy/"
+"""The namespace of tsunagu's policy profile (`policies.profile`)."""
 
 # Prefixes the DSP 2025-1 context declares; compact IRIs using them are expanded on input.
 PREFIXES: Mapping[str, str] = {
@@ -25,6 +27,11 @@ PREFIXES: Mapping[str, str] = {
     "dspace": DSPACE,
     "dct": "http://purl.org/dc/terms/",
     "dcat": "http://www.w3.org/ns/dcat#",
+    "tsup": TSUNAGU,
+    # value namespaces the profile's right operands use (purposes, areas)
+    "purpose": "https://w3id.org/tsunagu/vocab/purpose/",
+    "dpv": "https://w3id.org/dpv#",
+    "sac": "http://data.e-stat.go.jp/lod/sac/",
 }
 
 
@@ -71,19 +78,21 @@ def compact(value: str) -> str:
 def odrl_term(value: str) -> str:
     """`odrl:use` and `http://www.w3.org/ns/odrl/2/use` -> `use`; other IRIs are left alone.
 
-    Only the ODRL namespace is folded: a community operand such as
+    The ODRL namespace and tsunagu's profile namespace (`tsup:role` -> `role`; the profile
+    defines no local name that ODRL also uses) are folded; a community operand such as
     `https://w3id.org/catenax/policy/Membership` keeps its full spelling.
     """
     full = expand(value)
-    if full.startswith(ODRL) and len(full) > len(ODRL):
-        return full[len(ODRL) :]
+    for namespace in (ODRL, TSUNAGU):
+        if full.startswith(namespace) and len(full) > len(namespace):
+            return full[len(namespace) :]
     return value
 
 
 def property_name(key: str) -> str:
     """A JSON key in canonical spelling: ODRL and DSP properties lose prefix or namespace."""
     full = expand(key)
-    for namespace in (ODRL, DSPACE):
+    for namespace in (ODRL, DSPACE, TSUNAGU):
         if full.startswith(namespace) and len(full) > len(namespace):
             return full[len(namespace) :]
     return key

@@ -292,7 +292,7 @@ def rule(**extra: Any) -> dict[str, Any]:
         (
             rule(
                 constraint=[
-                    {"leftOperand": "a", "operator": "eq", "rightOperand": "b", "unit": "m"}
+                    {"leftOperand": "a", "operator": "eq", "rightOperand": "b", "dataType": "x"}
                 ]
             ),
             "unsupported_feature",

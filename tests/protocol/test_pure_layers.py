@@ -11,6 +11,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 STDLIB = {
     "__future__",
+    "calendar",
+    "decimal",
+    "functools",
+    "importlib.resources",  # package data (pinned JSON-LD contexts), as vocab reads it
+    "operator",
     "collections",
     "dataclasses",
     "datetime",
