@@ -25,6 +25,7 @@ from connector.control.runner import Runner
 from connector.control.transfers import TransferService
 from connector.dataplane.consumer import DataClient
 from connector.dataplane.plane import DataPlane
+from connector.errors import ConnectorError
 from connector.identity.credentials import CredentialVerifier
 from connector.identity.did import DidResolver
 from connector.identity.keys import KeyRing
@@ -76,6 +77,8 @@ class Connector:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        with contextlib.suppress(ConnectorError):  # a broken database: the leases lapse instead
+            await self.runner.release()
         await self.dataplane.aclose()
         await self.dispatcher.aclose()
         await self.http.aclose()

@@ -177,3 +177,31 @@ async def test_a_repeated_message_changes_nothing_and_is_acknowledged(
     await dispatcher.send(url.replace("/start", "/completion"), completion, audience=consumer.did)
     with pytest.raises(PeerRejected):
         await dispatcher.send(url, body, audience=consumer.did)  # START after COMPLETED
+
+
+async def test_a_clean_shutdown_hands_back_its_leases(tmp_path: Path) -> None:
+    """What a stopping process holds but has not sent is free for another process at once,
+    not after the lease lapses."""
+    clock = ManualClock()
+    async with LocalDataspace(tmp_path, clock=clock, background=False) as space:
+        await space.start_authority()
+        consumer = await space.add("consumer", "C村")
+        row = consumer.connector.negotiations.request(
+            provider_did="did:web:localhost%3A1",
+            provider_address=f"http://127.0.0.1:{free_port()}/dsp/2025-1",
+            dataset_id=DATASET,
+            offer=parse_policy(open_offer("urn:offer:lease")),
+        )
+        runner = consumer.connector.runner
+        services = runner.services
+        [(kind, service)] = [(k, s) for k, s in services.items() if k is NegotiationRow]
+        held, _ = await consumer.connector.store.call(runner._claim, kind, service, False)
+        assert [item.row.id for item in held] == [row.id]
+        assert pending(space, "consumer", row.id).lease_owner == runner.owner
+        again, _ = await consumer.connector.store.call(runner._claim, kind, service, False)
+        assert again == []  # leased: nobody else sends it
+        assert await runner.release() == 1
+        free = pending(space, "consumer", row.id)
+        assert (free.lease_owner, free.lease_until, free.pending) == (None, None, "CONTRACT_REQUEST")
+        retaken, _ = await consumer.connector.store.call(runner._claim, kind, service, False)
+        assert [item.row.id for item in retaken] == [row.id]  # no clock advance needed
