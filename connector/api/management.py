@@ -19,16 +19,20 @@ from connector.control.peers import provider_base
 from connector.errors import Conflict, MessageError
 from connector.store.tables import DatasetRow, OfferRow
 from policies.errors import PolicyError
-from policies.odrl import Policy, parse_policy
+from policies.odrl import Policy
+from policies.profile import check_policy
 
 router = APIRouter(prefix="/management", tags=["management"], dependencies=[OperatorDep])
 
 
 def policy_of(data: dict[str, Any]) -> Policy:
+    """A policy the operator writes (a dataset's offer, a counter-offer): it must stay inside
+    tsunagu's policy profile, so a misspelt operand or action is refused here, naming it,
+    instead of making every later decision undecidable."""
     try:
-        return parse_policy(data)
+        return check_policy(data)
     except PolicyError as exc:
-        raise MessageError(f"the policy is not valid ODRL: {exc}", code="invalid_policy") from exc
+        raise MessageError(f"the policy is not usable: {exc}", code="invalid_policy") from exc
 
 
 # -- models ------------------------------------------------------------------------------------

@@ -69,3 +69,31 @@ async def test_operator_mistakes_are_clear_json_errors(provider: Participant) ->
     with pytest.raises(ManagementError) as caught:
         await client.call("POST", "/datasets", json={"id": "dup", "title": "t"})
     assert caught.value.code == "dataset_exists"
+
+
+@pytest.mark.parametrize(
+    ("rule", "term"),
+    [
+        ({"action": "usee"}, "usee"),
+        (
+            {
+                "action": "use",
+                "constraint": [{"leftOperand": "purpse", "operator": "eq", "rightOperand": "x"}],
+            },
+            "purpse",
+        ),
+    ],
+)
+async def test_a_policy_outside_the_profile_is_refused_when_written(
+    provider: Participant, rule: dict[str, object], term: str
+) -> None:
+    """A misspelt action or operand is named at once, and nothing is stored."""
+    from connector.api.client import ManagementError
+
+    offer = {"@type": "Offer", "permission": [rule]}
+    body = {"id": "urn:x:typo", "title": "t", "offers": [{"policy": offer}]}
+    with pytest.raises(ManagementError) as caught:
+        await provider.client.call("POST", "/datasets", json=body)
+    assert caught.value.code == "invalid_policy"
+    assert term in str(caught.value)
+    assert [d["id"] for d in await provider.client.call("GET", "/datasets")] == []

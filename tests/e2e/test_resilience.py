@@ -202,6 +202,10 @@ async def test_a_clean_shutdown_hands_back_its_leases(tmp_path: Path) -> None:
         assert again == []  # leased: nobody else sends it
         assert await runner.release() == 1
         free = pending(space, "consumer", row.id)
-        assert (free.lease_owner, free.lease_until, free.pending) == (None, None, "CONTRACT_REQUEST")
+        assert (free.lease_owner, free.lease_until, free.pending) == (
+            None,
+            None,
+            "CONTRACT_REQUEST",
+        )
         retaken, _ = await consumer.connector.store.call(runner._claim, kind, service, False)
         assert [item.row.id for item in retaken] == [row.id]  # no clock advance needed
