@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, insert, select, tuple_, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col
+from sqlmodel import Session, SQLModel, col
 
 from connector.audit.entries import Entry
 from connector.audit.errors import ProofError
@@ -53,11 +53,14 @@ _HEAD = (
     .where(col(AuditHeadRow.id) == HEAD_ID)
     .with_for_update()
 )
-_INSERT_ENTRIES = insert(AuditEntryRow.__table__)  # type: ignore[arg-type]
-_INSERT_NODES = insert(AuditNodeRow.__table__)  # type: ignore[arg-type]
+_ENTRY_TABLE = SQLModel.metadata.tables[AuditEntryRow.__tablename__]
+_NODE_TABLE = SQLModel.metadata.tables[AuditNodeRow.__tablename__]
+_HEAD_TABLE = SQLModel.metadata.tables[AuditHeadRow.__tablename__]
+_INSERT_ENTRIES = insert(_ENTRY_TABLE)
+_INSERT_NODES = insert(_NODE_TABLE)
 _UPDATE_HEAD = (
-    update(AuditHeadRow.__table__)  # type: ignore[arg-type]
-    .where(AuditHeadRow.__table__.c.id == HEAD_ID)  # type: ignore[attr-defined]
+    update(_HEAD_TABLE)
+    .where(_HEAD_TABLE.c.id == HEAD_ID)
     .values(size=bindparam("new_size"), frontier=bindparam("new_frontier"))
 )
 _INSERT_HEAD: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
@@ -76,7 +79,7 @@ def _lock_head(session: Session) -> Frontier:
     if head is None:  # a schema made without the migration's first row
         dialect = session.get_bind().dialect.name
         session.execute(
-            _INSERT_HEAD[dialect](AuditHeadRow.__table__)
+            _INSERT_HEAD[dialect](_HEAD_TABLE)
             .values(id=HEAD_ID, size=0, frontier=b"")
             .on_conflict_do_nothing(index_elements=["id"])
         )
@@ -126,10 +129,19 @@ class Checkpointed:
 def _nodes(session: Session, keys: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
     if not keys:
         return {}
-    rows = session.execute(
-        select(col(AuditNodeRow.level), col(AuditNodeRow.idx), col(AuditNodeRow.hash)).where(
-            tuple_(col(AuditNodeRow.level), col(AuditNodeRow.idx)).in_(sorted(keys))
+    by_level: dict[int, list[int]] = {}
+    for level, idx in sorted(keys):
+        by_level.setdefault(level, []).append(idx)
+    # One (level = ?, idx IN ...) term per level, not a row-value IN: SQLite answers those
+    # from the primary key, where `(level, idx) IN (...)` scanned the whole table.
+    where = or_(
+        *(
+            and_(col(AuditNodeRow.level) == level, col(AuditNodeRow.idx).in_(idxs))
+            for level, idxs in by_level.items()
         )
+    )
+    rows = session.execute(
+        select(col(AuditNodeRow.level), col(AuditNodeRow.idx), col(AuditNodeRow.hash)).where(where)
     ).all()
     found = {(int(r[0]), int(r[1])): bytes(r[2]) for r in rows}
     missing = keys - found.keys()
@@ -173,9 +185,7 @@ class AuditQueries:
         )
         with self.store.transaction() as tx:
             rows = tx.session.execute(query).all()
-        return [
-            StoredEntry(int(r[0]), r[1], None if r[2] is None else bytes(r[2])) for r in rows
-        ]
+        return [StoredEntry(int(r[0]), r[1], None if r[2] is None else bytes(r[2])) for r in rows]
 
     def inclusion_proof(self, seq: int, size: int) -> list[bytes]:
         with self.store.transaction() as tx:

@@ -88,7 +88,9 @@ async def test_entries_are_paged_and_proofs_verify_against_the_checkpoint(
         reply = await get(
             http, participant, f"/audit/entries/{item['seq']}/inclusion", tree_size=13
         )
-        verify_inclusion(item["seq"], 13, leaf, [base64.b64decode(h) for h in reply["proof"]], new.root)
+        verify_inclusion(
+            item["seq"], 13, leaf, [base64.b64decode(h) for h in reply["proof"]], new.root
+        )
     reply = await get(http, participant, "/audit/consistency", old=7, new=13)
     verify_consistency(7, 13, old.root, new.root, [base64.b64decode(h) for h in reply["proof"]])
 

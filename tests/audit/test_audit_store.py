@@ -157,7 +157,7 @@ def test_several_processes_share_one_gap_free_sequence(database_url: str) -> Non
     def work(k: int) -> None:
         try:
             write_events(stores[k], 15, prefix=f"w{k}")
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
@@ -191,7 +191,9 @@ def test_a_checkpoint_is_made_once_per_size_and_never_over_a_rewritten_log(store
     write_events(store, 2, prefix="more")
     assert audit.make_checkpoint(sign, T0).size == 6
     with store.engine.begin() as c:  # someone rewrites part of the tree behind the log's back
-        c.execute(text("UPDATE audit_node SET hash = :h WHERE level = 2 AND idx = 0"), {"h": bytes(32)})
+        c.execute(
+            text("UPDATE audit_node SET hash = :h WHERE level = 2 AND idx = 0"), {"h": bytes(32)}
+        )
     write_events(store, 1, prefix="after")
     with pytest.raises(Conflict) as caught:
         audit.make_checkpoint(sign, T0)

@@ -46,8 +46,9 @@ def sql(participant: Participant, statement: str, **params: object) -> None:
 def body(participant: Participant, seq: int) -> str:
     with participant.connector.store.engine.connect() as connection:
         return str(
-            connection.execute(text("SELECT body FROM audit_entry WHERE seq = :s"), {"s": seq})
-            .scalar_one()
+            connection.execute(
+                text("SELECT body FROM audit_entry WHERE seq = :s"), {"s": seq}
+            ).scalar_one()
         )
 
 
@@ -79,9 +80,8 @@ async def test_an_untouched_log_verifies(
     assert report.ok and report.checkpoint == later
 
 
-async def test_a_changed_entry_is_named(
-    participant: Participant, reader: AuditReader, logged: Checkpoint
-) -> None:
+@pytest.mark.usefixtures("logged")
+async def test_a_changed_entry_is_named(participant: Participant, reader: AuditReader) -> None:
     sql(
         participant,
         "UPDATE audit_entry SET body = :b WHERE seq = 2",
@@ -92,8 +92,9 @@ async def test_a_changed_entry_is_named(
     assert "root_mismatch" in report.codes()
 
 
+@pytest.mark.usefixtures("logged")
 async def test_a_changed_entry_with_its_leaf_rewritten_too_is_named(
-    participant: Participant, reader: AuditReader, logged: Checkpoint
+    participant: Participant, reader: AuditReader
 ) -> None:
     forged = body(participant, 5).replace('"i":5', '"i":500')
     sql(participant, "UPDATE audit_entry SET body = :b WHERE seq = 5", b=forged)
@@ -107,17 +108,15 @@ async def test_a_changed_entry_with_its_leaf_rewritten_too_is_named(
     assert ("inclusion_failed", 5) in [(f.code, f.seq) for f in report.findings]  # ...not the tree
 
 
-async def test_a_deleted_entry_is_named(
-    participant: Participant, reader: AuditReader, logged: Checkpoint
-) -> None:
+@pytest.mark.usefixtures("logged")
+async def test_a_deleted_entry_is_named(participant: Participant, reader: AuditReader) -> None:
     sql(participant, "DELETE FROM audit_entry WHERE seq = 3")
     report = await audit(participant, reader)
     assert [(f.code, f.seq) for f in report.findings] == [("entry_missing", 3)]
 
 
-async def test_reordered_entries_are_named(
-    participant: Participant, reader: AuditReader, logged: Checkpoint
-) -> None:
+@pytest.mark.usefixtures("logged")
+async def test_reordered_entries_are_named(participant: Participant, reader: AuditReader) -> None:
     one, two = body(participant, 1), body(participant, 2)
     sql(participant, "UPDATE audit_entry SET body = :b WHERE seq = 1", b=two)
     sql(participant, "UPDATE audit_entry SET body = :b WHERE seq = 2", b=one)
@@ -126,8 +125,9 @@ async def test_reordered_entries_are_named(
     assert {("entry_out_of_place", 1), ("entry_out_of_place", 2)} <= found
 
 
+@pytest.mark.usefixtures("logged")
 async def test_an_entry_inserted_in_the_middle_is_detected(
-    participant: Participant, reader: AuditReader, logged: Checkpoint
+    participant: Participant, reader: AuditReader
 ) -> None:
     # Make room at 4 (highest first, so the primary key never clashes), then forge an entry
     # that claims position 4 and hashes correctly as a leaf.
@@ -147,8 +147,9 @@ async def test_an_entry_inserted_in_the_middle_is_detected(
     assert ("entry_outside_tree", N) in [(f.code, f.seq) for f in report.findings]
 
 
+@pytest.mark.usefixtures("logged")
 async def test_an_entry_appended_behind_the_logs_back_is_detected(
-    participant: Participant, reader: AuditReader, logged: Checkpoint
+    participant: Participant, reader: AuditReader
 ) -> None:
     template = Entry.from_bytes(body(participant, 0).encode())
     forged = Entry(N, template.time, template.kind, "urn:uuid:forged", template.peer, {})
@@ -185,13 +186,14 @@ def truncate(participant: Participant, keep: int) -> None:
     )
 
 
-async def test_a_truncated_log_is_detected(
-    participant: Participant, reader: AuditReader, logged: Checkpoint
-) -> None:
+@pytest.mark.usefixtures("logged")
+async def test_a_truncated_log_is_detected(participant: Participant, reader: AuditReader) -> None:
     truncate(participant, 5)
     report = await audit(participant, reader)
     found = [(f.code, f.seq) for f in report.findings]
-    assert [("entry_missing", s) for s in range(5, N)] == [f for f in found if f[0] != "log_truncated"]
+    assert [("entry_missing", s) for s in range(5, N)] == [
+        f for f in found if f[0] != "log_truncated"
+    ]
     assert "log_truncated" in report.codes()
 
 
@@ -216,8 +218,9 @@ async def test_a_rewritten_history_with_a_fresh_checkpoint_is_detected(
     assert {"inconsistent", "history_rewritten"} <= set(report.codes())
 
 
+@pytest.mark.usefixtures("logged")
 async def test_the_connector_refuses_to_sign_over_a_damaged_tree(
-    participant: Participant, http: httpx.AsyncClient, logged: Checkpoint
+    participant: Participant, http: httpx.AsyncClient
 ) -> None:
     sql(participant, "UPDATE audit_node SET hash = :h WHERE level = 3 AND idx = 0", h=bytes(32))
     write_events(participant, 1, prefix="after")
