@@ -23,9 +23,7 @@ class AuditEntryRow(SQLModel, table=True):
 
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     # The event this entry records: one each way (no event without an entry and vice versa).
-    event_seq: int = Field(
-        sa_column=Column(ForeignKey("event.seq"), nullable=False, unique=True)
-    )
+    event_seq: int = Field(sa_column=Column(ForeignKey("event.seq"), nullable=False, unique=True))
     body: str = Field(sa_column=Column(Text, nullable=False))  # RFC 8785 canonical JSON
 
 
