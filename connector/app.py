@@ -198,6 +198,7 @@ def build_connector(
 
 
 def create_app(connector: Connector, *, run_background: bool = True) -> FastAPI:
+    from connector.api.audit import router as audit_router
     from connector.api.catalog import router as catalog_router
     from connector.api.data import management as data_management_router
     from connector.api.data import router as data_router
@@ -232,4 +233,5 @@ def create_app(connector: Connector, *, run_background: bool = True) -> FastAPI:
     app.include_router(data_router)  # the data plane: /data/...
     app.include_router(data_management_router)  # its operator endpoints
     app.include_router(vocab_router())  # the shared vocabulary: /vocab/...
+    app.include_router(audit_router)  # the audit log: /audit/...
     return app

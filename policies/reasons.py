@@ -33,11 +33,6 @@ class Reason:
             out.extend(child.codes())
         return tuple(out)
 
-    def text(self, language: str = "en") -> str:
-        from policies.explain import render  # the catalogue of words sits above the values
-
-        return render(self, language)
-
 
 @dataclass(frozen=True, slots=True)
 class Verdict:

@@ -16,14 +16,16 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import anyio
-from sqlalchemy import bindparam, delete, func, or_, update
+from sqlalchemy import bindparam, delete, event, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from connector.audit.entries import Entry
 from connector.errors import Conflict, NotFound, StoreError
+from connector.store.audit_log import append as append_to_audit_log
 from connector.store.tables import (
     AgreementRow,
     DatasetRow,
@@ -37,6 +39,17 @@ from connector.store.tables import (
 T = TypeVar("T")
 _INSERT: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 ProcessRow = TypeVar("ProcessRow", NegotiationRow, TransferRow)
+
+
+class _Session(Session):
+    """A session that notes every EventRow it flushes, for the audit log (see `seal`)."""
+
+
+@event.listens_for(_Session, "before_flush")
+def _note_events(session: Session, _context: Any, _instances: Any) -> None:
+    new = [row for row in session.new if isinstance(row, EventRow)]
+    if new:
+        session.info.setdefault("events", []).extend(new)
 
 
 class Store:
@@ -63,10 +76,12 @@ class Store:
         try:
             with (
                 self._writer,
-                Session(self.engine, expire_on_commit=False) as session,
+                _Session(self.engine, expire_on_commit=False) as session,
                 session.begin(),
             ):
-                yield Transaction(session)
+                tx = Transaction(session)
+                yield tx
+                tx.seal()
         except IntegrityError as exc:
             raise Conflict(
                 f"the change clashes with stored data: {exc.orig}", code="duplicate"
@@ -111,6 +126,18 @@ class Store:
 class Transaction:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def seal(self) -> None:
+        """Before commit: one audit entry for every event this transaction wrote, in the same
+        transaction, so there is no event without its entry and no entry without its event.
+
+        Events are noted when flushed, whichever way they were added, so nothing slips past."""
+        self.session.flush()
+        events: list[EventRow] = self.session.info.pop("events", [])
+        if not events:
+            return
+        events.sort(key=lambda e: e.seq or 0)
+        append_to_audit_log(self.session, [(e.seq or 0, _entry_for(e)) for e in events])
 
     # -- datasets and offers ------------------------------------------------------------
 
@@ -271,6 +298,26 @@ _LAST_EVENT = (
     .order_by(col(EventRow.seq).desc())
     .limit(1)
 )
+
+
+def _entry_for(row: EventRow) -> Callable[[int], Entry]:
+    def entry(seq: int) -> Entry:
+        return Entry.for_event(
+            seq,
+            event_seq=row.seq or 0,
+            at=row.at,
+            process=row.process,
+            process_id=row.process_id,
+            role=row.role,
+            direction=row.direction,
+            message=row.message,
+            from_state=row.from_state,
+            to_state=row.to_state,
+            peer_did=row.peer_did,
+            detail=row.detail,
+        )
+
+    return entry
 
 
 def _free(kind: type[ProcessRow], now: datetime) -> Any:

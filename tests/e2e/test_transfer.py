@@ -46,7 +46,10 @@ async def test_pull_transfer_starts_with_a_signed_transfer_bound_token(
     record = await start(space, await agreed(space))
     assert record["state"] == "STARTED" and record["format"] == "HttpData-PULL"
     address = record["data_address"]
-    provider = await provider_transfer(space)
+    # The provider records STARTED once the consumer's ACK of its start message is back: the
+    # consumer can see STARTED a moment earlier, so wait for the provider too.
+    row = await provider_transfer(space)
+    provider = await space["provider"].client.wait_for("transfers", row["id"], ["STARTED"])
     assert provider["state"] == "STARTED"
     assert address["endpoint"].endswith(f"/data/{provider['id']}")
     props = {p["name"]: p["value"] for p in address["endpointProperties"]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+import connector.store.audit_tables
 import connector.store.dataplane_tables
 import connector.store.tables  # noqa: F401  (registers the tables on the metadata)
 

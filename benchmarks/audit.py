@@ -1,0 +1,199 @@
+"""Audit log: batched append with tree maintenance and persistence, and proof latency.
+
+One SQLite database (WAL, synchronous=NORMAL, as the connector runs it). Printed, from one run:
+
+* baseline: RFC 8785 canonicalisation + SHA-256 of the same N entries, in memory (the least any
+  log that hashes canonical entries must do), and plain SHA-256 of the ready bytes;
+* append: the same N entries through `connector.store.audit_log.append` in batches (one
+  transaction per batch: head lock, entry rows, perfect-subtree node rows, head update),
+  entries per second and the ratio to the baseline (target >= 20,000 entries/s);
+* at the final size: inclusion and consistency proofs, generation (read from the store) and
+  verification, mean and p95 per proof (target < 2 ms).
+
+The events the entries record are inserted first, untimed: the benchmark measures the log.
+With TSUNAGU_TEST_DATABASE_URL set, the append and proofs are measured on PostgreSQL too.
+
+    python benchmarks/audit.py [--entries 1000000] [--batch 1000] [--proofs 500] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, insert, text
+
+from connector.audit.entries import Entry
+from connector.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
+from connector.store.audit_log import AuditQueries, append
+from connector.store.database import build_engine, normalise_url
+from connector.store.migrate import upgrade
+from connector.store.store import Store
+from connector.store.tables import EventRow
+
+T0 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
+
+
+def entry_maker(event_seq: int) -> Callable[[int], Entry]:
+    def make(seq: int) -> Entry:
+        return Entry.for_event(
+            seq,
+            event_seq=event_seq,
+            at=T0 + timedelta(milliseconds=event_seq),
+            process="transfer",
+            process_id=f"urn:uuid:bench-{event_seq // 4}",
+            role="provider",
+            direction="inbound",
+            message="TransferStartMessage",
+            from_state="REQUESTED",
+            to_state="STARTED",
+            peer_did="did:web:c-village.example",
+            detail={"agreement": "urn:uuid:agreement-1", "bytes": event_seq * 17},
+        )
+
+    return make
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def insert_events(store: Store, n: int, batch: int) -> None:
+    table: Any = EventRow.__table__
+    for start in range(0, n, batch):
+        rows = [
+            {
+                "seq": i + 1,
+                "at": T0,
+                "process": "transfer",
+                "process_id": f"urn:uuid:bench-{i // 4}",
+                "role": "provider",
+                "direction": "inbound",
+                "message": "TransferStartMessage",
+                "from_state": "REQUESTED",
+                "to_state": "STARTED",
+                "peer_did": "did:web:c-village.example",
+                "detail": {},
+            }
+            for i in range(start, min(n, start + batch))
+        ]
+        with store.engine.begin() as connection:
+            connection.execute(insert(table), rows)
+
+
+def baseline(n: int) -> tuple[float, float]:
+    started = time.perf_counter()
+    bodies = []
+    for i in range(n):
+        body = entry_maker(i + 1)(i).canonical()
+        hashlib.sha256(body).digest()
+        bodies.append(body)
+    canonical_rate = n / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for body in bodies:
+        hashlib.sha256(b"\x00" + body).digest()
+    return canonical_rate, n / (time.perf_counter() - started)
+
+
+def run(label: str, url: str, args: argparse.Namespace, base: float) -> None:
+    engine = build_engine(url)
+    upgrade(engine)
+    store = Store(engine)
+    n, batch = args.entries, args.batch
+    insert_events(store, n, 10_000)
+    started = time.perf_counter()
+    for start in range(0, n, batch):
+        records = [(i + 1, entry_maker(i + 1)) for i in range(start, min(n, start + batch))]
+        with store.transaction() as tx:
+            append(tx.session, records)
+    rate = n / (time.perf_counter() - started)
+
+    audit = AuditQueries(store)
+    assert audit.size() == n
+    root = audit.root(n)
+    rng = random.Random(7)
+    bodies = {e.seq: e.body for e in audit.entries(0, 1)}
+    gen_inc, ver_inc, gen_con, ver_con = [], [], [], []
+    for _ in range(args.proofs):
+        seq = rng.randrange(n)
+        body = audit.entries(seq, 1)[0].body
+        bodies[seq] = body
+        t0 = time.perf_counter()
+        proof = audit.inclusion_proof(seq, n)
+        t1 = time.perf_counter()
+        verify_inclusion(seq, n, leaf_hash(body.encode()), proof, root)
+        t2 = time.perf_counter()
+        gen_inc.append((t1 - t0) * 1000)
+        ver_inc.append((t2 - t1) * 1000)
+        old = rng.randrange(1, n)
+        old_root = audit.root(old)
+        t0 = time.perf_counter()
+        proof = audit.consistency_proof(old, n)
+        t1 = time.perf_counter()
+        verify_consistency(old, n, old_root, root, proof)
+        t2 = time.perf_counter()
+        gen_con.append((t1 - t0) * 1000)
+        ver_con.append((t2 - t1) * 1000)
+    store.dispose()
+
+    print(f"\n== {label}: {n:,} entries, batches of {batch:,} ==")
+    print(
+        f"append with tree maintenance and persistence   {rate:10,.0f} entries/s"
+        f"   ratio to baseline {rate / base:.3f}   (target >= 20,000/s)"
+    )
+    for name, gen, ver in (
+        ("inclusion", gen_inc, ver_inc),
+        ("consistency", gen_con, ver_con),
+    ):
+        total = [g + v for g, v in zip(gen, ver, strict=True)]
+        print(
+            f"{name:<12} proof at {n:,}: generate p50 {percentile(gen, 0.5):.3f} ms"
+            f"  p95 {percentile(gen, 0.95):.3f} ms; verify p50 {percentile(ver, 0.5):.3f} ms;"
+            f"  both p95 {percentile(total, 0.95):.3f} ms   (target < 2 ms)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--proofs", type=int, default=500)
+    parser.add_argument("--quick", action="store_true", help="50,000 entries: well under 60 s")
+    args = parser.parse_args()
+    if args.quick:
+        args.entries, args.proofs = min(args.entries, 50_000), min(args.proofs, 200)
+    canonical_rate, sha_rate = baseline(args.entries)
+    print(f"baseline: canonicalise + SHA-256, in memory     {canonical_rate:10,.0f} entries/s")
+    print(f"          SHA-256 of ready canonical bytes      {sha_rate:10,.0f} entries/s")
+    with tempfile.TemporaryDirectory(prefix="tsunagu-bench-audit-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'audit.db'}"
+        run("SQLite (WAL, synchronous=NORMAL)", url, args, canonical_rate)
+    pg = os.environ.get("TSUNAGU_TEST_DATABASE_URL")
+    if pg:
+        admin = create_engine(normalise_url(pg))
+        schema = f"bench_{uuid.uuid4().hex[:12]}"
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            sep = "&" if "?" in pg else "?"
+            run("PostgreSQL", f"{pg}{sep}options=-csearch_path%3D{schema}", args, canonical_rate)
+        finally:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

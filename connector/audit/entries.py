@@ -1,0 +1,148 @@
+"""What an audit entry is, and its one byte form: RFC 8785 canonical JSON.
+
+A leaf of the log is the canonical JSON of one entry, so anyone holding an entry's JSON (from
+the API, an export, a receipt) recomputes the leaf hash without trusting our serialisation:
+canonicalising the parsed object again gives the same bytes. The `rfc8785` package does the
+canonicalisation (key order by UTF-16 code units, ECMAScript number form, minimal escapes).
+
+    {"v": 1, "seq": 0, "time": "2026-04-01T09:00:00.000000Z", "kind": "negotiation.transition",
+     "subject": "urn:uuid:...", "peer": "did:web:...", "details": {...}}
+
+`seq` is the entry's position in the log (gap-free from 0); it is inside the hashed bytes, so
+an entry moved to another position no longer matches its leaf.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import rfc8785
+
+from connector.audit.errors import EntryError
+from connector.audit.merkle import leaf_hash
+
+__all__ = ["VERSION", "Entry", "canonical_json", "format_time", "parse_time"]
+
+VERSION = 1
+_FIELDS = {"v", "seq", "time", "kind", "subject", "peer", "details"}
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 bytes of a JSON value; EntryError for what JSON cannot carry exactly
+    (NaN, integers beyond 2**53, non-string keys)."""
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise EntryError(f"not canonicalisable as JSON: {exc}", code="entry_not_canonical") from exc
+
+
+def format_time(at: datetime) -> str:
+    """Fixed-width UTC, so one instant has one spelling (naive datetimes are taken as UTC)."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    if not _TIME.fullmatch(text):
+        raise EntryError(f"time {text!r} is not YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    time: datetime
+    kind: str  # "negotiation.transition", "transfer.transition"; more kinds to come
+    subject: str  # what the entry is about: a process, agreement or transfer id
+    peer: str  # the other participant's DID ("" when none)
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": VERSION,
+            "seq": self.seq,
+            "time": format_time(self.time),
+            "kind": self.kind,
+            "subject": self.subject,
+            "peer": self.peer,
+            "details": dict(self.details),
+        }
+
+    def canonical(self) -> bytes:
+        return canonical_json(self.to_json())
+
+    def leaf_hash(self) -> bytes:
+        return leaf_hash(self.canonical())
+
+    @classmethod
+    def from_json(cls, data: Any) -> Entry:
+        """Read an entry back, strictly: an auditor must not accept a shape we never write."""
+        if not isinstance(data, dict) or set(data) != _FIELDS:
+            raise EntryError(f"an entry has exactly the fields {sorted(_FIELDS)}")
+        if data["v"] != VERSION:
+            raise EntryError(f"unknown entry version {data['v']!r}")
+        seq = data["seq"]
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise EntryError("seq must be a non-negative integer")
+        for name in ("time", "kind", "subject", "peer"):
+            if not isinstance(data[name], str):
+                raise EntryError(f"{name} must be a string")
+        if not isinstance(data["details"], dict):
+            raise EntryError("details must be an object")
+        return cls(
+            seq=seq,
+            time=parse_time(data["time"]),
+            kind=data["kind"],
+            subject=data["subject"],
+            peer=data["peer"],
+            details=data["details"],
+        )
+
+    @classmethod
+    def from_bytes(cls, body: bytes) -> Entry:
+        try:
+            return cls.from_json(json.loads(body))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise EntryError(f"an entry is not JSON: {exc}") from exc
+
+    @classmethod
+    def for_event(
+        cls,
+        seq: int,
+        *,
+        event_seq: int,
+        at: datetime,
+        process: str,
+        process_id: str,
+        role: str,
+        direction: str,
+        message: str,
+        from_state: str | None,
+        to_state: str,
+        peer_did: str,
+        detail: Mapping[str, Any],
+    ) -> Entry:
+        """The entry for one state change (an `EventRow`); `event` names the row it records."""
+        return cls(
+            seq=seq,
+            time=at,
+            kind=f"{process}.transition",
+            subject=process_id,
+            peer=peer_did,
+            details={
+                "event": event_seq,
+                "role": role,
+                "direction": direction,
+                "message": message,
+                "from": from_state,
+                "to": to_state,
+                "detail": dict(detail),
+            },
+        )

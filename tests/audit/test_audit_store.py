@@ -1,0 +1,200 @@
+"""The audit log in the store, run on SQLite and on PostgreSQL (TSUNAGU_TEST_DATABASE_URL)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import event, text
+
+from connector.audit.entries import Entry
+from connector.audit.merkle import MemoryTree, leaf_hash, verify_consistency, verify_inclusion
+from connector.errors import Conflict
+from connector.store.audit_log import AuditQueries
+from connector.store.database import build_engine
+from connector.store.migrate import upgrade
+from connector.store.store import Store
+from connector.store.tables import EventRow, NegotiationRow
+
+T0 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    engine = build_engine(database_url)
+    upgrade(engine)
+    s = Store(engine)
+    yield s
+    s.dispose()
+
+
+def an_event(pid: str, i: int = 0) -> EventRow:
+    return EventRow(
+        at=T0 + timedelta(seconds=i),
+        process="negotiation",
+        process_id=pid,
+        role="provider",
+        direction="inbound",
+        message="REQUEST",
+        to_state="REQUESTED",
+        peer_did="did:web:peer",
+        detail={"i": i},
+    )
+
+
+def write_events(store: Store, n: int, prefix: str = "p") -> None:
+    for i in range(n):
+        with store.transaction() as tx:
+            tx.add(an_event(f"{prefix}-{i}", i))
+
+
+def all_entries(store: Store) -> list[tuple[int, int, str]]:
+    with store.engine.connect() as c:
+        rows = c.execute(text("SELECT seq, event_seq, body FROM audit_entry ORDER BY seq"))
+        return [(int(r[0]), int(r[1]), r[2]) for r in rows]
+
+
+def test_every_event_gets_an_entry_in_its_transaction(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.add(an_event("p-1", 1))
+        tx.add(an_event("p-1", 2))
+    with store.transaction() as tx:
+        tx.session.add(an_event("p-2", 3))  # even past Transaction.add
+    entries = all_entries(store)
+    assert [seq for seq, _, _ in entries] == [0, 1, 2]
+    with store.engine.connect() as c:
+        events = {int(r[0]): r for r in c.execute(text("SELECT seq, process_id FROM event"))}
+    assert sorted(e for _, e, _ in entries) == sorted(events)  # one each way
+    first = Entry.from_bytes(entries[0][2].encode())
+    assert first.kind == "negotiation.transition" and first.subject == "p-1"
+    assert first.details["event"] == entries[0][1] and first.details["detail"] == {"i": 1}
+    assert first.time == T0 + timedelta(seconds=1) and first.peer == "did:web:peer"
+    assert [Entry.from_bytes(b.encode()).seq for _, _, b in entries] == [0, 1, 2]
+
+
+def test_a_rolled_back_transaction_leaves_neither_event_nor_entry(store: Store) -> None:
+    write_events(store, 1)
+    row = NegotiationRow(
+        id="n",
+        role="provider",
+        state="REQUESTED",
+        peer_pid="c",
+        counterparty_did="d",
+        counterparty_address="a",
+        dataset_id="ds",
+        offer={},
+        offer_by="consumer",
+        created_at=T0,
+        updated_at=T0,
+    )
+    with store.transaction() as tx:
+        tx.add(row)
+    with pytest.raises(Conflict), store.transaction() as tx:
+        tx.add(an_event("x"))
+        tx.add(NegotiationRow(**{**row.model_dump(), "id": "n2"}))  # same peer pid
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.add(an_event("y"))
+        raise RuntimeError("the handler failed after writing its event")
+    write_events(store, 1, prefix="q")
+    assert [seq for seq, _, _ in all_entries(store)] == [0, 1]  # no gap where they failed
+    assert AuditQueries(store).size() == 2
+
+
+def test_stored_tree_matches_the_reference_and_its_proofs_verify(store: Store) -> None:
+    write_events(store, 37)
+    audit = AuditQueries(store)
+    bodies = [b.encode() for _, _, b in all_entries(store)]
+    tree = MemoryTree(leaf_hash(b) for b in bodies)
+    assert audit.size() == 37
+    stored = audit.entries(0, 100)
+    assert [e.leaf_hash for e in stored] == [leaf_hash(b) for b in bodies]
+    assert [e.seq for e in audit.entries(30, 5)] == [30, 31, 32, 33, 34]
+    for n in (1, 2, 5, 8, 16, 31, 37):
+        assert audit.root(n) == tree.root(n)
+        for m in {0, n // 2, n - 1}:
+            proof = audit.inclusion_proof(m, n)
+            assert proof == tree.inclusion_proof(m, n)
+            verify_inclusion(m, n, leaf_hash(bodies[m]), proof, audit.root(n))
+        for old in {1, n // 2 or 1, n}:
+            proof = audit.consistency_proof(old, n)
+            verify_consistency(old, n, audit.root(old), audit.root(n), proof)
+
+
+def test_append_and_proof_touch_logarithmically_many_rows(store: Store) -> None:
+    write_events(store, 300)
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, sql: str, params: object, *_: object) -> None:
+        statements.append(sql)
+        if "audit_node" in sql and sql.lstrip().upper().startswith("SELECT"):
+            keys.append(json.dumps(params, default=str).count(",") + 1)
+
+    keys: list[int] = []
+    event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        with store.transaction() as tx:
+            tx.add(an_event("last", 300))
+        append_statements = [s for s in statements if "audit_" in s]
+        statements.clear()
+        AuditQueries(store).inclusion_proof(5, 301)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", count)
+    # head lock, entries insert, nodes insert, head update: whatever the log's size
+    assert len(append_statements) == 4
+    assert sum("audit_node" in s for s in statements) == 1  # one read for the whole proof
+    assert keys and keys[0] <= 2 * 2 * 9  # (level, idx) pairs for ~2 log2(301) nodes
+
+
+def test_several_processes_share_one_gap_free_sequence(database_url: str) -> None:
+    engine = build_engine(database_url)
+    upgrade(engine)
+    stores = [Store(build_engine(database_url)) for _ in range(4)]  # one engine each: processes
+    errors: list[BaseException] = []
+
+    def work(k: int) -> None:
+        try:
+            write_events(stores[k], 15, prefix=f"w{k}")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    entries = all_entries(stores[0])
+    assert [seq for seq, _, _ in entries] == list(range(60))
+    assert len({e for _, e, _ in entries}) == 60
+    tree = MemoryTree(leaf_hash(b.encode()) for _, _, b in entries)
+    assert AuditQueries(stores[0]).root(60) == tree.root()
+    for s in stores:
+        s.dispose()
+    engine.dispose()
+
+
+def test_a_checkpoint_is_made_once_per_size_and_never_over_a_rewritten_log(store: Store) -> None:
+    write_events(store, 4)
+    audit = AuditQueries(store)
+    signed: list[int] = []
+
+    def sign(size: int, root: bytes) -> str:
+        signed.append(size)
+        return f"note {size} {root.hex()}\n"
+
+    first = audit.make_checkpoint(sign, T0)
+    assert audit.make_checkpoint(sign, T0) == first and signed == [4]
+    assert audit.latest_checkpoint() == first == audit.checkpoint(4)
+    write_events(store, 2, prefix="more")
+    assert audit.make_checkpoint(sign, T0).size == 6
+    with store.engine.begin() as c:  # someone rewrites part of the tree behind the log's back
+        c.execute(
+            text("UPDATE audit_node SET hash = :h WHERE level = 2 AND idx = 0"), {"h": bytes(32)}
+        )
+    write_events(store, 1, prefix="after")
+    with pytest.raises(Conflict) as caught:
+        audit.make_checkpoint(sign, T0)
+    assert caught.value.code == "log_inconsistent"
