@@ -26,7 +26,7 @@ reads the same without fetching anything.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from catalog.errors import CatalogError
@@ -44,6 +44,7 @@ from catalog.model import (
     PeriodOfTime,
     Text,
     Texts,
+    parse_instant,
 )
 from catalog.namespaces import FOAF, QUDT, SOSA, VCARD, XSD, media_type_iri, media_type_token
 from policies.errors import PolicyError
@@ -585,13 +586,3 @@ def _optional_instant(node: Node, key: str, what: str) -> Instant | None:
     if key not in node:
         return None
     return parse_instant(_string(_one(node, key, what), f"{what} {key}"), f"{what} {key}")
-
-
-def parse_instant(text: str, what: str) -> Instant:
-    """An xsd:date (`2024-04-01`) or xsd:dateTime with its offset."""
-    try:
-        if "T" in text:
-            return datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return date.fromisoformat(text)
-    except ValueError:
-        raise CatalogError(f"{what}: {text!r} is not an ISO 8601 date", code="invalid_date") from None

@@ -134,6 +134,16 @@ class PeriodOfTime:
             )
 
 
+def parse_instant(text: str, what: str) -> Instant:
+    """An xsd:date (`2024-04-01`) or xsd:dateTime with its offset."""
+    try:
+        if "T" in text:
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CatalogError(f"{what}: {text!r} is not an ISO 8601 date", code="invalid_date") from None
+
+
 def _key(value: Instant) -> tuple[int, int, int]:
     return (value.year, value.month, value.day)
 
