@@ -141,7 +141,9 @@ def parse_instant(text: str, what: str) -> Instant:
             return datetime.fromisoformat(text.replace("Z", "+00:00"))
         return date.fromisoformat(text)
     except ValueError:
-        raise CatalogError(f"{what}: {text!r} is not an ISO 8601 date", code="invalid_date") from None
+        raise CatalogError(
+            f"{what}: {text!r} is not an ISO 8601 date", code="invalid_date"
+        ) from None
 
 
 def _key(value: Instant) -> tuple[int, int, int]:

@@ -131,7 +131,9 @@ def _read_rule(graph: Graph, node: Node) -> dict[str, Any]:
     action = graph.value(node, URIRef(_O + "action"))
     if action is not None:
         out["action"] = str(action)
-    constraints = [_read_constraint(graph, c) for c in graph.objects(node, URIRef(_O + "constraint"))]
+    constraints = [
+        _read_constraint(graph, c) for c in graph.objects(node, URIRef(_O + "constraint"))
+    ]
     if constraints:
         out["constraint"] = constraints
     duties = [_read_rule(graph, d) for d in graph.objects(node, URIRef(_O + "duty"))]
@@ -168,4 +170,3 @@ def _read_operand(value: Node) -> Any:
             return str(value)
         return {"@value": str(value), "@type": str(value.datatype)}
     raise CatalogError("a rightOperand cannot be a blank node here", code="invalid_policy")
-

@@ -111,7 +111,7 @@ class _Writer:
         self.policies: dict[str, Policy] = {}
 
     def add(self, s: Node, p: URIRef, o: Node) -> None:
-        self.g.add((s, p, o))  # type: ignore[arg-type]
+        self.g.add((s, p, o))
 
     def typed(self, iri: str, *classes: URIRef) -> URIRef:
         node = URIRef(iri)
@@ -223,7 +223,8 @@ class _Writer:
         self.instant(node, _u(DCT, "modified"), entry.modified)
 
     def series(self, series: DatasetSeries) -> URIRef:
-        node = self.typed(series.id, _u(DCAT, "DatasetSeries"))
+        # A series is a dataset (DCAT 3), and DCAT-AP checks catalogue members for that class.
+        node = self.typed(series.id, _u(DCAT, "DatasetSeries"), _u(DCAT, "Dataset"))
         self.described(node, series)
         return node
 
@@ -266,7 +267,9 @@ class _Writer:
         node: IdentifiedNode = URIRef(distribution.id) if distribution.id else BNode()
         self.add(node, RDF.type, _u(DCAT, "Distribution"))
         if distribution.format:
-            form = self.typed(transfer_format_iri(distribution.format), _u(DCT, "MediaTypeOrExtent"))
+            form = self.typed(
+                transfer_format_iri(distribution.format), _u(DCT, "MediaTypeOrExtent")
+            )
             self.add(node, _u(DCT, "format"), form)
         service = distribution.service
         if distribution.access_service:
@@ -394,10 +397,10 @@ class _Reader:
         self.g = graph
 
     def one(self, node: Node, predicate: URIRef) -> Node | None:
-        return self.g.value(node, predicate)  # type: ignore[arg-type]
+        return self.g.value(node, predicate)
 
     def objects(self, node: Node, predicate: URIRef) -> list[Node]:
-        return sorted(self.g.objects(node, predicate))  # type: ignore[arg-type]
+        return sorted(self.g.objects(node, predicate), key=str)
 
     def iri(self, node: Node, predicate: URIRef) -> str | None:
         value = self.one(node, predicate)
@@ -415,7 +418,7 @@ class _Reader:
         )
 
     def texts(self, node: Node, predicate: URIRef) -> Texts:
-        values = [v for v in self.g.objects(node, predicate) if isinstance(v, Literal)]  # type: ignore[arg-type]
+        values = [v for v in self.g.objects(node, predicate) if isinstance(v, Literal)]
         values.sort(key=lambda v: (v.language or "", str(v)))
         return tuple(Text(str(v), v.language or None) for v in values)
 
@@ -485,7 +488,8 @@ class _Reader:
         telephone = self.iri(node, _u(VCARD, "hasTelephone"))
         return ContactPoint(
             id=str(node) if isinstance(node, URIRef) else None,
-            name=self.texts(node, _u(VCARD, "fn")) or self.texts(node, _u(VCARD, "organization-name")),
+            name=self.texts(node, _u(VCARD, "fn"))
+            or self.texts(node, _u(VCARD, "organization-name")),
             email=email.removeprefix("mailto:") if email else None,
             telephone=telephone.removeprefix("tel:") if telephone else None,
             url=self.iri(node, _u(VCARD, "hasURL")),
@@ -528,7 +532,9 @@ class _Reader:
             prop = self.iri(blank, _u(SOSA, "observedProperty"))
             unit = self.iri(blank, _u(QUDT, "hasUnit"))
             if prop is None or unit is None:
-                raise CatalogError(f"{what}: a measure needs a property and a unit", code="invalid_field")
+                raise CatalogError(
+                    f"{what}: a measure needs a property and a unit", code="invalid_field"
+                )
             measures.append(Measure(property=prop, unit=unit))
         resolution = self.one(node, _u(DCAT, "temporalResolution"))
         return Dataset(
@@ -587,7 +593,9 @@ class _Reader:
     def service(self, node: Node) -> DataService:
         url = self.iri(node, _u(DCAT, "endpointURL"))
         if url is None:
-            raise CatalogError(f"data service <{node}> has no dcat:endpointURL", code="missing_field")
+            raise CatalogError(
+                f"data service <{node}> has no dcat:endpointURL", code="missing_field"
+            )
         return DataService(
             id=str(node),
             endpoint_url=url,
@@ -606,9 +614,17 @@ def from_graph(graph: Graph, catalog_id: str | None = None) -> Catalog:
         return reader.catalog(URIRef(catalog_id))
     catalogs = set(graph.subjects(RDF.type, _u(DCAT, "Catalog")))
     nested = set(graph.objects(None, _u(DCAT, "catalog")))
-    roots = sorted(c for c in catalogs - nested)
+    roots = sorted(catalogs - nested, key=str)
     if len(roots) != 1:
         raise CatalogError(
             f"expected one root dcat:Catalog, found {len(roots)}", code="no_single_catalog"
         )
     return reader.catalog(roots[0])
+
+
+def read_datasets(graph: Graph) -> tuple[Dataset, ...]:
+    """Every `dcat:Dataset` of the graph that is not a series, wherever it sits."""
+    reader = _Reader(graph)
+    series = set(graph.subjects(RDF.type, _u(DCAT, "DatasetSeries")))
+    found = sorted(set(graph.subjects(RDF.type, _u(DCAT, "Dataset"))) - series, key=str)
+    return tuple(reader.dataset(d) for d in found)

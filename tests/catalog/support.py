@@ -49,11 +49,17 @@ OFFER = Policy(
         Rule(
             "use",
             constraints=(
-                Constraint("purpose", Operator.EQ, Reference(THEME.replace("theme", "purpose") + "disaster-response")),
+                Constraint(
+                    "purpose",
+                    Operator.EQ,
+                    Reference(THEME.replace("theme", "purpose") + "disaster-response"),
+                ),
                 LogicalConstraint(
                     "or",  # type: ignore[arg-type]
                     (
-                        Constraint("https://w3id.org/tsunagu/policy/role", Operator.EQ, "municipality"),
+                        Constraint(
+                            "https://w3id.org/tsunagu/policy/role", Operator.EQ, "municipality"
+                        ),
                         Constraint("dateTime", Operator.LT, "2030-01-01T00:00:00Z"),
                     ),
                 ),
@@ -64,7 +70,13 @@ OFFER = Policy(
 SERIES = DatasetSeries(
     id="https://a-city.example/dataset/water-level",
     title={"ja": "河川水位（観測所別）", "en": "River water level by station"},
-    description={"ja": "繋川の観測所ごとの水位。", "en": "Water level per station on the Tsunagu River."},
+    description={
+        "ja": "繋川の観測所ごとの水位。",
+        "en": "Water level per station on the Tsunagu River.",
+    },
+    keywords=(Text("水位", "ja"), Text("water level", "en")),
+    themes=(THEME + "river-water-level",),
+    spatial=(BASIN,),
     publisher=PUBLISHER,
     contact_point=CONTACT,
 )

@@ -124,7 +124,9 @@ def test_other_spellings_are_read() -> None:
     parsed = parse_catalog(spelled)
     assert parsed.datasets[0].title == (Text("River level", "en"), Text("河川水位 (A市)"))
     assert parsed.datasets[0].keywords == (Text("river"), Text("水位", "ja"))
-    untagged = dataclasses.replace(parsed.datasets[0], title=texts("河川水位 (A市)"), keywords=("river", "水位"))
+    untagged = dataclasses.replace(
+        parsed.datasets[0], title=texts("河川水位 (A市)"), keywords=("river", "水位")
+    )
     assert dataclasses.replace(parsed, datasets=(untagged,)) == CATALOG
 
 
