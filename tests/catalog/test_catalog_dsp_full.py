@@ -68,7 +68,7 @@ def test_ten_thousand_datasets_serialise_without_touching_rdflib(
     monkeypatch: pytest.MonkeyPatch, validate: Validate
 ) -> None:
     def forbidden(*args: object, **kwargs: object) -> None:
-        raise AssertionError("DSP JSON must be written without an RDF graph")
+        raise AssertionError(f"DSP JSON must be written without an RDF graph ({args}, {kwargs})")
 
     monkeypatch.setattr(rdflib.Graph, "__init__", forbidden)
     monkeypatch.setattr(rdflib.Graph, "parse", forbidden)

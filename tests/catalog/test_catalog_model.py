@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -17,7 +17,6 @@ from catalog.model import (
     text_in,
     texts,
 )
-
 from tests.catalog.support import WATER_LEVEL
 
 
@@ -61,7 +60,7 @@ def test_periods_are_checked() -> None:
 
 def test_instants_are_iso_dates_or_date_times() -> None:
     assert parse_instant("2024-04-01", "x") == date(2024, 4, 1)
-    assert parse_instant("2024-04-01T00:00:00Z", "x") == datetime(2024, 4, 1, tzinfo=timezone.utc)
+    assert parse_instant("2024-04-01T00:00:00Z", "x") == datetime(2024, 4, 1, tzinfo=UTC)
     with pytest.raises(CatalogError) as caught:
         parse_instant("令和6年4月1日", "issued")
     assert caught.value.code == "invalid_date" and "issued" in str(caught.value)

@@ -14,7 +14,6 @@ from catalog.errors import CatalogError
 from catalog.model import Catalog
 from catalog.rdf import CONTEXT_IRI, FORMATS, from_graph, parse, parse_graph, serialise, to_graph
 from policies.odrl import LogicalConstraint, Rule, same_terms
-
 from tests.catalog.support import BASIN, CATALOG, OFFER, RAINFALL, SERVICE, WATER_LEVEL
 
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
