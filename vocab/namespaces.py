@@ -22,6 +22,8 @@ ALERT = Namespace(BASE + "alert/")
 BULLETIN = Namespace(BASE + "bulletin/")
 EVACUATION = Namespace(BASE + "evacuation/")
 PURPOSE = Namespace(BASE + "purpose/")
+BASIN = Namespace(BASE + "basin/")
+FORMAT = Namespace(BASE + "format/")
 TSUSH = Namespace(BASE + "shapes/")
 
 SOSA = Namespace("http://www.w3.org/ns/sosa/")
@@ -47,6 +49,8 @@ PREFIXES: dict[str, str] = {
     "bulletin": str(BULLETIN),
     "evacuation": str(EVACUATION),
     "purpose": str(PURPOSE),
+    "basin": str(BASIN),
+    "format": str(FORMAT),
     "tsush": str(TSUSH),
     "sosa": str(SOSA),
     "ssn": str(SSN),

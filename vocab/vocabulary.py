@@ -37,6 +37,7 @@ MODULES: tuple[str, ...] = (
     "units.ttl",
     "thresholds.ttl",
     "mappings.ttl",
+    "catalogue.ttl",
 )
 """The Turtle modules that make up the current vocabulary (shapes are kept apart)."""
 

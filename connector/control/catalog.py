@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from catalog.dsp import parse_catalog, parse_dataset
 from catalog.errors import CatalogError
-from catalog.model import Catalog, DataService, Dataset, Distribution
+from catalog.model import Catalog, DataService, Dataset, Distribution, texts
 from connector.control.dispatcher import Dispatcher
 from connector.control.peers import Peer
 from connector.dataplane.sources import serving_mode
@@ -63,9 +63,9 @@ class CatalogService:
         mode = serving_mode(row.data_address)  # says direct or accumulated, never where
         return Dataset(
             id=row.id,
-            title=row.title,
-            description=row.description,
-            keywords=tuple(row.keywords),
+            title=texts(row.title),
+            description=texts(row.description),
+            keywords=texts(row.keywords),
             themes=tuple(row.themes),
             offers=tuple(parse_policy(o.policy) for o in offers),
             distributions=tuple(

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 
 from catalog.dsp import catalog_to_json, dataset_to_json, parse_catalog, parse_dataset
 from catalog.errors import CatalogError
-from catalog.model import Catalog, DataService, Dataset, Distribution
+from catalog.model import Catalog, DataService, Dataset, Distribution, Text, texts
 from policies.odrl import Policy, Rule
 
 EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "dsp" / "catalog" / "example"
@@ -119,7 +120,14 @@ def test_other_spellings_are_read() -> None:
             ],
         },
     }  # fmt: skip
-    assert parse_catalog(spelled) == CATALOG
+    # Every language version is kept, in the order given.
+    parsed = parse_catalog(spelled)
+    assert parsed.datasets[0].title == (Text("River level", "en"), Text("河川水位 (A市)"))
+    assert parsed.datasets[0].keywords == (Text("river"), Text("水位", "ja"))
+    untagged = dataclasses.replace(
+        parsed.datasets[0], title=texts("河川水位 (A市)"), keywords=("river", "水位")
+    )
+    assert dataclasses.replace(parsed, datasets=(untagged,)) == CATALOG
 
 
 def broken(change: str) -> tuple[dict[str, Any], str]:
