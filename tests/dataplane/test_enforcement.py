@@ -194,6 +194,9 @@ async def test_terminating_revokes_the_tokens(
     pull = await start_pull(space, levels)
     await operator(pull, "provider", "terminate", code="owner_request", reason="sensor recalled")
     await settled(pull, "consumer", "TERMINATED")
+    # The provider records TERMINATED once the consumer's ACK is back, a moment after the
+    # consumer has it: wait for that rather than racing it.
+    await settled(pull, "provider", "TERMINATED")
     response = await pull.get()
     assert response.status_code == 401 and error(response) == "token_revoked"
     again = await refresh(pull, pull.props["refreshToken"])

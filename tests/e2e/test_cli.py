@@ -30,15 +30,17 @@ def tsunagu(*args: str | Path, check: bool = True) -> subprocess.CompletedProces
     return result
 
 
-def wait_up(url: str) -> None:
-    for _ in range(200):
+def wait_up(url: str, *, within: float = 60.0) -> None:
+    """Poll until the process answers: a loaded machine may take many seconds to start one."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
         try:
             if httpx.get(url, timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.05)
-    raise AssertionError(f"{url} never answered")
+    raise AssertionError(f"{url} never answered within {within:.0f} s")
 
 
 @pytest.fixture
