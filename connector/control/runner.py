@@ -22,6 +22,7 @@ from connector.clock import Clock
 from connector.control.dispatcher import Dispatcher, PeerRejected
 from connector.control.process import INITIAL, clear_pending, schedule
 from connector.errors import ConnectorError
+from connector.outbound import OutboundRefused
 from connector.store.store import Store
 from connector.store.tables import EventRow
 
@@ -200,7 +201,9 @@ class Runner:
                 item.url, item.body, audience=row.counterparty_did
             )
             await self.store.call(service.on_sent, row.id, pending, response)
-        except PeerRejected as exc:
+        except (PeerRejected, OutboundRefused) as exc:
+            # Final: the peer refused, or the address may not be contacted; retrying changes
+            # neither.
             log.info("%s %s: %s rejected: %s", kind.__tablename__, row.id, pending, exc)
             await self.store.call(self._failed, kind, row.id, pending, str(exc))
             self.on_change(row.id)

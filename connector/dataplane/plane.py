@@ -39,6 +39,7 @@ from connector.dataplane.tokens import TransferClaims, TransferTokens, new_refre
 from connector.dataplane.upstream import HttpClient, open_http
 from connector.identity.access_tokens import MAX_LIFETIME_SECONDS
 from connector.identity.keys import KeyRing
+from connector.outbound import OutboundPolicy, PeerSession
 from connector.protocol.roles import Role
 from connector.store.dataplane_queries import DataPlaneQueries, TransferSnapshot
 from connector.store.store import Store
@@ -63,6 +64,7 @@ class DataPlane:
         *,
         own_did: str,
         public_url: str,
+        outbound: OutboundPolicy,
         directory: Path | None = None,
         policy: AccessPolicy | None = None,
         recheck_seconds: float = 1.0,
@@ -75,7 +77,10 @@ class DataPlane:
         self.addresses = PullAddressIssuer(self.tokens, self.queries, public_url=public_url)
         self.policy: AccessPolicy = policy or AgreementAccessPolicy()
         self.recheck_seconds = recheck_seconds
-        self.http = HttpClient()
+        self.http = HttpClient()  # the owner's systems, which the owner configured
+        # consumers' push sinks and providers' pull endpoints: addresses peers gave us
+        self.outbound = outbound
+        self.peers = PeerSession(outbound, auto_decompress=False, skip_auto_headers=("User-Agent",))
         self.sql = SqlEngines()
         self.feeds = Feeds(clock)
         self.snapshots = Snapshots(self.http, clock)
@@ -114,6 +119,7 @@ class DataPlane:
         await self.feeds.aclose()
         await self.snapshots.aclose()
         await self.http.aclose()
+        await self.peers.aclose()
         self.sql.dispose()
 
     def _spawn(self, coro: Any) -> None:

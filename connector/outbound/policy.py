@@ -6,7 +6,8 @@ host form, and the address itself when it is an IP literal) and `addresses` when
 is opened (the name resolved once, every answer checked, and only checked answers dialled:
 see `transport.py`). The rules:
 
-* outside dev mode only https; in dev mode also http, and loopback addresses are allowed;
+* https only; in dev mode, loopback addresses are allowed too, and plain http to them
+  (`localhost`, 127.0.0.0/8, ::1) — the demo and the tests run that way;
 * no user info, no numeric host spellings other than the canonical ones (`127.1`,
   `2130706433` and `0x7f000001` mean different things to different parsers);
 * after resolution, every address of the name must be public (`addresses.refusal`) unless the
@@ -102,8 +103,8 @@ class OutboundPolicy:
         except ValueError as exc:
             raise refuse(f"not a usable URL ({exc})") from None
         scheme = parts.scheme.lower()
-        if scheme not in ("http", "https") or (scheme == "http" and not self.dev_mode):
-            raise refuse("only https is allowed" + ("" if self.dev_mode else " outside dev mode"))
+        if scheme not in ("http", "https"):
+            raise refuse("only https is allowed")
         if "@" in parts.netloc:
             raise refuse("it carries user info")
         if any(c.isspace() or ord(c) < 0x20 for c in url):
@@ -117,6 +118,11 @@ class OutboundPolicy:
         except ValueError:
             if _numeric_spelling(host):
                 raise refuse("a numeric host must be a canonical IP address") from None
+        if scheme == "http" and not (
+            self.dev_mode
+            and (host == "localhost" or (literal is not None and is_loopback(literal)))
+        ):
+            raise refuse("plain http is allowed for loopback hosts in dev mode only; use https")
         target = Target(url, scheme, host, port or (443 if scheme == "https" else 80), literal)
         if literal is not None:
             self.check_address(target.host, literal, what=what)

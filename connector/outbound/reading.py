@@ -67,7 +67,8 @@ async def fetch(
                     raise RedirectRefused(f"{url} answered {response.status_code}: not followed")
                 if response.headers.get("content-encoding", "identity").lower() != "identity":
                     raise PeerError(f"{url} sent an encoded body", code="outbound_encoded_body")
-                body = await read_capped(response.aiter_raw(), cap, url=url, declared=response)
+                # identity encoding checked above: decoded bytes are the bytes on the wire
+                body = await read_capped(response.aiter_bytes(), cap, url=url, declared=response)
                 return Fetched(response.status_code, response.headers, body)
     except TimeoutError as exc:
         raise DeadlineExceeded(f"{url} took longer than {seconds:g} s") from exc

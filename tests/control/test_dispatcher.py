@@ -12,9 +12,11 @@ from aiohttp.test_utils import TestServer
 
 from connector.control.dispatcher import MAX_ACK_BYTES, Dispatcher, PeerRejected
 from connector.errors import PeerError
+from connector.outbound import OutboundPolicy
 from connector.serving import free_port
 
 pytestmark = pytest.mark.anyio
+DEV = OutboundPolicy(dev_mode=True)  # the peers below are on loopback
 
 
 @pytest.fixture
@@ -58,7 +60,7 @@ async def test_a_message_goes_out_signed_and_its_ack_comes_back(
 ) -> None:
     base, seen = peer
     async with httpx.AsyncClient() as http:
-        dispatcher = Dispatcher(http, lambda audience: f"token-for-{audience}")
+        dispatcher = Dispatcher(http, lambda audience: f"token-for-{audience}", policy=DEV)
         try:
             ack = await dispatcher.send(base + "/ack", {"@type": "X"}, audience="did:web:p")
             assert ack == {"providerPid": "urn:uuid:p1"}
@@ -87,7 +89,7 @@ async def test_what_a_peer_answers_decides_retry_or_give_up(
 ) -> None:
     base, _seen = peer
     async with httpx.AsyncClient() as http:
-        dispatcher = Dispatcher(http, lambda _audience: "t")
+        dispatcher = Dispatcher(http, lambda _audience: "t", policy=DEV)
         try:
             with pytest.raises(error) as caught:
                 await dispatcher.send(f"{base}/{kind}", {}, audience="did:web:p")
@@ -98,7 +100,7 @@ async def test_what_a_peer_answers_decides_retry_or_give_up(
 
 async def test_an_unreachable_peer_is_a_retryable_error() -> None:
     async with httpx.AsyncClient() as http:
-        dispatcher = Dispatcher(http, lambda _audience: "t", timeout=2.0)
+        dispatcher = Dispatcher(http, lambda _audience: "t", policy=DEV, timeout=2.0)
         try:
             with pytest.raises(PeerError) as caught:
                 await dispatcher.send(f"http://127.0.0.1:{free_port()}/x", {}, audience="did:web:p")

@@ -69,25 +69,27 @@ async def test_aiohttp_refuses_before_opening_a_socket(host: str) -> None:
 
 async def test_httpx_dials_the_checked_address_and_never_resolves_again() -> None:
     # First answer loopback (allowed in dev mode), every later answer the metadata address:
-    # a rebinding name. The connection uses the first, checked answer.
-    resolver = ScriptedResolver({"partner.test": [["127.0.0.1"], ["169.254.169.254"]]})
+    # a rebinding name. The connection uses the first, checked answer. (`localhost`, because
+    # dev mode allows plain http only to loopback hosts and this server speaks no TLS.)
+    resolver = ScriptedResolver({"localhost": [["127.0.0.1"], ["169.254.169.254"]]})
     policy = OutboundPolicy(dev_mode=True, resolver=resolver)
     dial = RecordingDial()
     async with raw_server(respond(body=b'{"ok": true}')) as (port, heads):
         async with pinned_client(policy, dial=dial) as http:
-            fetched = await fetch(http, policy, "GET", f"http://partner.test:{port}/catalog")
+            fetched = await fetch(http, policy, "GET", f"http://localhost:{port}/catalog")
         assert fetched.status == 200 and fetched.body == b'{"ok": true}'
         assert dial.dialled == ["127.0.0.1"]
-        assert resolver.calls == ["partner.test"]  # one resolution for the connection
-        assert f"host: partner.test:{port}".encode() in heads[0].lower()  # the name is kept
+        assert resolver.calls == ["localhost"]  # one resolution for the connection
+        assert f"host: localhost:{port}".encode() in heads[0].lower()  # the name is kept
         # A new connection resolves afresh, checks the new answer, and refuses it.
         async with pinned_client(policy, dial=NeverDial()) as http:
             with pytest.raises(OutboundRefused, match="metadata"):
-                await fetch(http, policy, "GET", f"http://partner.test:{port}/catalog")
+                await fetch(http, policy, "GET", f"http://localhost:{port}/catalog")
 
 
 async def test_aiohttp_dials_the_checked_address() -> None:
     resolver = ScriptedResolver({"partner.test": [["127.0.0.1"], ["10.0.0.1"]]})
+    # aiohttp is driven directly here (no check_url), so a plain-http name reaches the resolver
     policy = OutboundPolicy(dev_mode=True, resolver=resolver)
     peers = PeerSession(policy)
     try:

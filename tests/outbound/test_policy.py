@@ -90,8 +90,11 @@ def test_dev_mode_allows_http_and_loopback_literals() -> None:
     target = DEV.check_url("http://127.0.0.1:8101/dsp/2025-1")
     assert (target.host, target.port, target.scheme) == ("127.0.0.1", 8101, "http")
     assert DEV.check_url("http://[::1]:8101/x").host == "::1"
+    assert DEV.check_url("http://localhost:8101/x").host == "localhost"
     with pytest.raises(OutboundRefused):
         DEV.check_url("http://10.0.0.1/x")  # dev mode opens loopback, nothing else
+    with pytest.raises(OutboundRefused, match="plain http"):
+        DEV.check_url("http://partner.example/x")  # and plain http only to loopback
 
 
 def test_names_pass_check_url_and_are_judged_after_resolution() -> None:
