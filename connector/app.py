@@ -30,7 +30,7 @@ from connector.identity.credentials import CredentialVerifier
 from connector.identity.did import DidResolver
 from connector.identity.keys import KeyRing
 from connector.identity.tokens import TokenVerifier, issue_id_token
-from connector.outbound import AllowList, OutboundPolicy, pinned_client
+from connector.outbound import AllowList, OutboundPolicy, Resolver, SystemResolver, pinned_client
 from connector.settings import Settings
 from connector.store.database import build_engine
 from connector.store.migrate import upgrade
@@ -101,30 +101,34 @@ def build_connector(
     *,
     clock: Clock = system_clock,
     http: httpx.AsyncClient | None = None,
+    resolver: Resolver | None = None,
     migrate: bool = True,
 ) -> Connector:
+    """`resolver` answers the outbound policy's name lookups (default: the system's); tests
+    use it to point names at addresses they must not reach."""
     engine = build_engine(settings.database)
     if migrate:
         upgrade(engine)
     store = Store(engine)
     keys = KeyRing.load(settings.directory, settings.did)
     outbound = OutboundPolicy(
+        resolver=resolver or SystemResolver(),
         dev_mode=settings.dev_mode,
         allow=AllowList.parse(settings.outbound_allow),
         deadline_seconds=settings.outbound_deadline_seconds,
         max_response_bytes=settings.outbound_max_response_bytes,
     )
     http = http or pinned_client(outbound)
-    resolver = DidResolver(http, clock, dev_mode=settings.dev_mode, policy=outbound)
+    dids = DidResolver(http, clock, dev_mode=settings.dev_mode, policy=outbound)
     credentials = CredentialVerifier(
-        resolver,
+        dids,
         http,
         clock,
         settings.trusted_authorities,
         dev_mode=settings.dev_mode,
         policy=outbound,
     )
-    verifier = TokenVerifier(settings.did, resolver, credentials, store, clock)
+    verifier = TokenVerifier(settings.did, dids, credentials, store, clock)
     credential_cache: dict[str, str] = {}
 
     def token_for(audience: str) -> str:
@@ -204,7 +208,7 @@ def build_connector(
         keys=keys,
         outbound=outbound,
         http=http,
-        resolver=resolver,
+        resolver=dids,
         verifier=verifier,
         dispatcher=dispatcher,
         catalog=CatalogService(store, own_did=settings.did, dsp_base=settings.dsp_base),

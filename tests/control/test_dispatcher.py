@@ -10,10 +10,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from connector.control.catalog import fetch_catalog
 from connector.control.dispatcher import MAX_ACK_BYTES, Dispatcher, PeerRejected
 from connector.errors import PeerError
-from connector.outbound import OutboundPolicy
+from connector.outbound import OutboundPolicy, OutboundRefused, ResponseTooLarge, pinned_client
 from connector.serving import free_port
+from tests.outbound.support import raw_server
 
 pytestmark = pytest.mark.anyio
 DEV = OutboundPolicy(dev_mode=True)  # the peers below are on loopback
@@ -107,3 +109,39 @@ async def test_an_unreachable_peer_is_a_retryable_error() -> None:
         finally:
             await dispatcher.aclose()
     assert not isinstance(caught.value, PeerRejected)
+
+
+# -- answers we read (catalogues, datasets): capped, under the policy (issue 15, defect 4) -------
+
+
+async def test_an_oversized_catalogue_is_refused_at_the_cap() -> None:
+    # valid JSON, 8 MiB: read whole, it would parse (and hold 8 MiB and more in memory)
+    body = b'{"@type": "Catalog", "padding": "' + b"x" * (8 * 1024 * 1024) + b'"}'
+
+    async def handler(_head: bytes, writer: Any) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+        writer.write(b"Transfer-Encoding: chunked\r\n\r\n")
+        for start in range(0, len(body), 65536):
+            chunk = body[start : start + 65536]
+            writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
+
+    policy = OutboundPolicy(dev_mode=True, max_response_bytes=1024 * 1024)
+    async with raw_server(handler) as (port, _), pinned_client(policy) as http:
+        dispatcher = Dispatcher(http, lambda _audience: "t", policy=policy)
+        with pytest.raises(ResponseTooLarge):
+            await fetch_catalog(
+                dispatcher, provider_did="did:web:x", dsp_base=f"http://127.0.0.1:{port}/dsp"
+            )
+        await dispatcher.aclose()
+
+
+async def test_a_forbidden_peer_address_is_refused_before_sending() -> None:
+    async with httpx.AsyncClient() as http:
+        dispatcher = Dispatcher(http, lambda _audience: "t", policy=OutboundPolicy())
+        with pytest.raises(OutboundRefused):
+            await dispatcher.send("https://169.254.169.254/latest", {}, audience="did:web:x")
+        with pytest.raises(OutboundRefused):
+            await dispatcher.get_json("http://127.0.0.1:1/catalog", audience="did:web:x")
+        await dispatcher.aclose()
