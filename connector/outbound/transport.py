@@ -29,7 +29,9 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 from connector.outbound.policy import OutboundPolicy
 
-SocketOption = tuple[int, int, int | bytes] | tuple[int, int, None, int]
+SocketOption = (
+    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
+)
 
 
 class PinnedBackend(httpcore.AsyncNetworkBackend):
