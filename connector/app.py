@@ -30,6 +30,7 @@ from connector.identity.credentials import CredentialVerifier
 from connector.identity.did import DidResolver
 from connector.identity.keys import KeyRing
 from connector.identity.tokens import TokenVerifier, issue_id_token
+from connector.outbound import AllowList, OutboundPolicy, Resolver, SystemResolver, pinned_client
 from connector.settings import Settings
 from connector.store.database import build_engine
 from connector.store.migrate import upgrade
@@ -46,6 +47,7 @@ class Connector:
     clock: Clock
     store: Store
     keys: KeyRing
+    outbound: OutboundPolicy  # every request on a peer's word goes through it
     http: httpx.AsyncClient
     resolver: DidResolver
     verifier: TokenVerifier
@@ -90,21 +92,34 @@ def build_connector(
     *,
     clock: Clock = system_clock,
     http: httpx.AsyncClient | None = None,
+    resolver: Resolver | None = None,
     migrate: bool = True,
 ) -> Connector:
+    """`resolver` answers the outbound policy's name lookups (default: the system's); tests
+    use it to point names at addresses they must not reach."""
     engine = build_engine(settings.database)
     if migrate:
         upgrade(engine)
     store = Store(engine)
     keys = KeyRing.load(settings.directory, settings.did)
-    http = http or httpx.AsyncClient(
-        timeout=httpx.Timeout(10.0, connect=5.0), follow_redirects=False
+    outbound = OutboundPolicy(
+        resolver=resolver or SystemResolver(),
+        dev_mode=settings.dev_mode,
+        allow=AllowList.parse(settings.outbound_allow),
+        deadline_seconds=settings.outbound_deadline_seconds,
+        max_response_bytes=settings.outbound_max_response_bytes,
     )
-    resolver = DidResolver(http, clock, dev_mode=settings.dev_mode)
+    http = http or pinned_client(outbound)
+    dids = DidResolver(http, clock, dev_mode=settings.dev_mode, policy=outbound)
     credentials = CredentialVerifier(
-        resolver, http, clock, settings.trusted_authorities, dev_mode=settings.dev_mode
+        dids,
+        http,
+        clock,
+        settings.trusted_authorities,
+        dev_mode=settings.dev_mode,
+        policy=outbound,
     )
-    verifier = TokenVerifier(settings.did, resolver, credentials, store, clock)
+    verifier = TokenVerifier(settings.did, dids, credentials, store, clock)
     credential_cache: dict[str, str] = {}
 
     def token_for(audience: str) -> str:
@@ -118,7 +133,7 @@ def build_connector(
             now=clock(),
         )
 
-    dispatcher = Dispatcher(http, token_for)
+    dispatcher = Dispatcher(http, token_for, policy=outbound)
     pdp = BasicDecisionPoint()
     changes = Changes()
     dataplane = DataPlane(
@@ -128,6 +143,7 @@ def build_connector(
         own_did=settings.did,
         public_url=settings.public_url,
         directory=settings.directory,
+        outbound=outbound,
     )
 
     def negotiation_changed(row: ProcessLike) -> None:
@@ -181,8 +197,9 @@ def build_connector(
         clock=clock,
         store=store,
         keys=keys,
+        outbound=outbound,
         http=http,
-        resolver=resolver,
+        resolver=dids,
         verifier=verifier,
         dispatcher=dispatcher,
         catalog=CatalogService(store, own_did=settings.did, dsp_base=settings.dsp_base),
@@ -192,7 +209,14 @@ def build_connector(
         changes=changes,
         dataplane=dataplane,
         consumer=DataClient(
-            store, dataplane.queries, clock, dataplane.http, http, token_for, dataplane.sinks
+            store,
+            dataplane.queries,
+            clock,
+            dataplane.peers,  # pull reads go where the provider says: under the policy
+            http,
+            token_for,
+            dataplane.sinks,
+            policy=outbound,
         ),
     )
 

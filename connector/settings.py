@@ -11,6 +11,11 @@ from typing import Any
 import tomli_w
 
 from connector.errors import ConfigError
+from connector.outbound.policy import (
+    DEFAULT_DEADLINE_SECONDS,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    AllowList,
+)
 
 CONFIG_FILE = "tsunagu.toml"
 DSP_PATH = "/dsp/2025-1"
@@ -32,6 +37,11 @@ class Settings:
     trusted_authorities: tuple[str, ...] = ()
     credential_file: str = "credential.jwt"
     max_body_bytes: int = 1024 * 1024
+    # Requests on a peer's word (docs/outbound.md): internal partners at non-public
+    # addresses, by host name or CIDR, and the default deadline and answer size of a fetch.
+    outbound_allow: tuple[str, ...] = ()
+    outbound_deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
+    outbound_max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     @property
     def public_url(self) -> str:
@@ -81,6 +91,9 @@ def load_settings(directory: Path) -> Settings:
         raise ConfigError(f"{path}: {exc}") from None
     try:
         p = data["participant"]
+        outbound = data.get("outbound", {})
+        allow = tuple(str(entry) for entry in outbound.get("allow", []))
+        AllowList.parse(allow)  # a bad entry is the operator's to fix, now, not at first use
         return Settings(
             directory=directory.resolve(),
             name=p["name"],
@@ -95,6 +108,13 @@ def load_settings(directory: Path) -> Settings:
             trusted_authorities=tuple(data.get("trust", {}).get("authorities", [])),
             credential_file=data.get("trust", {}).get("credential", "credential.jwt"),
             max_body_bytes=int(data.get("limits", {}).get("max_body_bytes", 1024 * 1024)),
+            outbound_allow=allow,
+            outbound_deadline_seconds=float(
+                outbound.get("deadline_seconds", DEFAULT_DEADLINE_SECONDS)
+            ),
+            outbound_max_response_bytes=int(
+                outbound.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES)
+            ),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: missing or invalid setting {exc}") from None
@@ -117,6 +137,11 @@ def write_settings(settings: Settings) -> Path:
             "credential": settings.credential_file,
         },
         "limits": {"max_body_bytes": settings.max_body_bytes},
+        "outbound": {
+            "allow": list(settings.outbound_allow),
+            "deadline_seconds": settings.outbound_deadline_seconds,
+            "max_response_bytes": settings.outbound_max_response_bytes,
+        },
     }
     if settings.database_url:
         data["database"] = {"url": settings.database_url}

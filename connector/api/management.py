@@ -182,6 +182,6 @@ async def peer_catalog(
     ),
 ) -> dict[str, Any]:
     """Read a peer's catalogue over DSP (as that peer lets us see it)."""
-    base = provider_address or await provider_base(connector.resolver, provider)
+    base = provider_address or await provider_base(connector.resolver, connector.outbound, provider)
     catalog = await fetch_catalog(connector.dispatcher, provider_did=provider, dsp_base=base)
     return catalog_to_json(catalog)

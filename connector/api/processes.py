@@ -139,7 +139,9 @@ def _event(e: Any) -> dict[str, Any]:
 @router.post("/negotiations", status_code=201)
 async def start_negotiation(body: NegotiationIn, connector: ConnectorDep) -> dict[str, Any]:
     """Consumer: negotiate for a peer's dataset under one of its offers."""
-    base = body.provider_address or await provider_base(connector.resolver, body.provider)
+    base = body.provider_address or await provider_base(
+        connector.resolver, connector.outbound, body.provider
+    )
     if body.offer is not None:
         offers = [policy_of(body.offer)]
         if offers[0].uid is None or body.offer_id not in (None, offers[0].uid):

@@ -6,6 +6,10 @@ Our `callbackAddress` is the DSP base itself: a provider that starts a negotiati
 offer never learns any other address of ours. Paths both roles share (`/events`,
 `/termination`, the transfer messages, GETs) are dispatched by the role of *our* stored
 process, which the pid in the path names; the services then check the message fits that role.
+
+An address a peer gives (a `callbackAddress`, a push sink, a pull endpoint) is vetted by the
+outbound policy before the message reaches its service: a refused one is answered with a DSP
+error `outbound_address_refused` and nothing is stored.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ async def negotiation_request(
 ) -> JSONResponse:
     msg = await message(request, ContractRequestMessage)
     _no_pid_yet(msg.provider_pid, "an initial request", "providerPid")
+    await _vet(connector, msg.callback_address, "the callbackAddress")
     return await _opened(connector, connector.negotiations.on_request, peer, msg)
 
 
@@ -112,6 +117,7 @@ async def negotiation_initial_offer(
 ) -> JSONResponse:
     msg = await message(request, ContractOfferMessage)
     _no_pid_yet(msg.consumer_pid, "an initial offer", "consumerPid")
+    await _vet(connector, msg.callback_address, "the callbackAddress")
     return await _opened(connector, connector.negotiations.on_offer, peer, msg)
 
 
@@ -149,6 +155,8 @@ async def transfer_request(
     request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> JSONResponse:
     msg = await message(request, TransferRequestMessage)
+    await _vet(connector, msg.callback_address, "the callbackAddress")
+    await _vet(connector, _endpoint(msg), "the push sink")
     row, _created = await connector.store.call(connector.transfers.on_request, peer, msg)
     return JSONResponse(connector.transfers.ack(row).to_json(), status_code=201)
 
@@ -177,8 +185,19 @@ async def _transfer(
         raise NotFound(f"no transfer endpoint {kind!r}")
     msg = await message(request, model)
     _same_pid(pid, msg.provider_pid if role is PROVIDER else msg.consumer_pid)
+    await _vet(connector, _endpoint(msg), "the data endpoint")
     await connector.store.call(connector.transfers.on_message, peer, msg, role=role)
     return _ok()
+
+
+async def _vet(connector: Any, address: str | None, what: str) -> None:
+    if address is not None:
+        await connector.outbound.vet(address, what=what)
+
+
+def _endpoint(msg: Any) -> str | None:
+    address = getattr(msg, "data_address", None)
+    return None if address is None else address.endpoint
 
 
 def _no_pid_yet(pid: str | None, what: str, name: str) -> None:

@@ -4,6 +4,12 @@ Fire-and-acknowledge DSP messages (the runner's hot path) go out through aiohttp
 costs a fraction of httpx's CPU per request (benchmarks/negotiation.py; the same gap the data
 plane measured), and a connector sends several per negotiation. Requests whose answer we read
 (catalogues, datasets) keep the shared httpx client that tests can point at an ASGI app.
+
+Every address here came from a peer (a callback, a DID document's CatalogService) or from an
+operator naming a peer, so both clients are under the outbound policy (connector/outbound):
+checked before the request, pinned at connect, no redirects; answers we read have the
+policy's deadline and size cap. An `OutboundRefused` is passed on as it is: the runner treats
+it as final, like a peer's 4xx.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import aiohttp
 import httpx
 
 from connector.errors import PeerError
+from connector.outbound import OutboundPolicy, PeerSession, fetch
 
 MAX_ACK_BYTES = 256 * 1024
 
@@ -34,27 +41,28 @@ class Dispatcher:
         http: httpx.AsyncClient,
         token_for: Callable[[str], str],
         *,
+        policy: OutboundPolicy,
         timeout: float = 10.0,
         connect_timeout: float = 5.0,
     ) -> None:
         self.http = http
         self.token_for = token_for  # audience DID -> compact JWT
-        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
-        self._session: aiohttp.ClientSession | None = None  # made in the running loop
+        self.policy = policy
+        self._peers = PeerSession(  # its session is made in the running loop
+            policy,
+            timeout=aiohttp.ClientTimeout(total=timeout, connect=connect_timeout),
+            auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._peers.aclose()
 
     def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=self._timeout, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
-            )
-        return self._session
+        return self._peers.session()
 
     async def send(self, url: str, body: dict[str, Any], *, audience: str) -> dict[str, Any] | None:
+        self.policy.check_url(url, what="the peer's address")
         headers = {
             "Authorization": f"Bearer {self.token_for(audience)}",
             "Content-Type": "application/json",
@@ -85,19 +93,22 @@ class Dispatcher:
     async def get_json(self, url: str, *, audience: str, body: dict[str, Any] | None = None) -> Any:
         """A request whose answer we need (catalogue, dataset, process state)."""
         headers = {"Authorization": f"Bearer {self.token_for(audience)}"}
+        response = await fetch(
+            self.http,
+            self.policy,
+            "GET" if body is None else "POST",
+            url,
+            headers=headers,
+            json=body,
+            what="the peer's address",
+        )
+        if response.status >= 400:
+            kind = PeerRejected if response.status < 500 else PeerError
+            text = response.body[:500].decode("utf-8", "replace")
+            raise kind(f"{url} answered {response.status}: {text}")
         try:
-            if body is None:
-                response = await self.http.get(url, headers=headers)
-            else:
-                response = await self.http.post(url, json=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise PeerError(f"{url}: {exc.__class__.__name__}: {exc}") from exc
-        if response.status_code >= 400:
-            kind = PeerRejected if response.status_code < 500 else PeerError
-            raise kind(f"{url} answered {response.status_code}: {response.text[:500]}")
-        try:
-            return response.json()
-        except ValueError as exc:
+            return json.loads(response.body)
+        except (ValueError, RecursionError) as exc:
             raise PeerRejected(f"{url} did not answer with JSON") from exc
 
 

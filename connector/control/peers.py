@@ -8,6 +8,7 @@ from typing import Any
 
 from connector.errors import PeerError
 from connector.identity.did import DidResolver
+from connector.outbound import OutboundPolicy
 
 
 @dataclass(frozen=True)
@@ -17,10 +18,12 @@ class Peer:
     """The peer's verified membership claims (legal_name, role, municipality_code, memberships)."""
 
 
-async def provider_base(resolver: DidResolver, provider_did: str) -> str:
-    """Where a provider's DSP endpoints are, from the CatalogService in its DID document."""
+async def provider_base(resolver: DidResolver, outbound: OutboundPolicy, provider_did: str) -> str:
+    """Where a provider's DSP endpoints are, from the CatalogService in its DID document: an
+    address the peer gave us, so the outbound policy must allow it."""
     document = await resolver.resolve(provider_did)
     endpoint = document.service_endpoint("CatalogService")
     if not endpoint:
         raise PeerError(f"{provider_did} publishes no CatalogService", code="no_catalog_service")
+    outbound.check_url(endpoint, what=f"the CatalogService of {provider_did}")
     return endpoint.rstrip("/").removesuffix("/catalog")

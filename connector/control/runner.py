@@ -22,6 +22,7 @@ from connector.clock import Clock
 from connector.control.dispatcher import Dispatcher, PeerRejected
 from connector.control.process import INITIAL, clear_pending, schedule
 from connector.errors import ConnectorError
+from connector.outbound import OutboundRefused
 from connector.store.store import Store
 from connector.store.tables import EventRow
 
@@ -212,10 +213,15 @@ class Runner:
                 item.url, item.body, audience=row.counterparty_did
             )
             await self.store.call(service.on_sent, row.id, pending, response)
-        except PeerRejected as exc:
+        except (PeerRejected, OutboundRefused) as exc:
+            # Final: the peer refused, or the address may not be contacted; retrying changes
+            # neither.
             log.info("%s %s: %s rejected: %s", kind.__tablename__, row.id, pending, exc)
-            await self.store.call(self._failed, kind, row.id, pending, str(exc))
+            # a peer's refusal quotes its answer; ours says which rule refused
+            error = str(exc) if isinstance(exc, PeerRejected) else f"{exc.code}: {exc}"
+            await self.store.call(self._failed, kind, row.id, pending, error)
             self.on_change(row.id)
+            self.wake()  # the termination it may have scheduled is due now
         except ConnectorError as exc:
             log.info("%s %s: %s will be retried: %s", kind.__tablename__, row.id, pending, exc)
             await self.store.call(self._retry, kind, row.id, pending, str(exc))
@@ -256,6 +262,8 @@ class Runner:
         if pending != "TERMINATION" and row.state != INITIAL:
             schedule(row, "TERMINATION", now, {"code": "delivery_failed", "reason": [error[:500]]})
             row.last_error = error[:2000]
+            # Free for the next pass at once (the caller wakes us), not when the lease lapses.
+            row.lease_owner = row.lease_until = None
             return
         tx.add(
             EventRow(

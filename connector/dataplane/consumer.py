@@ -4,6 +4,10 @@ Tokens arrive in the provider's start message (stored on the transfer row). The 
 its working copy in `data_credential`, renews the access token before it expires (and once
 more if the provider answers 401), and for a long stream keeps renewing while it is open. One
 lock per transfer: two reads that both find the token old refresh once, not twice.
+
+The endpoint and the refresh endpoint are the provider's word, so both are reached under the
+outbound policy (connector/outbound): checked, pinned, no redirects; the refresh answer has a
+deadline and a size cap (the data itself is streamed, as long as it runs).
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from connector.dataplane.addresses import endpoint_properties
 from connector.dataplane.errors import BackendTimeout, BackendUnavailable
 from connector.dataplane.sources import Body, DataRequest, clean_subpath
 from connector.dataplane.tokens import token_hash
-from connector.dataplane.upstream import PASSED_HEADERS, HttpClient
+from connector.dataplane.upstream import PASSED_HEADERS
 from connector.errors import Conflict, ConnectorError, NotFound, PeerError
 from connector.identity.access_tokens import MAX_LIFETIME_SECONDS
+from connector.outbound import OutboundPolicy, PeerSession, fetch
 from connector.protocol.formats import PULL, PUSH
 from connector.protocol.roles import Role
 from connector.store.dataplane_queries import DataPlaneQueries
@@ -37,6 +42,8 @@ from connector.store.tables import TransferRow
 log = logging.getLogger("tsunagu.dataplane")
 REFRESH_MARGIN_SECONDS = 60  # renew when less than this is left
 MAX_ERROR_BYTES = 64 * 1024
+MAX_REFRESH_BYTES = 64 * 1024  # a token pair
+REFRESH_DEADLINE_SECONDS = 10.0
 
 
 class ProviderRefused(ConnectorError):
@@ -53,10 +60,12 @@ class DataClient:
         store: Store,
         queries: DataPlaneQueries,
         clock: Clock,
-        http: HttpClient,
+        http: PeerSession,
         control_http: httpx.AsyncClient,
         token_for: object,
         sinks: Any = None,
+        *,
+        policy: OutboundPolicy,
     ) -> None:
         self.store = store
         self.queries = queries
@@ -66,6 +75,7 @@ class DataClient:
         self.token_for = token_for  # audience DID -> self-issued ID token (the dispatcher's)
         self._locks: dict[str, asyncio.Lock] = {}
         self.sinks = sinks  # where pushed data of our push transfers lands
+        self.policy = policy
 
     def transfer(self, transfer_id: str) -> TransferRow:
         with self.store.transaction() as tx:
@@ -122,16 +132,25 @@ class DataClient:
         token_for = self.token_for
         assert callable(token_for)
         try:
-            response = await self.control_http.post(
+            response = await fetch(
+                self.control_http,
+                self.policy,
+                "POST",
                 credential.refresh_endpoint,
                 json={"refresh_token": credential.refresh_token},
                 headers={"Authorization": f"Bearer {token_for(row.counterparty_did)}"},
+                max_bytes=MAX_REFRESH_BYTES,
+                deadline=REFRESH_DEADLINE_SECONDS,
+                what="the provider's refresh endpoint",
             )
-        except httpx.HTTPError as exc:
+        except PeerError as exc:
             raise PeerError(f"cannot reach the provider to refresh: {exc}") from exc
-        if response.status_code != 200:
-            raise _refused(response.status_code, response.content)
-        data = response.json()
+        if response.status != 200:
+            raise _refused(response.status, response.body)
+        try:
+            data = json.loads(response.body)
+        except ValueError as exc:
+            raise PeerError("the provider's refresh answer is not JSON") from exc
         now = self.clock()
         renewed = DataCredentialRow(
             transfer_id=credential.transfer_id,
@@ -192,6 +211,7 @@ class DataClient:
         }
         if request.range:
             headers["Range"] = request.range
+        self.policy.check_url(url, what="the provider's data endpoint")
         try:
             return await self.http.session().get(
                 url,

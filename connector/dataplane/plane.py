@@ -33,6 +33,7 @@ from connector.dataplane.streaming import OpenStreams
 from connector.dataplane.tokens import TransferClaims, TransferTokens, new_refresh_token, token_hash
 from connector.identity.access_tokens import MAX_LIFETIME_SECONDS
 from connector.identity.keys import KeyRing
+from connector.outbound import OutboundPolicy, PeerSession
 from connector.protocol.formats import PULL, PUSH
 from connector.protocol.roles import Role
 from connector.store.dataplane_queries import DataPlaneQueries, TransferSnapshot
@@ -50,6 +51,7 @@ class DataPlane:
         *,
         own_did: str,
         public_url: str,
+        outbound: OutboundPolicy,
         directory: Path | None = None,
         policy: AccessPolicy | None = None,
         recheck_seconds: float = 1.0,
@@ -64,11 +66,22 @@ class DataPlane:
         self.recheck_seconds = recheck_seconds
         self.reader = SourceReader(clock)
         self.http = self.reader.http  # also the consumer side's client for pulls (app.py)
+        # consumers' push sinks and providers' pull endpoints: addresses peers gave us
+        self.outbound = outbound
+        self.peers = PeerSession(outbound, auto_decompress=False, skip_auto_headers=("User-Agent",))
         self.streams = OpenStreams()
         self.sinks = Sinks(
             self.queries, clock, directory=directory or Path("."), public_url=public_url
         )
-        self.pusher = PushSender(self.reader, self.policy, self.queries, store, clock)
+        self.pusher = PushSender(
+            self.reader,
+            self.policy,
+            self.queries,
+            store,
+            clock,
+            peers=self.peers,
+            outbound=outbound,
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._recheck: asyncio.Task[None] | None = None
@@ -97,6 +110,7 @@ class DataPlane:
         self._recheck = None
         await self.pusher.aclose()
         await self.reader.aclose()
+        await self.peers.aclose()
 
     def _spawn(self, coro: Any) -> None:
         if self._closed:

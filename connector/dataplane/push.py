@@ -24,6 +24,8 @@ revocation are checked and an access-count limit counted; a delivery the agreeme
 allows terminates the transfer with that reason. A failed upload (or batch) is retried with
 exponential backoff (0.5 s, 1 s, 2 s); after `max_attempts` failures in a row the transfer is
 terminated with code `push_failed` and the last error, which both sides see in its history.
+A sink the outbound policy refuses (connector/outbound) is not retried: the transfer is
+terminated at once with code `outbound_address_refused`.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from connector.dataplane.sources import DataRequest, parse_source
 from connector.dataplane.streaming import aclose
 from connector.dataplane.tokens import TransferClaims
 from connector.errors import Conflict, ConnectorError
+from connector.outbound import OutboundPolicy, OutboundRefused, PeerSession
 from connector.protocol.formats import PUSH
 from connector.protocol.roles import Role
 from connector.protocol.transfer import TransferEvent
@@ -67,10 +70,11 @@ _RETRYABLE = (ConnectorError, aiohttp.ClientError, OSError, TimeoutError)
 class _Sink:
     """Where a push goes: the consumer's endpoint and the headers it wants."""
 
-    def __init__(self, address: dict[str, Any]) -> None:
+    def __init__(self, address: dict[str, Any], outbound: OutboundPolicy) -> None:
         endpoint = address.get("endpoint")
         if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
             raise Conflict("the consumer's sink address has no http(s) endpoint")
+        outbound.check_url(endpoint, what="the consumer's sink")
         self.endpoint = endpoint
         token = endpoint_properties(address).get("authorization")
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -85,10 +89,14 @@ class PushSender:
         store: Store,
         clock: Clock,
         *,
+        peers: PeerSession,
+        outbound: OutboundPolicy,
         max_attempts: int = 4,
         base_delay: float = 0.5,
     ) -> None:
         self.reader = reader
+        self.peers = peers  # the consumers' sinks are addresses a peer gave us
+        self.outbound = outbound
         self.policy = policy
         self.store = store
         self.clock = clock
@@ -233,6 +241,8 @@ class PushSender:
         try:  # what retrying cannot mend: the sink's address, the kind of source
             sink = await anyio.to_thread.run_sync(self._sink, pid)
             live = parse_source(snapshot.data_address).live
+        except OutboundRefused as exc:
+            raise PushFailed(f"the push cannot start: {exc}", code=exc.code) from exc
         except ConnectorError as exc:
             raise PushFailed(f"the push cannot start: {exc}") from exc
         access = Access(
@@ -259,7 +269,7 @@ class PushSender:
 
     def _sink(self, pid: str) -> _Sink:
         with self.store.transaction() as tx:
-            return _Sink(tx.process(TransferRow, pid).data_address or {})
+            return _Sink(tx.process(TransferRow, pid).data_address or {}, self.outbound)
 
     async def _allowed(self, snapshot: TransferSnapshot) -> bool:
         """One access under the agreement (see the module docstring); False: terminated."""
@@ -290,10 +300,11 @@ class PushSender:
             "Content-Type": body.headers.get("Content-Type", "application/octet-stream"),
         }
         try:
-            async with self.reader.http.session().put(
+            async with self.peers.session().put(
                 sink.endpoint,
                 data=counted,
                 headers=headers,
+                allow_redirects=False,
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60),
             ) as response:
                 if response.status >= 300:
@@ -317,10 +328,11 @@ class PushSender:
             await aclose(body.chunks)
 
     async def _post(self, sink: _Sink, headers: dict[str, str], batch: bytes) -> None:
-        async with self.reader.http.session().post(
+        async with self.peers.session().post(
             sink.endpoint,
             data=batch,
             headers=headers,
+            allow_redirects=False,
             timeout=aiohttp.ClientTimeout(total=30, sock_connect=10),
         ) as response:
             if response.status >= 300:
@@ -333,6 +345,8 @@ class PushSender:
                 return await attempt()
             except PushFailed:
                 raise
+            except OutboundRefused as exc:  # the sink's address: no attempt will be allowed
+                raise PushFailed(f"the push cannot go out: {exc}", code=exc.code) from exc
             except _RETRYABLE as exc:
                 failures += 1
                 error = f"{exc.__class__.__name__}: {exc}"

@@ -15,6 +15,7 @@ from connector.api.client import ManagementClient
 from connector.app import Connector, build_connector, create_app
 from connector.clock import Clock, system_clock
 from connector.identity.authority import Authority
+from connector.outbound import Resolver
 from connector.participant import init_participant
 from connector.serving import BackgroundServer, free_port
 from connector.settings import Settings
@@ -40,11 +41,13 @@ class LocalDataspace:
         clock: Clock = system_clock,
         database_url_for: Callable[[str], str | None] = lambda _key: None,
         background: bool = True,
+        resolver: Resolver | None = None,
     ) -> None:
         self.root = root
         self.clock = clock
         self.database_url_for = database_url_for
         self.background = background  # False: runners only move when a test calls run_once()
+        self.resolver = resolver  # the connectors' outbound name lookups (tests script them)
         self.authority: Authority | None = None
         self.participants: dict[str, Participant] = {}
         self._servers: list[BackgroundServer] = []
@@ -93,7 +96,7 @@ class LocalDataspace:
 
     async def serve(self, key: str, settings: Settings) -> Participant:
         """(Re)start the connector of a participant directory, as a fresh process would."""
-        connector = build_connector(settings, clock=self.clock)
+        connector = build_connector(settings, clock=self.clock, resolver=self.resolver)
         app = create_app(connector, run_background=self.background)
         server = BackgroundServer(app, host="127.0.0.1", port=settings.port)
         await server.start()

@@ -28,7 +28,7 @@ from connector.identity import jws
 from connector.identity.did import DidResolver
 from connector.identity.encoding import from_iso, numeric_date, to_iso
 from connector.identity.errors import IdentityError
-from connector.identity.fetch import check_url, fetch_bounded
+from connector.identity.fetch import fetch_bounded
 from connector.identity.keys import SigningKey
 from connector.identity.status_list import (
     VC_CONTEXT_V2,
@@ -36,6 +36,7 @@ from connector.identity.status_list import (
     Bitstring,
     read_status_list_credential,
 )
+from connector.outbound import OutboundPolicy
 
 __all__ = [
     "MEMBERSHIP_TYPE",
@@ -169,8 +170,10 @@ class CredentialVerifier:
         status_ttl_seconds: float = 60,
         leeway_seconds: int = 30,
         timeout_seconds: float = 5.0,
+        policy: OutboundPolicy | None = None,
     ) -> None:
         self._resolver = resolver
+        self._policy = policy or OutboundPolicy(dev_mode=dev_mode)
         self._http = http
         self._clock = clock
         self._trusted = frozenset(trusted_authorities)
@@ -255,7 +258,8 @@ class CredentialVerifier:
     async def _fetch_status_list(self, url: str, issuer: str) -> Bitstring:
         body = await fetch_bounded(
             self._http,
-            check_url(url, dev_mode=self._dev_mode, code="status_list_unavailable"),
+            self._policy,
+            url,
             accept="application/vc+jwt",
             media_types=_STATUS_MEDIA_TYPES,
             max_bytes=STATUS_MAX_BYTES,

@@ -25,8 +25,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from connector.clock import Clock
 from connector.identity.errors import IdentityError
-from connector.identity.fetch import check_url, classify_host, fetch_bounded
+from connector.identity.fetch import classify_host, fetch_bounded
 from connector.identity.keys import KeyRing, public_key_from_jwk
+from connector.outbound import OutboundPolicy
 
 __all__ = [
     "DID_CONTEXT",
@@ -253,6 +254,9 @@ class _Entry:
 class DidResolver:
     """Resolves did:web documents over HTTPS, caches them, refreshes on unknown key ids.
 
+    Fetches go through the outbound policy: the did:web host is checked after resolution and
+    the checked address dialled, and `timeout_seconds` bounds the whole fetch.
+
     A document is cached for `ttl_seconds`. When a token names a key the cached document lacks
     (the sender has just rotated), the document is fetched again, but at most once per
     `refresh_interval_seconds` per DID, so random key ids cannot turn into a request flood.
@@ -267,8 +271,10 @@ class DidResolver:
         ttl_seconds: float = 300,
         refresh_interval_seconds: float = 30,
         timeout_seconds: float = 5.0,
+        policy: OutboundPolicy | None = None,
     ) -> None:
         self._http = http
+        self._policy = policy or OutboundPolicy(dev_mode=dev_mode)
         self._clock = clock
         self._dev_mode = dev_mode
         self._ttl = timedelta(seconds=ttl_seconds)
@@ -326,7 +332,8 @@ class DidResolver:
                 return entry.document
             body = await fetch_bounded(
                 self._http,
-                check_url(url, dev_mode=self._dev_mode, code="did_invalid"),
+                self._policy,
+                url,
                 accept="application/did+json, application/json;q=0.9",
                 media_types=_MEDIA_TYPES,
                 max_bytes=MAX_DOCUMENT_BYTES,

@@ -14,7 +14,9 @@ Codes in use:
     did_invalid, did_resolution_failed,
     credential_missing, credential_invalid, credential_untrusted_issuer, credential_expired,
     credential_not_yet_valid, credential_revoked, credential_subject_mismatch,
-    status_list_unavailable, status_list_invalid
+    status_list_unavailable, status_list_invalid,
+    outbound_address_refused (a DID document or status list at an address the outbound
+    policy refuses: connector/outbound)
 """
 
 from __future__ import annotations

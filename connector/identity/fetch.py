@@ -1,9 +1,10 @@
 """Outbound fetches for identity: DID documents and status lists, nothing else.
 
-The URLs come from peers (a token's issuer) or from credentials, so every fetch is treated as
-untrusted: https only (plain http solely for loopback hosts in dev mode), no IP literals except
-loopback in dev mode, no user info, no redirects, a body cap, a content-type check and a short
-timeout (audit-and-security §2.4). httpx errors are wrapped here into `IdentityError`.
+The URLs come from peers (a token's issuer) or from credentials, so every fetch goes through
+the outbound policy (connector/outbound: https outside dev mode, addresses checked after
+resolution and pinned, no user info, no redirects, one deadline, a size cap), plus what
+identity documents need on top: status 200 and a content-type check (audit-and-security
+§2.4). Failures become `IdentityError` here.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from typing import Literal
 
 import httpx
 
+from connector.errors import PeerError
 from connector.identity.errors import IdentityError
+from connector.outbound import OutboundPolicy, OutboundRefused, fetch
 
-__all__ = ["LOOPBACK_HOSTS", "HostKind", "check_url", "classify_host", "fetch_bounded"]
+__all__ = ["LOOPBACK_HOSTS", "HostKind", "classify_host", "fetch_bounded"]
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
@@ -52,30 +55,10 @@ def classify_host(host: str) -> HostKind:
     return "name"
 
 
-def check_url(url: str, *, dev_mode: bool, code: str) -> httpx.URL:
-    """Parse `url` and apply the fetch policy; raise IdentityError(code) if it fails."""
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as exc:
-        raise IdentityError(f"invalid URL {url!r}: {exc}", code=code) from exc
-    if parsed.userinfo:
-        raise IdentityError(f"URL {url!r} carries user info", code=code)
-    kind = classify_host(parsed.host)
-    if parsed.scheme == "https":
-        allowed = kind == "name" or (kind == "loopback" and dev_mode)
-    elif parsed.scheme == "http":
-        allowed = kind == "loopback" and dev_mode
-    else:
-        allowed = False
-    if not allowed:
-        hint = " (plain http and loopback hosts need dev mode)" if kind == "loopback" else ""
-        raise IdentityError(f"refusing to fetch {url!r}{hint}", code=code)
-    return parsed
-
-
 async def fetch_bounded(
     http: httpx.AsyncClient,
-    url: httpx.URL,
+    policy: OutboundPolicy,
+    url: str,
     *,
     accept: str,
     media_types: frozenset[str],
@@ -83,33 +66,29 @@ async def fetch_bounded(
     timeout: float,
     code: str,
 ) -> bytes:
-    """GET `url` and return the body, or raise IdentityError(code). Redirects are not followed."""
+    """GET `url` under the outbound policy and return the body, or raise IdentityError.
+
+    `timeout` is the deadline of the whole fetch, not of each read; redirects are refused. A
+    refused address keeps its own code, `outbound_address_refused`; every other failure is
+    `code`.
+    """
     try:
-        async with http.stream(
+        fetched = await fetch(
+            http,
+            policy,
             "GET",
             url,
-            # Identity encoding only: a compressed body could inflate far past the cap inside
-            # a single decoded chunk, before the size check below ever runs.
-            headers={"Accept": accept, "Accept-Encoding": "identity"},
-            follow_redirects=False,
-            timeout=timeout,
-        ) as response:
-            if response.status_code != 200:
-                raise IdentityError(f"{url} answered HTTP {response.status_code}", code=code)
-            media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            if media_type not in media_types:
-                raise IdentityError(f"{url} sent content type {media_type!r}", code=code)
-            if response.headers.get("content-encoding", "identity").lower() != "identity":
-                raise IdentityError(f"{url} sent an encoded body", code=code)
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise IdentityError(f"{url} body exceeds {max_bytes} bytes", code=code)
-            body = bytearray()
-            # With the encoding checked to be identity, decoded bytes are the bytes on the wire.
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > max_bytes:
-                    raise IdentityError(f"{url} body exceeds {max_bytes} bytes", code=code)
-            return bytes(body)
-    except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-        raise IdentityError(f"fetching {url} failed: {exc.__class__.__name__}", code=code) from exc
+            headers={"Accept": accept},
+            max_bytes=max_bytes,
+            deadline=timeout,
+            what="the identity document",
+        )
+    except OutboundRefused as exc:
+        raise IdentityError(str(exc), code=exc.code) from exc
+    except PeerError as exc:
+        raise IdentityError(f"fetching {url} failed: {exc}", code=code) from exc
+    if fetched.status != 200:
+        raise IdentityError(f"{url} answered HTTP {fetched.status}", code=code)
+    if fetched.media_type not in media_types:
+        raise IdentityError(f"{url} sent content type {fetched.media_type!r}", code=code)
+    return fetched.body

@@ -10,11 +10,15 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from connector.control.catalog import fetch_catalog
 from connector.control.dispatcher import MAX_ACK_BYTES, Dispatcher, PeerRejected
 from connector.errors import PeerError
+from connector.outbound import OutboundPolicy, OutboundRefused, ResponseTooLarge, pinned_client
 from connector.serving import free_port
+from tests.outbound.support import raw_server
 
 pytestmark = pytest.mark.anyio
+DEV = OutboundPolicy(dev_mode=True)  # the peers below are on loopback
 
 
 @pytest.fixture
@@ -58,7 +62,7 @@ async def test_a_message_goes_out_signed_and_its_ack_comes_back(
 ) -> None:
     base, seen = peer
     async with httpx.AsyncClient() as http:
-        dispatcher = Dispatcher(http, lambda audience: f"token-for-{audience}")
+        dispatcher = Dispatcher(http, lambda audience: f"token-for-{audience}", policy=DEV)
         try:
             ack = await dispatcher.send(base + "/ack", {"@type": "X"}, audience="did:web:p")
             assert ack == {"providerPid": "urn:uuid:p1"}
@@ -87,7 +91,7 @@ async def test_what_a_peer_answers_decides_retry_or_give_up(
 ) -> None:
     base, _seen = peer
     async with httpx.AsyncClient() as http:
-        dispatcher = Dispatcher(http, lambda _audience: "t")
+        dispatcher = Dispatcher(http, lambda _audience: "t", policy=DEV)
         try:
             with pytest.raises(error) as caught:
                 await dispatcher.send(f"{base}/{kind}", {}, audience="did:web:p")
@@ -98,10 +102,46 @@ async def test_what_a_peer_answers_decides_retry_or_give_up(
 
 async def test_an_unreachable_peer_is_a_retryable_error() -> None:
     async with httpx.AsyncClient() as http:
-        dispatcher = Dispatcher(http, lambda _audience: "t", timeout=2.0)
+        dispatcher = Dispatcher(http, lambda _audience: "t", policy=DEV, timeout=2.0)
         try:
             with pytest.raises(PeerError) as caught:
                 await dispatcher.send(f"http://127.0.0.1:{free_port()}/x", {}, audience="did:web:p")
         finally:
             await dispatcher.aclose()
     assert not isinstance(caught.value, PeerRejected)
+
+
+# -- answers we read (catalogues, datasets): capped, under the policy (issue 15, defect 4) -------
+
+
+async def test_an_oversized_catalogue_is_refused_at_the_cap() -> None:
+    # valid JSON, 8 MiB: read whole, it would parse (and hold 8 MiB and more in memory)
+    body = b'{"@type": "Catalog", "padding": "' + b"x" * (8 * 1024 * 1024) + b'"}'
+
+    async def handler(_head: bytes, writer: Any) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+        writer.write(b"Transfer-Encoding: chunked\r\n\r\n")
+        for start in range(0, len(body), 65536):
+            chunk = body[start : start + 65536]
+            writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
+
+    policy = OutboundPolicy(dev_mode=True, max_response_bytes=1024 * 1024)
+    async with raw_server(handler) as (port, _), pinned_client(policy) as http:
+        dispatcher = Dispatcher(http, lambda _audience: "t", policy=policy)
+        with pytest.raises(ResponseTooLarge):
+            await fetch_catalog(
+                dispatcher, provider_did="did:web:x", dsp_base=f"http://127.0.0.1:{port}/dsp"
+            )
+        await dispatcher.aclose()
+
+
+async def test_a_forbidden_peer_address_is_refused_before_sending() -> None:
+    async with httpx.AsyncClient() as http:
+        dispatcher = Dispatcher(http, lambda _audience: "t", policy=OutboundPolicy())
+        with pytest.raises(OutboundRefused):
+            await dispatcher.send("https://169.254.169.254/latest", {}, audience="did:web:x")
+        with pytest.raises(OutboundRefused):
+            await dispatcher.get_json("http://127.0.0.1:1/catalog", audience="did:web:x")
+        await dispatcher.aclose()

@@ -46,7 +46,7 @@ async def test_the_catalogue_states_each_datasets_serving_mode(
     provider, consumer = space["provider"], space["consumer"].connector
 
     # What the provider answers a CatalogRequestMessage, as the consumer receives it.
-    base = await provider_base(consumer.resolver, provider.did)
+    base = await provider_base(consumer.resolver, consumer.outbound, provider.did)
     raw = await consumer.dispatcher.get_json(
         f"{base}/catalog/request",
         audience=provider.did,

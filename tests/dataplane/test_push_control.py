@@ -252,17 +252,25 @@ async def test_every_delivery_of_a_push_is_one_counted_access(space: LocalDatasp
     assert detail["reason"] == ["the agreement allows 1 accesses; all are used"]
 
 
-async def test_a_sink_without_an_http_endpoint_ends_the_push_at_once(
+async def test_a_sink_without_an_http_endpoint_is_refused_at_the_door(
     space: LocalDataspace, tmp_path: Path
 ) -> None:
     source = tmp_path / "levels.csv"
     source.write_text("station,level_m\n上流,1.42\n")
     sink = {"@type": "DataAddress", "endpointType": "https://w3id.org/idsa/v4.1/HTTP",
             "endpoint": "ftp://files.c-village.example/in", "endpointProperties": []}  # fmt: skip
-    push = await start_push(space, "urn:test:ftp", {"type": "file", "path": str(source)}, sink=sink)
-    ended = await push.settled("consumer", "TERMINATED")
-    detail = ended["events"][-1]["detail"]
-    assert detail["code"] == "push_failed" and "cannot start" in detail["reason"][0]
+    # The provider's door refuses the sink (the outbound policy): the request is answered
+    # with a DSP error, which ends the consumer's transfer at once; the provider stores nothing.
+    await publish(space, "urn:test:ftp", {"type": "file", "path": str(source)})
+    agreement_id = await agree(space, "urn:test:ftp")
+    request = {"agreement_id": agreement_id, "format": "HttpData-PUSH", "data_address": sink}
+    started = await space["consumer"].client.call("POST", "/transfers", json=request)
+    ended = await space["consumer"].client.wait_for(
+        "transfers", started["id"], ["TERMINATED"], timeout=20
+    )
+    assert ended["state"] == "TERMINATED"
+    assert "outbound_address_refused" in ended["last_error"]
+    assert await space["provider"].client.call("GET", "/transfers") == []
 
 
 async def test_a_sink_takes_batches_only_with_its_token(space: LocalDataspace) -> None:

@@ -183,7 +183,8 @@ async def test_status_list_on_a_plain_http_remote_host_is_not_fetched(dataspace:
     subject = "did:web:localhost%3A8101"
     url = "http://authority.example/status/1"
     credential = issue(dataspace, subject, status_list_url=url)
-    assert await refused(dataspace, credential, subject) == "status_list_unavailable"
+    # the outbound policy's refusal, with its own code (connector/outbound)
+    assert await refused(dataspace, credential, subject) == "outbound_address_refused"
     assert url not in dataspace.routes.calls
 
 
@@ -192,7 +193,7 @@ async def test_loopback_status_list_needs_dev_mode(dataspace: Dataspace) -> None
     strict = CredentialVerifier(
         dataspace.resolver, dataspace.http, dataspace.clock, [dataspace.authority.did]
     )
-    assert await refused(dataspace, a.credential, a.did, strict) == "status_list_unavailable"
+    assert await refused(dataspace, a.credential, a.did, strict) == "outbound_address_refused"
 
 
 async def test_credential_without_status_is_refused(dataspace: Dataspace) -> None:
