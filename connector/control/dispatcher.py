@@ -52,7 +52,7 @@ class Dispatcher:
             policy,
             timeout=aiohttp.ClientTimeout(total=timeout, connect=connect_timeout),
             auto_decompress=False,
-            cookie_jar=aiohttp.DummyCookieJar(),
+            keep_cookies=False,
         )
 
     async def aclose(self) -> None:

@@ -153,12 +153,14 @@ class PeerSession:
         *,
         limit: int = 256,
         socket_factory: Any = None,
+        keep_cookies: bool = True,
         **session_options: Any,
     ) -> None:
         self.policy = policy
         self._limit = limit
         self._socket_factory = socket_factory
         self._options = session_options
+        self._keep_cookies = keep_cookies  # a cookie jar needs the running loop: made with it
         self._session: aiohttp.ClientSession | None = None
 
     def session(self) -> aiohttp.ClientSession:
@@ -171,6 +173,7 @@ class PeerSession:
                     socket_factory=self._socket_factory,
                 ),
                 trust_env=False,
+                **({} if self._keep_cookies else {"cookie_jar": aiohttp.DummyCookieJar()}),
                 **self._options,
             )
         return self._session

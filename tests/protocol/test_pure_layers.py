@@ -27,7 +27,11 @@ STDLIB = {
 }
 ALLOWED = {
     "policies": STDLIB | {"policies", "vocab"},
-    "catalog": STDLIB | {"catalog", "policies", "vocab"},
+    # DCAT is RDF: the catalogue writes and reads graphs (rdflib), checks them with SHACL
+    # (pyshacl) and reads YAML entries; none of them does I/O of its own here.
+    "catalog": STDLIB
+    | {"catalog", "policies", "vocab", "importlib", "warnings", "unicodedata", "yaml"}
+    | {"rdflib", "rdflib.collection", "rdflib.namespace", "rdflib.term", "pyshacl"},
     "connector/protocol": STDLIB
     | {"urllib.parse", "connector.errors", "connector.protocol", "policies", "catalog", "vocab"},
 }
