@@ -36,8 +36,11 @@ async def start(space: LocalDataspace, agreement_id: str, **extra: Any) -> dict[
 
 
 async def provider_transfer(space: LocalDataspace) -> dict[str, Any]:
+    """The provider's record of the one transfer, once it has settled in STARTED: the consumer
+    is STARTED as soon as the start message arrives, a moment before the provider books the
+    message as delivered."""
     [row] = await space["provider"].client.call("GET", "/transfers")
-    return dict(row)
+    return await space["provider"].client.wait_for("transfers", row["id"], ["STARTED"])
 
 
 async def test_pull_transfer_starts_with_a_signed_transfer_bound_token(
