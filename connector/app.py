@@ -82,15 +82,19 @@ class Connector:
 
     async def aclose(self) -> None:
         self.runner.stop()
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
-        await self.dataplane.aclose()
-        await self.dispatcher.aclose()
-        await self.http.aclose()
-        self.store.dispose()
+        try:
+            for task in self._tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            self._tasks.clear()
+            await self.dataplane.aclose()
+            await self.dispatcher.aclose()
+            await self.http.aclose()
+        finally:
+            # Last, and whatever failed above: it waits for transactions that cancelled tasks
+            # left running in worker threads (Store.dispose).
+            self.store.dispose()
 
 
 def build_connector(
@@ -100,11 +104,15 @@ def build_connector(
     http: httpx.AsyncClient | None = None,
     migrate: bool = True,
 ) -> Connector:
+    keys = KeyRing.load(settings.directory, settings.did)  # before the engine: nothing to undo
     engine = build_engine(settings.database)
     if migrate:
-        upgrade(engine)
+        try:
+            upgrade(engine)
+        except BaseException:
+            engine.dispose()  # else its pooled connection is garbage-collected while open
+            raise
     store = Store(engine)
-    keys = KeyRing.load(settings.directory, settings.did)
     http = http or httpx.AsyncClient(
         timeout=httpx.Timeout(10.0, connect=5.0), follow_redirects=False
     )
