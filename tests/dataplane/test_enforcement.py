@@ -177,6 +177,7 @@ async def test_suspended_is_403_and_resumed_works_again(
     pull = await start_pull(space, levels)
     await operator(pull, "consumer", "suspend", reason="maintenance")
     await settled(pull, "provider", "SUSPENDED")
+    await settled(pull, "consumer", "SUSPENDED")  # booked delivered: it may resume now
     response = await pull.get()
     assert response.status_code == 403 and error(response) == "transfer_suspended"
     assert "SUSPENDED" in response.json()["error"]["message"]

@@ -50,6 +50,12 @@ class Push:
         assert record["state"] == state, record
         return record
 
+    async def both(self, state: str) -> None:
+        """Both sides settled in `state`: the side that sent the message books it delivered
+        just after the other side has it, and may act on the transfer again only then."""
+        await self.settled("consumer", state)
+        await self.settled("provider", state)
+
     async def received(self) -> httpx.Response:
         consumer = self.space["consumer"].client
         return await consumer._http.get(
@@ -108,7 +114,7 @@ async def test_suspending_cuts_a_running_push_and_resuming_sends_it_again(
     assert push.provider_id in push.pusher.running()
 
     await push.act("consumer", "suspend", reason="storage maintenance")  # over DSP
-    await push.settled("provider", "SUSPENDED")
+    await push.both("SUSPENDED")
     await push.stopped_here()
     # The upload was aborted: the sink dropped the partial body, the provider let go of the
     # owner's stream long before its end, and nothing arrives any more.
@@ -200,13 +206,13 @@ async def test_a_live_source_is_pushed_as_readings_arrive_until_suspended(
     assert (await push.settled("consumer", "STARTED"))["state"] == "STARTED"  # no end of its own
 
     await push.act("provider", "suspend", reason="sensor calibration")
-    await push.settled("consumer", "SUSPENDED")
+    await push.both("SUSPENDED")
     await push.stopped_here()
     before = await payloads(push)
     await mqtt_publish(f"{topic}/上流", {"level_m": 9.99}, {"level_m": 9.98})  # while suspended
 
     await push.act("consumer", "resume")
-    await push.settled("provider", "STARTED")
+    await push.both("STARTED")
     # Published after the suspended readings: once it is in, they would be too.
     await until_received(push, f"{topic}/下流", {"resumed": True})
     assert {"level_m": 9.99} not in await payloads(push)  # nothing from the suspension
@@ -267,7 +273,7 @@ async def test_every_delivery_of_a_push_is_one_counted_access(
     assert verdict.allowed  # the access under way is not cut by its count
     await until_received(push, f"{topic}/a", {"probe": 2})
     await push.act("consumer", "suspend")
-    await push.settled("provider", "SUSPENDED")
+    await push.both("SUSPENDED")
     await push.act("consumer", "resume")  # a second delivery: over the limit
     ended = await push.settled("consumer", "TERMINATED")
     detail = ended["events"][-1]["detail"]
