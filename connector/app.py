@@ -74,17 +74,21 @@ class Connector:
 
     async def aclose(self) -> None:
         self.runner.stop()
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
-        with contextlib.suppress(ConnectorError):  # a broken database: the leases lapse instead
-            await self.runner.release()
-        await self.dataplane.aclose()
-        await self.dispatcher.aclose()
-        await self.http.aclose()
-        self.store.dispose()
+        try:
+            for task in self._tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            self._tasks.clear()
+            with contextlib.suppress(ConnectorError):  # a broken database: leases lapse instead
+                await self.runner.release()
+            await self.dataplane.aclose()
+            await self.dispatcher.aclose()
+            await self.http.aclose()
+        finally:
+            # Last, and whatever failed above: it waits for transactions that cancelled tasks
+            # left running in worker threads (Store.dispose).
+            self.store.dispose()
 
 
 def build_connector(
@@ -97,11 +101,15 @@ def build_connector(
 ) -> Connector:
     """`resolver` answers the outbound policy's name lookups (default: the system's); tests
     use it to point names at addresses they must not reach."""
+    keys = KeyRing.load(settings.directory, settings.did)  # before the engine: nothing to undo
     engine = build_engine(settings.database)
     if migrate:
-        upgrade(engine)
+        try:
+            upgrade(engine)
+        except BaseException:
+            engine.dispose()  # else its pooled connection is garbage-collected while open
+            raise
     store = Store(engine)
-    keys = KeyRing.load(settings.directory, settings.did)
     outbound = OutboundPolicy(
         resolver=resolver or SystemResolver(),
         dev_mode=settings.dev_mode,

@@ -4,7 +4,8 @@ Modules, by concept:
 
     vocabulary   the packaged Turtle, loaded once; units, observable properties, term lookup
     namespaces   namespace IRIs (tsunagu's own: https://w3id.org/tsunagu/vocab/)
-    eras         和暦 <-> ISO 8601          units      QUDT units and conversion
+    eras         era table, 和暦 writing     units      QUDT units and conversion
+    dates        date notations -> ISO 8601  date_cache  parse_date, cached for bulk rows
     codes        municipality and station codes
     mapping      declarative mapping files   sources    CSV / JSON / JSON Lines as rows
     convert      rows -> observations         bulk       large conversions straight to CSV
@@ -20,7 +21,8 @@ The names below are the stable surface; everything else may move.
 from vocab.bulk import bulk_convert
 from vocab.codes import check_digit, estat_sac_iri, normalise_municipality_code
 from vocab.convert import Conversion, convert_to
-from vocab.eras import ParsedDate, format_wareki, parse_date, parse_fiscal_year
+from vocab.dates import ParsedDate, parse_date, parse_fiscal_year
+from vocab.eras import format_wareki
 from vocab.errors import VocabError
 from vocab.extension import check_extension
 from vocab.flood import FloodWatchReport, convert_and_classify

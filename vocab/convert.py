@@ -25,7 +25,7 @@ from typing import IO
 from rdflib import Graph
 
 from vocab.codes import normalise_municipality_code
-from vocab.eras import DateParser
+from vocab.date_cache import DateParser
 from vocab.errors import ConversionAborted, ValueFormatError, VocabError
 from vocab.mapping import Mapping, ObservationMapping
 from vocab.namespaces import SOSA

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from vocab.codes import StationCodeTable, normalise_municipality_code
-from vocab.eras import JST
+from vocab.dates import JST
 from vocab.errors import CodeError, MappingError, UnitError, VocabError
 from vocab.extension import check_extension
 from vocab.units import Unit

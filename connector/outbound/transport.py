@@ -163,6 +163,9 @@ class PeerSession:
         self._keep_cookies = keep_cookies  # a cookie jar needs the running loop: made with it
         self._session: aiohttp.ClientSession | None = None
 
+    def _cookies(self) -> dict[str, Any]:
+        return {} if self._keep_cookies else {"cookie_jar": aiohttp.DummyCookieJar()}
+
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
@@ -173,8 +176,8 @@ class PeerSession:
                     socket_factory=self._socket_factory,
                 ),
                 trust_env=False,
-                **({} if self._keep_cookies else {"cookie_jar": aiohttp.DummyCookieJar()}),
                 **self._options,
+                **self._cookies(),
             )
         return self._session
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ from connector.store.tables import (
     TransferRow,
 )
 
+log = logging.getLogger("tsunagu.store")
 T = TypeVar("T")
 _INSERT: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 ProcessRow = TypeVar("ProcessRow", NegotiationRow, TransferRow)
@@ -70,9 +72,35 @@ class Store:
             .on_conflict_do_nothing(index_elements=["issuer", "jti"])
             .returning(SeenTokenRow.jti)  # a row back means it was new (rowcount varies by driver)
         )
+        # Connections lent out by the pool right now, counted for dispose().
+        self._lent = 0
+        self._returned = threading.Condition()
+        self._closed = False
+        event.listen(engine, "checkout", self._on_checkout)
+        event.listen(engine, "checkin", self._on_checkin)
+
+    def _on_checkout(self, *_: Any) -> None:
+        with self._returned:
+            self._lent += 1
+
+    def _on_checkin(self, *_: Any) -> None:
+        with self._returned:
+            self._lent -= 1
+            self._returned.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(
+                "the store is closed (the connector is shutting down)", code="store_closed"
+            )
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
+        self._check_open()
         try:
             with (
                 self._writer,
@@ -95,6 +123,7 @@ class Store:
         One INSERT ... ON CONFLICT DO NOTHING: the unique key decides, atomically across
         processes, and it is cheap enough to run for every protocol request."""
         values = {"issuer": issuer, "jti": jti, "expires_at": expires_at}
+        self._check_open()
         try:
             with self._writer, self.engine.begin() as connection:
                 return connection.execute(self._remember, values).first() is not None
@@ -119,7 +148,17 @@ class Store:
             return fn(*args, **kwargs)
         return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
 
-    def dispose(self) -> None:
+    def dispose(self, timeout: float = 10.0) -> None:
+        """Close the pool, once the connections still lent out are back (at most `timeout` s).
+
+        Cancelling a task does not stop the worker thread it was waiting on, so a transaction
+        may still run when the connector shuts down. Disposing under it would strand its
+        connection: returned to the discarded pool, it is garbage-collected while still open.
+        New transactions are refused from here on, so a thread cannot open one afterwards."""
+        self._closed = True
+        with self._returned:
+            if not self._returned.wait_for(lambda: self._lent <= 0, timeout):
+                log.warning("store: %d connection(s) still in use after %gs", self._lent, timeout)
         self.engine.dispose()
 
 

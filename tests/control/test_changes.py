@@ -12,8 +12,12 @@ pytestmark = pytest.mark.anyio
 
 
 async def _settle() -> None:
-    for _ in range(3):
-        await asyncio.sleep(0)
+    """Return once every wake-up `changed()` has scheduled so far has run: the loop runs its
+    callbacks in the order they were scheduled, so one scheduled now runs after them."""
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    loop.call_soon(done.set_result, None)
+    await done
 
 
 async def test_a_waiter_sleeps_through_states_it_does_not_want() -> None:

@@ -141,4 +141,5 @@ async def owner() -> AsyncIterator[tuple[str, dict[str, Any]]]:
     server = BackgroundServer(owner_app(state), host="127.0.0.1", port=port)
     await server.start()
     yield f"http://127.0.0.1:{port}/api", state
+    state["released"].set()
     await server.stop()

@@ -13,7 +13,9 @@ API_KEY = "owner-secret-key"
 
 
 def owner_app(state: dict[str, Any]) -> FastAPI:
+    """`state["released"]` ends what would otherwise never end: set it before stopping."""
     app = FastAPI()
+    released: asyncio.Event = state.setdefault("released", asyncio.Event())
 
     @app.get("/api/levels")
     async def levels(request: Request, x_api_key: str = Header("")) -> Response:
@@ -41,7 +43,7 @@ def owner_app(state: dict[str, Any]) -> FastAPI:
 
     @app.get("/api/slow")
     async def slow() -> Response:
-        await asyncio.sleep(5)
+        await released.wait()  # no answer while the test runs, however long it takes
         return JSONResponse({"late": True})
 
     @app.get("/api/broken")
@@ -50,8 +52,10 @@ def owner_app(state: dict[str, Any]) -> FastAPI:
 
     @app.get("/api/trickle")
     async def trickle() -> Response:
+        """1 KiB every 20 ms without end: only a cut ends the read."""
+
         async def chunks() -> AsyncIterator[bytes]:
-            for _ in range(2000):
+            while not released.is_set():
                 yield b"x" * 1024
                 await asyncio.sleep(0.02)
 
@@ -59,7 +63,7 @@ def owner_app(state: dict[str, Any]) -> FastAPI:
 
     @app.get("/api/slow-once")
     async def slow_once() -> Response:
-        """Slow the first time (1 KiB every 20 ms, ~40 s), then the whole CSV at once: a push
+        """Without end the first time (1 KiB every 20 ms), then the whole CSV at once: a push
         cut during the first read and resumed gets the quick one."""
         state["slow_once_reads"] = state.get("slow_once_reads", 0) + 1
         if state["slow_once_reads"] > 1:
@@ -68,7 +72,7 @@ def owner_app(state: dict[str, Any]) -> FastAPI:
         async def chunks() -> AsyncIterator[bytes]:
             try:
                 yield b"station,level_m\n"
-                for _ in range(2000):
+                while not released.is_set():
                     yield b"x" * 1024
                     await asyncio.sleep(0.02)
             finally:

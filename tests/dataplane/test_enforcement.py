@@ -35,10 +35,12 @@ def levels(tmp_path: Path) -> dict[str, Any]:
 
 @pytest.fixture
 async def owner() -> AsyncIterator[str]:
+    state: dict[str, Any] = {}
     port = free_port()
-    server = BackgroundServer(owner_app({}), host="127.0.0.1", port=port)
+    server = BackgroundServer(owner_app(state), host="127.0.0.1", port=port)
     await server.start()
     yield f"http://127.0.0.1:{port}/api"
+    state["released"].set()
     await server.stop()
 
 
@@ -176,6 +178,7 @@ async def test_suspended_is_403_and_resumed_works_again(
     pull = await start_pull(space, levels)
     await operator(pull, "consumer", "suspend", reason="maintenance")
     await settled(pull, "provider", "SUSPENDED")
+    await settled(pull, "consumer", "SUSPENDED")  # booked delivered: it may resume now
     response = await pull.get()
     assert response.status_code == 403 and error(response) == "transfer_suspended"
     assert "SUSPENDED" in response.json()["error"]["message"]
@@ -213,12 +216,13 @@ async def test_suspending_cuts_an_open_stream(space: LocalDataspace, owner: str)
         ) as response,
     ):
         assert response.status_code == 200
-        with pytest.raises(httpx.RemoteProtocolError):
+        # The owner's stream has no end: only the suspension can end this read.
+        with anyio.fail_after(20), pytest.raises(httpx.RemoteProtocolError):
             async for chunk in response.aiter_raw():
                 received += len(chunk)
                 if received >= 4096 and received - len(chunk) < 4096:
                     await operator(pull, "provider", "suspend", reason="owner maintenance")
-    assert 4096 <= received < 2000 * 1024  # cut long before the end
+    assert received >= 4096
     after = await pull.get()
     assert after.status_code == 403 and error(after) == "transfer_suspended"
     assert space["provider"].connector.dataplane.streams.count() == 0
@@ -328,4 +332,3 @@ async def test_stored_transfer_rows_are_untouched_by_refusals(
     with space["provider"].connector.store.transaction() as tx:
         row = tx.process(TransferRow, pull.provider_id)
         assert row.state == "STARTED" and tx.session.get(AgreementRow, pull.agreement_id)
-    await anyio.sleep(0)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -30,9 +30,9 @@ def tsunagu(*args: str | Path, check: bool = True) -> subprocess.CompletedProces
     return result
 
 
-def wait_up(url: str, *, within: float = 60.0) -> None:
-    """Poll until the process answers: a loaded machine may take many seconds to start one."""
-    deadline = time.monotonic() + within
+def wait_up(url: str, seconds: float = 60) -> None:
+    """Poll until the connector process started by `serve` answers (or the deadline passes)."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             if httpx.get(url, timeout=1).status_code == 200:
@@ -40,7 +40,15 @@ def wait_up(url: str, *, within: float = 60.0) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.05)
-    raise AssertionError(f"{url} never answered within {within:.0f} s")
+    raise AssertionError(f"{url} never answered within {seconds:g} s")
+
+
+def eventually(condition: Callable[[], bool], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"not so within {seconds:g} s")
+        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -124,9 +132,10 @@ def test_two_organisations_through_the_cli(
     assert transfer["state"] == "STARTED"
     assert transfer["data_address"]["endpoint"].startswith("http://localhost:")
 
-    listing = tsunagu("transfer", "list", provider).stdout
-    assert "provider" in listing and "STARTED" in listing
-    assert "FINALIZED" in tsunagu("negotiations", "list", provider).stdout
+    # The provider books its last message delivered a moment after the consumer has it.
+    eventually(lambda: "STARTED" in tsunagu("transfer", "list", provider).stdout)
+    assert "provider" in tsunagu("transfer", "list", provider).stdout
+    eventually(lambda: "FINALIZED" in tsunagu("negotiations", "list", provider).stdout)
 
 
 def test_cli_errors_are_one_line_and_not_tracebacks(tmp_path: Path) -> None:

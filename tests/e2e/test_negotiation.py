@@ -134,7 +134,7 @@ async def test_counter_offer_is_accepted_by_the_consumer(space: LocalDataspace) 
         "POST", "/negotiations", json={"provider": provider.did, "dataset_id": DATASET}
     )
     parked = await provider.client.wait_for(
-        "negotiations", await _provider_pid(space), ["REQUESTED"]
+        "negotiations", await _provider_pid(space, started["id"]), ["REQUESTED"]
     )
     assert parked["awaiting_decision"]
     counter = members_offer("urn:offer:4-counter")
@@ -153,7 +153,7 @@ async def test_operator_terminates_a_parked_negotiation(space: LocalDataspace) -
     started = await consumer.client.call(
         "POST", "/negotiations", json={"provider": provider.did, "dataset_id": DATASET}
     )
-    pid = await _provider_pid(space)
+    pid = await _provider_pid(space, started["id"])
     await provider.client.call(
         "POST", f"/negotiations/{pid}/terminate", json={"reason": "not this year"}
     )
@@ -204,15 +204,12 @@ async def test_restart_resumes_a_negotiation_in_flight(stepped: LocalDataspace) 
     assert events.count("AGREEMENT") == 1  # sent once, not repeated
 
 
-async def _provider_pid(space: LocalDataspace) -> str:
-    import anyio
-
-    for _ in range(200):
-        rows = await space["provider"].client.call("GET", "/negotiations")
-        if rows:
-            return str(rows[0]["id"])
-        await anyio.sleep(0.01)
-    raise AssertionError("the provider never saw the request")
+async def _provider_pid(space: LocalDataspace, consumer_pid: str) -> str:
+    """The provider's id of the negotiation: the consumer is REQUESTED with nothing owed
+    once the provider has stored the request and acknowledged it."""
+    await space["consumer"].client.wait_for("negotiations", consumer_pid, ["REQUESTED"])
+    [row] = await space["provider"].client.call("GET", "/negotiations")
+    return str(row["id"])
 
 
 async def test_acceptance_that_overtakes_our_counter_offer_acknowledgement(

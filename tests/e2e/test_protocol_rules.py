@@ -23,6 +23,8 @@ async def finalized(space: LocalDataspace) -> tuple[str, str]:
     )
     done = await consumer.wait_for("negotiations", started["id"], ["FINALIZED"], timeout=20)
     assert done["state"] == "FINALIZED"
+    # The provider books FINALIZED once the consumer's acknowledgement is back.
+    await space["provider"].client.wait_for("negotiations", done["peer_pid"], ["FINALIZED"])
     return done["id"], done["peer_pid"]
 
 
@@ -145,6 +147,8 @@ async def test_transfer_get_on_both_sides_and_unknown_agreement(space: LocalData
     agreement_id = (await consumer.call("GET", f"/negotiations/{consumer_pid}"))["agreement_id"]
     started = await consumer.call("POST", "/transfers", json={"agreement_id": agreement_id})
     done = await consumer.wait_for("transfers", started["id"], ["STARTED"])
+    # The provider books its start message delivered a moment after the consumer has it.
+    await space["provider"].client.wait_for("transfers", done["peer_pid"], ["STARTED"])
     at_provider = await get(space, f"/transfers/{done['peer_pid']}", token(space))
     assert (
         at_provider.json()["state"] == "STARTED"

@@ -36,8 +36,11 @@ async def start(space: LocalDataspace, agreement_id: str, **extra: Any) -> dict[
 
 
 async def provider_transfer(space: LocalDataspace) -> dict[str, Any]:
+    """The provider's record of the one transfer, once it has settled in STARTED: the consumer
+    is STARTED as soon as the start message arrives, a moment before the provider books the
+    message as delivered."""
     [row] = await space["provider"].client.call("GET", "/transfers")
-    return dict(row)
+    return await space["provider"].client.wait_for("transfers", row["id"], ["STARTED"])
 
 
 async def test_pull_transfer_starts_with_a_signed_transfer_bound_token(
@@ -72,14 +75,18 @@ async def test_suspend_resume_complete_from_either_side(space: LocalDataspace) -
     consumer, provider = space["consumer"].client, space["provider"].client
     provider_id = (await provider_transfer(space))["id"]
 
+    async def both(state: str) -> None:
+        """Both sides settled: the sender books its message delivered just after the receiver
+        has it, and may act again only then."""
+        assert (await consumer.wait_for("transfers", record["id"], [state]))["state"] == state
+        assert (await provider.wait_for("transfers", provider_id, [state]))["state"] == state
+
     await consumer.call(
         "POST", f"/transfers/{record['id']}/suspend", json={"reason": "maintenance"}
     )
-    assert (await provider.wait_for("transfers", provider_id, ["SUSPENDED"]))[
-        "state"
-    ] == "SUSPENDED"
+    await both("SUSPENDED")
     await consumer.call("POST", f"/transfers/{record['id']}/resume", json={})
-    assert (await provider.wait_for("transfers", provider_id, ["STARTED"]))["state"] == "STARTED"
+    await both("STARTED")
     await provider.call("POST", f"/transfers/{provider_id}/complete", json={})
     done = await consumer.wait_for("transfers", record["id"], ["COMPLETED"])
     assert done["state"] == "COMPLETED"

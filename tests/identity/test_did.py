@@ -233,10 +233,12 @@ class Recorder:
     def __init__(self, handler: Handler) -> None:
         self.handler = handler
         self.requests: list[httpx.Request] = []
+        self.gate: anyio.Event | None = None  # when set: requests are answered once it opens
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        await anyio.sleep(0)  # let concurrent callers interleave
+        if self.gate is not None:
+            await self.gate.wait()
         return self.handler(request)
 
 
@@ -302,10 +304,13 @@ async def test_concurrent_resolutions_share_one_request(
     client_for: Any, clock: ManualClock, remote_document: dict[str, Any]
 ) -> None:
     http, recorder = client_for(serve(remote_document))
+    recorder.gate = anyio.Event()
     resolver = DidResolver(http, clock)
     async with anyio.create_task_group() as group:
         for _ in range(5):
             group.start_soon(resolver.resolve, REMOTE_DID)
+        await anyio.wait_all_tasks_blocked()  # all five are in, the first request unanswered
+        recorder.gate.set()
     assert len(recorder.requests) == 1
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
-from connector.errors import Conflict, NotFound
+from connector.errors import Conflict, NotFound, StoreError
 from connector.store.database import build_engine
 from connector.store.dataplane_queries import DataPlaneQueries
 from connector.store.dataplane_tables import PushJobRow
@@ -188,3 +192,49 @@ def test_running_pushes_keep_their_leases(store: Store) -> None:
     # The lease has not lapsed at the old expiry: nobody else can claim the running push.
     later = queries.claim_pushes(T0 + timedelta(seconds=601), 600, 8)
     assert claimed not in [j.transfer_id for j in later]
+
+
+# -- shutting down while a worker thread is still inside a transaction -------------------------
+
+
+def _is_closed(dbapi_connection: Any) -> bool:
+    closed = getattr(dbapi_connection, "closed", None)  # psycopg
+    if closed is not None:
+        return bool(closed)
+    try:  # sqlite3 tells only by refusing
+        dbapi_connection.execute("SELECT 1")
+    except sqlite3.ProgrammingError:
+        return True
+    return False
+
+
+def test_dispose_waits_for_a_transaction_still_running_in_another_thread(store: Store) -> None:
+    """A cancelled task's worker thread may still be in a transaction when the connector shuts
+    down; its connection is closed with the rest, not stranded in the discarded pool."""
+    used: list[Any] = []
+    event.listen(store.engine, "checkout", lambda dbapi, *_: used.append(dbapi))
+    inside = threading.Event()
+
+    def straggler() -> None:
+        with store.transaction() as tx:
+            tx.datasets()  # holds a connection from here
+            inside.set()
+            deadline = time.monotonic() + 10
+            while not store.closed and time.monotonic() < deadline:
+                time.sleep(0.001)  # until dispose() has begun
+
+    worker = threading.Thread(target=straggler)
+    worker.start()
+    assert inside.wait(10)
+    store.dispose()  # returns only once the straggler's connection is back
+    worker.join(10)
+    assert used and all(_is_closed(c) for c in used)
+
+
+def test_a_disposed_store_refuses_new_transactions(store: Store) -> None:
+    store.dispose()
+    with pytest.raises(StoreError) as caught, store.transaction():
+        pass
+    assert caught.value.code == "store_closed"
+    with pytest.raises(StoreError):
+        store.remember("did:a", "j1", T0)
