@@ -52,7 +52,6 @@ class Dispatcher:
             policy,
             timeout=aiohttp.ClientTimeout(total=timeout, connect=connect_timeout),
             auto_decompress=False,
-            cookie_jar=aiohttp.DummyCookieJar(),
         )
 
     async def aclose(self) -> None:

@@ -145,7 +145,8 @@ class PinnedResolver(AbstractResolver):
 
 class PeerSession:
     """One aiohttp session for requests on a peer's word, made in the running loop on first
-    use. `socket_factory` is for tests that must prove no socket was opened."""
+    use (so it can be built anywhere, like the composition root). `socket_factory` is for
+    tests that must prove no socket was opened."""
 
     def __init__(
         self,
@@ -171,6 +172,8 @@ class PeerSession:
                     socket_factory=self._socket_factory,
                 ),
                 trust_env=False,
+                # a peer's cookies are never sent to another peer (made here: needs the loop)
+                cookie_jar=aiohttp.DummyCookieJar(),
                 **self._options,
             )
         return self._session
