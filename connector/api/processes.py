@@ -142,6 +142,7 @@ async def start_negotiation(body: NegotiationIn, connector: ConnectorDep) -> dic
     base = body.provider_address or await provider_base(
         connector.resolver, connector.outbound, body.provider
     )
+    await connector.outbound.vet(base, what="the provider's address")  # 400 now, not later
     if body.offer is not None:
         offers = [policy_of(body.offer)]
         if offers[0].uid is None or body.offer_id not in (None, offers[0].uid):
@@ -169,6 +170,7 @@ async def start_negotiation(body: NegotiationIn, connector: ConnectorDep) -> dic
 @router.post("/negotiations/offers", status_code=201)
 async def offer_to_consumer(body: OfferToIn, connector: ConnectorDep) -> dict[str, Any]:
     """Provider: offer one of our dataset offers to a consumer (provider-initiated negotiation)."""
+    await connector.outbound.vet(body.consumer_address, what="the consumer's address")
     row = await connector.store.call(
         connector.negotiations.offer_to,
         consumer_did=body.consumer,

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from connector.api.client import ManagementError
 from connector.demo.localspace import LocalDataspace
 from tests.dataplane.conftest import agree
 from tests.dataplane.conftest import publish as publish_data
@@ -91,3 +92,23 @@ async def test_a_push_request_with_a_forbidden_address_is_refused_at_the_door(
     assert error["@type"] == "TransferError"
     assert error["code"] == "outbound_address_refused"
     assert await space["provider"].client.call("GET", "/transfers") == []
+
+
+@pytest.mark.parametrize(
+    "address", ["http://169.254.169.254/dsp", "https://user:pw@partner.example/dsp", "\u007f"]
+)
+async def test_the_operator_gets_a_clear_400_for_a_refused_provider_address(
+    space: LocalDataspace, address: str
+) -> None:
+    with pytest.raises(ManagementError) as caught:
+        await space["consumer"].client.call(
+            "POST",
+            "/negotiations",
+            json={
+                "provider": space["provider"].did,
+                "dataset_id": DATASET,
+                "provider_address": address,
+            },
+        )
+    assert caught.value.code == "outbound_address_refused"
+    assert await space["consumer"].client.call("GET", "/negotiations") == []
