@@ -45,7 +45,7 @@ def dataset_add(
 ) -> None:
     """Publish a dataset with one offer."""
     policy = (
-        json.load(policy_file)
+        _json(policy_file.read(), "--policy")
         if policy_file
         else {"@type": "Offer", "permission": [{"action": "use"}]}
     )
@@ -55,7 +55,7 @@ def dataset_add(
         "description": description,
         "keywords": list(keywords),
         "themes": list(themes),
-        "data_address": json.loads(data_address),
+        "data_address": _json(data_address, "--data-address"),
         "offers": [{"policy": policy, "requires_approval": requires_approval}],
     }
 
@@ -76,3 +76,10 @@ def dataset_list(directory: Path) -> None:
             return await client.call("GET", "/datasets")
 
     print_json(run(go))
+
+
+def _json(text: str, option: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint=option) from None
