@@ -15,6 +15,15 @@ default 10000) are checked with pyshacl in batches; --validate-every 0 turns it 
 
 from __future__ import annotations
 
+import sys as _sys
+from pathlib import Path as _Path
+
+# Run as a script, this folder comes first on sys.path, and benchmarks/catalog.py would stand
+# in for the catalog package: leave the folder off.
+_sys.path[:] = [
+    p for p in _sys.path if _Path(p or ".").resolve() != _Path(__file__).parent.resolve()
+]
+
 import argparse
 import csv
 import random

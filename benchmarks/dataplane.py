@@ -16,6 +16,15 @@
 
 from __future__ import annotations
 
+import sys as _sys
+from pathlib import Path as _Path
+
+# Run as a script, this folder comes first on sys.path, and benchmarks/catalog.py would stand
+# in for the catalog package: leave the folder off.
+_sys.path[:] = [
+    p for p in _sys.path if _Path(p or ".").resolve() != _Path(__file__).parent.resolve()
+]
+
 import argparse
 import asyncio
 import http.client
@@ -37,8 +46,8 @@ from fastapi.responses import Response
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from connector.demo.localspace import LocalDataspace  # noqa: E402
-from connector.serving import free_port  # noqa: E402
+from connector.demo.localspace import LocalDataspace
+from connector.serving import free_port
 
 KIB = b"x" * 1024
 COUNCIL = "urn:tsunagu:council:bench"

@@ -14,13 +14,27 @@ Printed, all from one run:
 * the same latency one negotiation at a time;
 * idle CPU of the connector pair afterwards (event-driven runners should cost ~nothing).
 
-With TSUNAGU_TEST_DATABASE_URL set, the same figures are printed for PostgreSQL as well.
+With TSUNAGU_TEST_DATABASE_URL set, the same figures are printed for PostgreSQL as well
+(`--postgres` insists on it), and with `--processes N` once more with N provider processes on
+the one database behind a round-robin proxy. Each database also prints where one signed
+message's time goes (stage by stage, timed in-process on the provider's database) and a bare
+endpoint's rate with the same client; a summary gives PostgreSQL / SQLite and N / 1 ratios.
 
-    python benchmarks/negotiation.py [--negotiations 200] [--baseline 600] [--concurrency 5,8]
-                                     [--unloaded 30]
+    python benchmarks/negotiation.py [--quick] [--postgres] [--processes 2]
+                                     [--negotiations 200] [--baseline 600] [--concurrency 5,8]
+                                     [--unloaded 30] [--breakdown 300]
 """
 
 from __future__ import annotations
+
+import sys as _sys
+from pathlib import Path as _Path
+
+# Run as a script, this folder comes first on sys.path, and benchmarks/catalog.py would stand
+# in for the catalog package: leave the folder off.
+_sys.path[:] = [
+    p for p in _sys.path if _Path(p or ".").resolve() != _Path(__file__).parent.resolve()
+]
 
 import argparse
 import asyncio
@@ -67,7 +81,7 @@ def proc_cpu_seconds(pid: int) -> float:
 
 async def wait_ready(url: str) -> None:
     async with httpx.AsyncClient() as http:
-        for _ in range(300):
+        for _ in range(1200):  # 60 s: a loaded machine (CI, shared runners) starts slowly
             try:
                 if (await http.get(url + "/.well-known/dspace-version")).status_code == 200:
                     return
@@ -80,11 +94,13 @@ async def wait_ready(url: str) -> None:
 class Pair:
     """Authority + provider + consumer, each in its own process."""
 
-    def __init__(self, root: Path, database_url_for: Any) -> None:
+    def __init__(self, root: Path, database_url_for: Any, provider_processes: int = 1) -> None:
         self.root = root
         self.database_url_for = database_url_for
+        self.provider_processes = provider_processes  # > 1: behind a round-robin proxy
         self.processes: list[subprocess.Popen[bytes]] = []
         self.connector_pids: list[int] = []
+        self.proxy: Any = None
 
     def spawn(self, *args: str) -> subprocess.Popen[bytes]:
         exe = Path(sys.executable).with_name("tsunagu")
@@ -121,18 +137,40 @@ class Pair:
                     now=system_clock(),
                 )
             )
+            settings.append(s)
+            if key == "provider" and self.provider_processes > 1:
+                await self._several(s, self.provider_processes)
+                continue
             proc = self.spawn("serve", str(s.directory), "--log-level", "warning")
             self.connector_pids.append(proc.pid)
-            settings.append(s)
         for s in settings:
             await wait_ready(s.public_url)
         return settings[0], settings[1]
+
+    async def _several(self, s: Settings, n: int) -> None:
+        """`n` processes of one participant on its database, behind a round-robin proxy on
+        its public port (docs/deployment.md)."""
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.crash.proxy import serve_proxy
+
+        ports = [free_port() for _ in range(n)]
+        for port in ports:  # one after the other: the first one migrates the database
+            proc = self.spawn(
+                "serve", str(s.directory), "--port", str(port), "--log-level", "warning"
+            )
+            self.connector_pids.append(proc.pid)
+            await wait_ready(f"http://127.0.0.1:{port}")
+        _proxy, self.proxy = await serve_proxy([f"http://127.0.0.1:{p}" for p in ports], s.port)
 
     def stop(self) -> None:
         for proc in self.processes:
             proc.terminate()
         for proc in self.processes:
             proc.wait(timeout=10)
+
+    async def aclose(self) -> None:
+        if self.proxy is not None:
+            await self.proxy.stop()
 
 
 async def wait_ready_did(base_url: str) -> None:
@@ -187,6 +225,93 @@ async def baseline(provider: Settings, consumer: Settings, count: int, concurren
         await asyncio.gather(*(worker(http) for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
     return count / elapsed
+
+
+async def bare(provider: Settings, count: int, concurrency: int) -> float:
+    """The same client against an endpoint that does nothing (no token, no database)."""
+    url = provider.public_url + "/.well-known/dspace-version"
+    remaining = list(range(count))
+
+    async def worker(http: httpx.AsyncClient) -> None:
+        while remaining:
+            remaining.pop()
+            if (await http.get(url)).status_code != 200:
+                raise RuntimeError("the bare endpoint failed")
+
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=concurrency)) as http:
+        await http.get(url)
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
+        return count / (time.perf_counter() - started)
+
+
+async def breakdown(provider: Settings, consumer: Settings, count: int) -> dict[str, float]:
+    """Where one signed message's time goes, stage by stage, measured in this process on the
+    provider's own database (the server runs the same code; HTTP is what is left of the
+    baseline's per-message time)."""
+    from connector.app import build_connector
+    from connector.control.peers import Peer
+    from connector.protocol.base import parse_message
+    from connector.protocol.messages import ContractRequestMessage
+
+    keys = KeyRing.load(consumer.directory, consumer.did)
+    credential = consumer.credential()
+    connector = build_connector(provider, migrate=False)
+    spent = dict.fromkeys(
+        (
+            "sign",
+            "verify: token + credential",
+            "replay cache commit",
+            "parse",
+            "state + audit commit",
+        ),
+        0.0,
+    )
+    try:
+        for i in range(count + 1):
+            t0 = time.perf_counter()
+            token = issue_id_token(
+                keys.active,
+                issuer=consumer.did,
+                audience=provider.did,
+                credential=credential,
+                now=system_clock(),
+            )
+            t1 = time.perf_counter()
+            replay, connector.verifier._replay = connector.verifier._replay, _Always()
+            verified = await connector.verifier.verify(f"Bearer {token}")
+            connector.verifier._replay = replay
+            t2 = time.perf_counter()
+            await connector.store.call(
+                connector.store.remember, consumer.did, verified.jti, system_clock()
+            )
+            t3 = time.perf_counter()
+            body = {
+                "@context": CONTEXT,
+                "@type": "ContractRequestMessage",
+                "consumerPid": f"urn:uuid:{uuid.uuid4()}",
+                "callbackAddress": consumer.callback_address,
+                "offer": {**PARKED, "target": DATASET},
+            }
+            msg = parse_message(body, ContractRequestMessage)
+            t4 = time.perf_counter()
+            peer = Peer(did=consumer.did, claims={"role": "municipality", "memberships": []})
+            await connector.store.call(connector.negotiations.on_request, peer, msg)
+            t5 = time.perf_counter()
+            if i == 0:
+                continue  # warm-up: caches filled
+            for key, took in zip(spent, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
+                spent[key] += took
+    finally:
+        await connector.aclose()
+    return {key: total / count * 1e6 for key, total in spent.items()}
+
+
+class _Always:
+    """A replay cache that accepts everything: `breakdown` times the real one on its own."""
+
+    def remember(self, *_: Any) -> bool:
+        return True
 
 
 async def negotiations(
@@ -265,9 +390,11 @@ async def idle_cpu(pids: list[int], seconds: float) -> float:
     return (sum(proc_cpu_seconds(p) for p in pids) - before) / seconds * 100
 
 
-async def run(label: str, database_url_for: Any, args: argparse.Namespace) -> None:
+async def run(
+    label: str, database_url_for: Any, args: argparse.Namespace, processes: int = 1
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="tsunagu-bench-") as tmp:
-        pair = Pair(Path(tmp), database_url_for)
+        pair = Pair(Path(tmp), database_url_for, processes)
         try:
             provider, consumer = await pair.start()
             async with ManagementClient.for_settings(provider) as admin:
@@ -281,6 +408,8 @@ async def run(label: str, database_url_for: Any, args: argparse.Namespace) -> No
                     },
                 )
             base = await baseline(provider, consumer, args.baseline, max(args.concurrency))
+            stages = await breakdown(provider, consumer, args.breakdown)
+            nothing = await bare(provider, args.baseline * 4, max(args.concurrency))
             unloaded = await negotiations(provider, consumer, args.unloaded, 1)
             loaded = [
                 (n, await negotiations(provider, consumer, args.negotiations, n))
@@ -289,8 +418,16 @@ async def run(label: str, database_url_for: Any, args: argparse.Namespace) -> No
             idle = await idle_cpu(pair.connector_pids, args.idle_seconds)
         finally:
             pair.stop()
+            await pair.aclose()
     print(f"\n== {label} ==")
+    print(f"bare endpoint (no token, no database)             {nothing:8.0f} requests/s")
     print(f"baseline: one signed message + one state commit   {base:8.0f} messages/s")
+    print(f"  where one message's time goes (µs, in-process, {args.breakdown} messages):")
+    per_message = 1e6 / base
+    for stage, micros in stages.items():
+        print(f"    {stage:<44} {micros:8.0f}")
+    rest = per_message - sum(stages.values()) + stages["sign"]  # signing is the sender's
+    print(f"    {'HTTP, ASGI and the rest (of the baseline)':<44} {rest:8.0f}")
     for n, result in loaded:
         print(f"{n} negotiations at a time:")
         print(
@@ -309,6 +446,7 @@ async def run(label: str, database_url_for: Any, args: argparse.Namespace) -> No
         f"idle CPU of the connector pair                    {idle:8.2f} % of one core"
         "   (target < 1 %)"
     )
+    return {"baseline": base, "bare": nothing, "rate": loaded[-1][1]["rate"]}
 
 
 def postgres_schemas(base: str) -> Any:
@@ -347,16 +485,59 @@ def main() -> None:
         "--unloaded", type=int, default=30, help="negotiations run one at a time first"
     )
     parser.add_argument("--idle-seconds", type=float, default=15.0)
+    parser.add_argument("--breakdown", type=int, default=300, help="messages timed stage by stage")
+    parser.add_argument(
+        "--quick", action="store_true", help="a short run (under 60 s per database)"
+    )
+    parser.add_argument(
+        "--postgres", action="store_true", help="also PostgreSQL (TSUNAGU_TEST_DATABASE_URL)"
+    )
+    parser.add_argument(
+        "--processes", type=int, default=1, help="PostgreSQL again with N provider processes"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.negotiations, args.baseline, args.concurrency = 40, 200, [5]
+        args.unloaded, args.idle_seconds, args.breakdown = 5, 2.0, 100
     os.environ.pop("TSUNAGU_DATABASE_URL", None)
-    asyncio.run(run("SQLite (WAL, synchronous=NORMAL)", lambda _key: None, args))
     pg = os.environ.get("TSUNAGU_TEST_DATABASE_URL")
+    if (args.postgres or args.processes > 1) and not pg:
+        parser.error("--postgres and --processes need TSUNAGU_TEST_DATABASE_URL")
+    figures = {
+        "sqlite": asyncio.run(run("SQLite (WAL, synchronous=NORMAL)", lambda _k: None, args))
+    }
     if pg:
         for_key, drop = postgres_schemas(pg)
         try:
-            asyncio.run(run("PostgreSQL", for_key, args))
+            figures["pg"] = asyncio.run(run("PostgreSQL", for_key, args))
+            if args.processes > 1:
+                label = f"PostgreSQL, {args.processes} provider processes behind a proxy"
+                figures["pgn"] = asyncio.run(run(label, for_key, args, args.processes))
         finally:
             drop()
+    summary(figures, args.processes)
+
+
+def summary(figures: dict[str, dict[str, float]], processes: int) -> None:
+    sqlite = figures["sqlite"]
+    print("\n== summary (one run) ==")
+    print(
+        f"SQLite signed message + commit vs bare endpoint     {sqlite['baseline']:6.0f} / "
+        f"{sqlite['bare']:.0f} per s   (target >= 1,000 messages/s)"
+    )
+    if "pg" in figures:
+        pg = figures["pg"]
+        print(
+            f"PostgreSQL / SQLite: messages {pg['baseline'] / sqlite['baseline']:.2f}, "
+            f"negotiations {pg['rate'] / sqlite['rate']:.2f}   (target >= 0.8)"
+        )
+    if "pgn" in figures:
+        pg, pgn = figures["pg"], figures["pgn"]
+        print(
+            f"PostgreSQL {processes} processes / 1: "
+            f"messages {pgn['baseline'] / pg['baseline']:.2f}, "
+            f"negotiations {pgn['rate'] / pg['rate']:.2f}   (target >= 1.7)"
+        )
 
 
 if __name__ == "__main__":

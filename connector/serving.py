@@ -4,26 +4,82 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import functools
+import random
 import socket
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+_EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_PICK = random.SystemRandom()
+
+
+@functools.cache
+def _ephemeral_low() -> int:
+    try:
+        return int(_EPHEMERAL.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    """A port free now, drawn below the kernel's ephemeral range. A port the kernel hands out
+    (bind to 0) lies inside that range, and until our server listens there any outgoing
+    connection on the machine (other connectors', other test processes') may take it as its
+    source port: the server then fails with "address already in use"."""
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = _PICK.randrange(10000, max(10001, low))
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError as exc:
+                if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
+                    raise
+                continue
+        return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # nothing free down there
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+# Open streams (a console's live dashboard, a consumer's live feed) end only when their reader
+# goes away; at shutdown they get this long to finish, then they are cut.
+GRACE_SECONDS = 3
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A server inside a program that owns its signals (the demo, tests, benchmarks): Ctrl-C
+    is the program's to handle. uvicorn's own handlers, installed and restored by each of
+    several servers in turn, would stop one server per signal and lose the rest."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 class BackgroundServer:
     """One uvicorn server as an asyncio task; `start()` returns once it accepts connections."""
 
-    def __init__(self, app: Any, *, host: str, port: int, log_level: str = "warning") -> None:
+    def __init__(
+        self, app: Any, *, host: str, port: int, log_level: str = "warning", **options: Any
+    ) -> None:
+        """`options`: more uvicorn settings (e.g. `connector.tls.server_options`)."""
         config = uvicorn.Config(
-            app, host=host, port=port, log_level=log_level, lifespan="on", access_log=False
+            app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            lifespan="on",
+            access_log=False,
+            timeout_graceful_shutdown=GRACE_SECONDS,
+            **options,
         )
-        self.server = uvicorn.Server(config)
+        self.server = _EmbeddedServer(config)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -39,3 +95,29 @@ class BackgroundServer:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """A listening socket on (host, port), as uvicorn would make it; OSError when the port is
+    taken. Binding before anything is printed lets `serve` refuse a taken port plainly."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except BaseException:  # OSError, or OverflowError for a port past 65535
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something listens on (host, port) already (other bind errors are not ours to
+    judge here: a privileged port, an address not on this machine)."""
+    try:
+        bind_listener(host, port).close()
+    except OSError as exc:
+        return exc.errno == errno.EADDRINUSE
+    return False

@@ -139,6 +139,19 @@ class DecisionPoint:
         self._by_id: dict[int, CompiledPolicy] = {}
         self._cache_size = cache_size
 
+    def reconfigure(
+        self, *, geography: Geography | None = None, alerts: AlertState | None = None
+    ) -> None:
+        """Know other basins or read another alert state from now on; compiled policies are
+        dropped (they resolved basins and stations when compiled)."""
+        self.environment = Environment(
+            geography=geography or self.environment.geography,
+            alerts=alerts or self.environment.alerts,
+            purposes=self.environment.purposes,
+        )
+        self._cache.clear()
+        self._by_id.clear()
+
     def compile(self, policy: Policy) -> CompiledPolicy:
         compiled = self._by_id.get(id(policy))
         if compiled is not None and compiled.policy is policy:
@@ -300,26 +313,32 @@ def _logical(operator: LogicalOperator, parts: list[Check], path: str) -> Check:
 
     def check(request: DecisionRequest) -> Verdict:
         verdicts = [p(request) for p in parts]
-        if any(v.holds is None for v in verdicts):
-            undecided = tuple(v.reason for v in verdicts if v.holds is None)
+        true = undecided = 0
+        for v in verdicts:  # one pass: this runs on every access
+            if v.holds is None:
+                undecided += 1
+            elif v.holds:
+                true += 1
+        if undecided:
             return Verdict(
                 None,
                 Reason(
-                    "logical", path, (("operator", name), ("outcome", "undecidable")), undecided
+                    "logical",
+                    path,
+                    (("operator", name), ("outcome", "undecidable")),
+                    tuple(v.reason for v in verdicts if v.holds is None),
                 ),
             )
-        true = sum(1 for v in verdicts if v.holds)
         if operator is LogicalOperator.OR:
             holds = true >= 1
         elif operator is LogicalOperator.XONE:
             holds = true == 1
         else:
             holds = true == len(verdicts)
-        shown = (
-            tuple(v.reason for v in verdicts)
-            if operator is LogicalOperator.XONE
-            else tuple(v.reason for v in verdicts if v.holds == holds)
-        )
+        if operator is LogicalOperator.XONE or true == (len(verdicts) if holds else 0):
+            shown = tuple(v.reason for v in verdicts)  # all of them, or all agree
+        else:
+            shown = tuple(v.reason for v in verdicts if v.holds == holds)
         outcome = "holds" if holds else "fails"
         return Verdict(
             holds, Reason("logical", path, (("operator", name), ("outcome", outcome)), shown)

@@ -41,6 +41,21 @@ class PurposeTree:
             pending.extend(self._broader.get(current, ()))
         return False
 
+    def concepts(self) -> frozenset[str]:
+        """Every purpose concept the hierarchy names."""
+        return frozenset(self._broader).union(*self._broader.values())
+
+    def lineage(self, purpose: str) -> frozenset[str]:
+        """`purpose` and every concept above it: what `is_a(purpose, c)` is true for."""
+        seen: set[str] = set()
+        pending = [purpose]
+        while pending:
+            current = pending.pop()
+            if current not in seen:
+                seen.add(current)
+                pending.extend(self._broader.get(current, ()))
+        return frozenset(seen)
+
 
 @functools.cache
 def vocabulary_purposes() -> PurposeTree:

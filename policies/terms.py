@@ -8,6 +8,7 @@ the compact spelling produced here, so a result can never depend on how a peer w
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
@@ -60,6 +61,7 @@ class LogicalOperator(StrEnum):
     AND_SEQUENCE = "andSequence"
 
 
+@functools.lru_cache(maxsize=4096)  # asked on every decision about the same few values
 def expand(value: str) -> str:
     """`xsd:dateTime` -> `http://www.w3.org/2001/XMLSchema#dateTime` for the known prefixes."""
     prefix, sep, local = value.partition(":")

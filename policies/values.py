@@ -184,10 +184,22 @@ def parse_place(value: Value) -> Place:
 @functools.lru_cache(maxsize=4096)
 def municipality_code(text: str) -> str:
     """The 5-digit municipality code, check digit verified when given (vocab.codes)."""
+    code = _code(text)
+    if code is None:
+        try:
+            normalise_municipality_code(text)
+        except CodeError as exc:
+            raise InvalidValue(str(exc)) from None
+        raise AssertionError("unreachable: an invalid code normalised the second time")
+    return code
+
+
+@functools.lru_cache(maxsize=4096)  # a requester's code, checked on each of its accesses
+def _code(text: str) -> str | None:
     try:
         return normalise_municipality_code(text)[:5]
-    except CodeError as exc:
-        raise InvalidValue(str(exc)) from None
+    except CodeError:
+        return None
 
 
 def show_value(value: Value) -> str:

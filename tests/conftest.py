@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -54,6 +55,37 @@ def examples() -> Path:
 PG_ENV = "TSUNAGU_TEST_DATABASE_URL"
 
 
+# What migrating an empty schema to head sends to PostgreSQL, recorded once per test process:
+# replaying it takes a fifth of the time alembic does (1.5-4 s a participant under load), and
+# tests/store/test_store.py checks a replayed schema against a migrated one.
+_MIGRATION_SCRIPT: list[tuple[str, Any]] = []
+
+
+def migration_script(schemas: PostgresSchemas) -> list[tuple[str, Any]]:
+    """The statements (and parameters) a migration of an empty schema to head executes."""
+    if not _MIGRATION_SCRIPT:
+        from sqlalchemy import event
+
+        from connector.store.database import build_engine
+        from connector.store.migrate import upgrade
+
+        sent: list[tuple[str, Any]] = []
+        engine = build_engine(schemas.new())
+
+        def note(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+            # alembic's own look-ups (is there a version table?) change nothing: not replayed
+            if not statement.lstrip().upper().startswith("SELECT"):
+                sent.append((statement, params or None))
+
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+        _MIGRATION_SCRIPT.extend(sent)
+    return _MIGRATION_SCRIPT
+
+
 class PostgresSchemas:
     """Fresh PostgreSQL schemas, one per database a test needs, dropped afterwards, so tests
     (and the participants inside one test) never see each other's rows."""
@@ -65,10 +97,16 @@ class PostgresSchemas:
         self.admin = create_engine(normalise_url(base))
         self.created: list[str] = []
 
-    def new(self) -> str:
+    def new(self, *, migrated: bool = False) -> str:
+        """A new schema's URL: empty, or (`migrated`) as a migration to head leaves it."""
+        script = migration_script(self) if migrated else []
         schema = f"t_{uuid.uuid4().hex[:16]}"
         with self.admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            if script:
+                conn.exec_driver_sql(f'SET LOCAL search_path TO "{schema}"')
+                for statement, params in script:
+                    conn.exec_driver_sql(statement, params)
         self.created.append(schema)
         sep = "&" if "?" in self.base else "?"
         return f"{self.base}{sep}options=-csearch_path%3D{schema}"
@@ -98,13 +136,64 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
+def migrated_database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, migrated_sqlite: Path
+) -> str:
+    """A database URL already at the schema's head: a copy of the migrated SQLite template,
+    or a PostgreSQL schema made by replaying the migration (see `migration_script`)."""
+    if request.param == "sqlite":
+        copy = tmp_path / "test.db"
+        shutil.copyfile(migrated_sqlite, copy)
+        return f"sqlite:///{copy}"
+    return _postgres(request).new(migrated=True)
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to head once per session (about half a second a copy
+    saves). Tests that create participants copy it where `tsunagu init` puts the database, and
+    init then finds it at head; migrating an empty database stays tested in tests/store and
+    by every test that runs `tsunagu init` as written (tests/cli, tests/e2e/test_cli.py)."""
+    from connector.private_files import SQLITE_FILE
+    from connector.store.database import build_engine
+    from connector.store.migrate import upgrade
+
+    template = tmp_path_factory.mktemp("migrated") / SQLITE_FILE
+    engine = build_engine(f"sqlite:///{template}")
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()  # the last connection folds the WAL back into the file
+    return template
+
+
+def with_migrated_sqlite(
+    root: Path, template: Path, database_for: Callable[[str], str | None]
+) -> Callable[[str], str | None]:
+    """`database_for`, but a participant on SQLite (None) under `root` starts with a copy
+    of the migrated template in its directory, where init would create the database."""
+    from connector.private_files import SQLITE_FILE, private_directory
+
+    def for_key(key: str) -> str | None:
+        url = database_for(key)
+        directory = root / key
+        if url is None and not directory.exists():
+            private_directory(directory)
+            shutil.copyfile(template, directory / SQLITE_FILE)
+            os.chmod(directory / SQLITE_FILE, 0o600)
+        return url
+
+    return for_key
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
 def database_for(request: pytest.FixtureRequest) -> Callable[[str], str | None]:
     """For tests with several participants: participant key -> its own database URL
     (None: the SQLite file in the participant's directory)."""
     if request.param == "sqlite":
         return lambda _key: None
     schemas = _postgres(request)
-    return lambda _key: schemas.new()
+    return lambda _key: schemas.new(migrated=True)  # participants' init finds it at head
 
 
 # -- the official DSP 2025-1 schemas, read from ../shared/dsp (never copied) -------------------

@@ -59,7 +59,7 @@ def bulk_convert(
         raise ValueError("validate_every must be 0 (off), 1 (all) or a sampling stride")
     conversion = Conversion(source, mapping, strict=strict, validate_every=validate_every)
     with open_rows(source, mapping) as opened:
-        general = RowConverter(mapping, opened.index, strict=strict)
+        general = RowConverter(mapping, opened.index, strict=strict, columns=opened.columns)
         sink = _Sink(output, conversion)
         blocks = _Blocks(general, mapping)
         every = validate_every
@@ -134,6 +134,9 @@ class _Blocks:
         columns = list(zip(*rows, strict=False))
         if len(columns) < self.width:
             return None
+        header = self.general.columns
+        if header is not None and max(map(len, rows)) > header:
+            return None  # a row with an extra field: converted (and reported) row by row
         try:
             if len(self.time_indexes) == 1:
                 times: Sequence[str] = columns[self.time_indexes[0]]

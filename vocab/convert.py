@@ -63,9 +63,17 @@ class RowConverter:
     """
 
     def __init__(
-        self, mapping: Mapping, field_index: dict[str, int], *, strict: bool = False
+        self,
+        mapping: Mapping,
+        field_index: dict[str, int],
+        *,
+        strict: bool = False,
+        columns: int | None = None,
     ) -> None:
         self.mapping = mapping
+        self.strict = strict
+        self.columns = columns
+        """The header's field count (CSV), so an extra field in a row is reported."""
         self.dates = DateParser(strict=strict or mapping.era_strict, tz=mapping.timezone)
         self.time_indexes = tuple(field_index[f] for f in mapping.time_fields)
         self._time_name = "+".join(mapping.time_fields)
@@ -86,6 +94,8 @@ class RowConverter:
         if len(values) < self.width:
             return self._short_row(row_no, values)
         issues: list[RowIssue] = []
+        if self.columns is not None and len(values) > self.columns:
+            issues.append(self._extra_fields(row_no, values))
         times = self.time_indexes
         time_text = values[times[0]] if len(times) == 1 else " ".join(values[i] for i in times)
         result_time = basic = ""
@@ -141,6 +151,20 @@ class RowConverter:
             return None
         self.municipality_codes[raw] = code
         return code
+
+    def _extra_fields(self, row_no: int, values: Sequence[str]) -> RowIssue:
+        """More fields than the header names: a value may sit in the wrong column (a comma in
+        a number, a field added upstream). Reported, and in strict mode the row is refused."""
+        assert self.columns is not None
+        extra = values[self.columns :]
+        return RowIssue(
+            row_no,
+            f"(field {self.columns + 1})",
+            ",".join(extra)[:80],
+            "extra_field",
+            f"the row has {len(values)} fields; the header names {self.columns}",
+            "error" if self.strict else "warning",
+        )
 
     def _short_row(self, row_no: int, values: Sequence[str]) -> RowOutcome:
         issue = RowIssue(
@@ -265,7 +289,9 @@ class Conversion:
 
     def __iter__(self) -> Iterator[RowOutcome]:
         with open_rows(self.source, self.mapping) as source:
-            convert = RowConverter(self.mapping, source.index, strict=self.strict).convert
+            convert = RowConverter(
+                self.mapping, source.index, strict=self.strict, columns=source.columns
+            ).convert
             outcomes: Iterator[RowOutcome] = (
                 convert(n, values) for n, values in enumerate(source.rows, start=1)
             )

@@ -25,11 +25,18 @@ class Rows:
     """An open source: `index` maps field names to positions in each row of `rows`."""
 
     def __init__(
-        self, index: dict[str, int], rows: Iterator[Sequence[str]], handle: IO[str] | None
+        self,
+        index: dict[str, int],
+        rows: Iterator[Sequence[str]],
+        handle: IO[str] | None,
+        *,
+        columns: int | None = None,
     ) -> None:
         self.index = index
         self.rows = rows
         self._handle = handle
+        self.columns = columns
+        """How many fields the header names (CSV): a row with more has an extra field."""
 
     def close(self) -> None:
         if self._handle is not None:
@@ -87,7 +94,8 @@ def _csv_rows(handle: IO[str], mapping: Mapping, owned: IO[str] | None) -> Rows:
         raise MappingError(
             f"the source lacks the fields {missing}; it has {header}", code="missing_columns"
         )
-    return Rows({name: position for position, name in enumerate(header)}, reader, owned)
+    index = {name: position for position, name in enumerate(header)}
+    return Rows(index, reader, owned, columns=len(header))
 
 
 def _json_rows(handle: IO[str], mapping: Mapping, owned: IO[str] | None) -> Rows:

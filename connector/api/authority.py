@@ -1,6 +1,7 @@
-"""The HTTP face of a dataspace authority: its DID document and its status list.
+"""The HTTP face of a dataspace authority: its DID document, its status list and its
+participant list.
 
-Both are public and unauthenticated; verifiers fetch them. The status list is rebuilt from the
+All are public and unauthenticated; verifiers fetch them. The status list is rebuilt from the
 authority's directory on every request, so a revocation made by the CLI in another process is
 served at once (verifiers cache it for about a minute).
 """
@@ -36,6 +37,15 @@ def build_authority_app(authority: Authority, clock: Clock) -> FastAPI:
         return Response(
             token,
             media_type="application/vc+jwt",
+            headers={"Cache-Control": "public, max-age=60"},
+        )
+
+    @app.get("/participants")
+    def participants() -> Response:
+        """The signed list of participants (JWS, typ tsunagu-participants+jwt)."""
+        return Response(
+            authority.participant_list(clock()),
+            media_type="application/jwt",
             headers={"Cache-Control": "public, max-age=60"},
         )
 

@@ -1,5 +1,6 @@
 """Reading a peer's JSON body within limits: size cap (streamed, so chunked bodies are capped
-too), JSON syntax, nesting depth. Anything outside them is a clear 4xx, never a 500."""
+too), JSON syntax, nesting depth, strings a store can hold. Anything outside them is a clear
+4xx, never a 500."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi import Request
 
 from connector.api.errors import BodyTooLarge
 from connector.errors import MessageError
+from connector.protocol.identifiers import check_storable
 
 MAX_DEPTH = 32
 
@@ -35,6 +37,7 @@ async def read_json(request: Request, *, limit: int) -> Any:
     except ValueError as exc:  # includes UnicodeDecodeError and over-long integers
         raise MessageError(f"the body is not valid JSON: {exc}", code="invalid_json") from None
     check_depth(data)
+    check_storable(data)  # before the error handlers may echo a pid from it
     request.state.dsp_body = data
     return data
 

@@ -1,15 +1,21 @@
-"""DSP catalogue protocol (provider side)."""
+"""DSP catalogue protocol (provider side): the catalogue built for the requester.
+
+`POST /catalog/request` takes `?offset=&limit=` (default 100, at most 1000) and answers with
+`Link: <...>; rel="next"` / `rel="previous"` headers (RFC 8288) as DSP 2025-1 suggests; the
+message's `filter` follows `catalog.filters`. Answers are gzip-compressed for requesters that
+accept it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from fastapi import APIRouter, Query, Request, Response
 
-from fastapi import APIRouter, Request
-
-from catalog.dsp import catalog_to_json, dataset_to_json
-from catalog.errors import CatalogError
+from catalog.dsp import dataset_to_json
+from catalog.filters import parse_filter
 from connector.api.deps import ConnectorDep, PeerDep, message
-from connector.errors import MessageError, NotFound
+from connector.api.encoding import json_response, page_links
+from connector.control.catalog import DEFAULT_PAGE, MAX_PAGE
+from connector.errors import NotFound
 from connector.protocol.messages import CatalogRequestMessage
 from connector.settings import DSP_PATH
 
@@ -18,19 +24,29 @@ router = APIRouter(prefix=DSP_PATH + "/catalog", tags=["dsp: catalog"])
 
 @router.post("/request")
 async def catalog_request(
-    request: Request, connector: ConnectorDep, peer: PeerDep
-) -> dict[str, Any]:
-    """The catalogue this peer may see."""
+    request: Request,
+    connector: ConnectorDep,
+    peer: PeerDep,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE),
+) -> Response:
+    """The catalogue this peer may see, one page at a time."""
     msg = await message(request, CatalogRequestMessage)
-    if msg.filter:
-        raise MessageError("catalogue filters are not supported", code="unsupported_filter")
-    return catalog_to_json(connector.catalog.catalog(peer))
+    wanted = parse_filter(msg.filter)
+    page = await connector.store.call(
+        connector.catalog.page, peer, filter=wanted, offset=offset, limit=limit
+    )
+    links = page_links(request, offset=offset, limit=limit, more=page.more)
+    return json_response(request, connector.catalog.catalog_json(page.catalog), headers=links)
 
 
 @router.get("/datasets/{dataset_id:path}")
-async def dataset(dataset_id: str, connector: ConnectorDep, peer: PeerDep) -> dict[str, Any]:
-    """One dataset with its offers."""
+async def dataset(
+    dataset_id: str, request: Request, connector: ConnectorDep, peer: PeerDep
+) -> Response:
+    """One dataset with the offers this peer may see; hidden and unknown answer alike."""
     try:
-        return dataset_to_json(connector.catalog.dataset(dataset_id, peer), root=True)
-    except (CatalogError, NotFound):
+        found = await connector.store.call(connector.catalog.dataset, dataset_id, peer)
+    except NotFound:
         raise NotFound(f"no dataset {dataset_id!r}", code="unknown_dataset") from None
+    return json_response(request, dataset_to_json(found, root=True))

@@ -22,12 +22,17 @@ from pydantic import BaseModel, Field
 
 from connector.api.body import read_json
 from connector.api.deps import ConnectorDep, OperatorDep
+from connector.api.process_models import RevokedOut
+from connector.api.schema import ERRORS_400, ERRORS_401, ERRORS_404, ERRORS_502
 from connector.dataplane.errors import BadDataRequest
 from connector.dataplane.sources import Body, DataRequest
 from connector.dataplane.streaming import StreamedBody, compressible, gzipped
+from connector.policy.duties import credit_where_due
 
 router = APIRouter(tags=["data plane"])
-management = APIRouter(prefix="/management", tags=["management"], dependencies=[OperatorDep])
+management = APIRouter(
+    prefix="/management", tags=["management"], dependencies=[OperatorDep], responses=ERRORS_401
+)
 
 
 def data_request(request: Request, subpath: str = "", query: Any = None) -> DataRequest:
@@ -87,7 +92,9 @@ async def _pull(transfer_id: str, subpath: str, request: Request, connector: Any
     access = await plane.authorize(transfer_id, request.headers.get("authorization"))
     wanted = data_request(request, subpath)
     body = await plane.open(access, wanted)
-    return respond(connector, body, wanted, transfer_id)
+    response = respond(connector, body, wanted, transfer_id)
+    credit_where_due(connector, access.snapshot, response)  # an `attribute` duty
+    return response
 
 
 class RefreshIn(BaseModel):
@@ -134,7 +141,15 @@ async def sink_batch(sink_id: str, request: Request, connector: ConnectorDep) ->
 # -- for the operator --------------------------------------------------------------------------
 
 
-@management.get("/transfers/{pid}/data")
+@management.get(
+    "/transfers/{pid}/data",
+    responses={
+        200: {"description": "The data, streamed as the provider sends it (any media type)."},
+        **ERRORS_400,
+        **ERRORS_404,
+        **ERRORS_502,
+    },
+)
 async def read_transfer_data(
     pid: str, request: Request, connector: ConnectorDep, path: str = ""
 ) -> Response:
@@ -149,6 +164,8 @@ async def read_transfer_data(
         query.append((key, value))
     wanted = data_request(request, path, query)
     body = await connector.consumer.open(pid, wanted)
+    if connector.notices is not None:
+        connector.notices.used(pid)  # an `inform` duty: told after the use began
     return StreamedBody(
         body.chunks,
         status_code=body.status,
@@ -163,16 +180,26 @@ class RevokeIn(BaseModel):
     reason: str = Field("revoked by the provider's operator", max_length=1000)
 
 
-@management.post("/agreements/{agreement_id:path}/revoke")
+@management.post(
+    "/agreements/{agreement_id:path}/revoke", response_model=RevokedOut, responses=ERRORS_404
+)
 async def revoke_agreement(
     agreement_id: str, body: RevokeIn, connector: ConnectorDep
 ) -> dict[str, Any]:
-    """Provider: refuse every further data request under this agreement, at once."""
+    """Provider: refuse every further data request under this agreement, at once, and
+    terminate its transfers that still run (the consumer is told by a termination message)."""
 
-    def revoke() -> None:
+    def revoke() -> list[str]:
         with connector.store.transaction() as tx:
             tx.agreement(agreement_id)  # NotFound for an unknown id
         connector.dataplane.revoke_agreement(agreement_id, body.reason)
+        ended = connector.transfers.terminate_for_agreement(agreement_id, body.reason)
+        return [t.id for t in ended]
 
-    await anyio.to_thread.run_sync(revoke)
-    return {"agreement_id": agreement_id, "revoked": True, "reason": body.reason}
+    terminated = await anyio.to_thread.run_sync(revoke)
+    return {
+        "agreement_id": agreement_id,
+        "revoked": True,
+        "reason": body.reason,
+        "terminated_transfers": terminated,
+    }

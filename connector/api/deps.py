@@ -5,7 +5,8 @@ from __future__ import annotations
 import hmac
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from connector.api.body import read_json
 from connector.control.peers import Peer
@@ -57,7 +58,19 @@ async def message(request: Request, model: type[M]) -> M:
     return parse_message(body, model)  # type: ignore[type-var]
 
 
-async def require_operator(request: Request) -> None:
+# In the OpenAPI document as a bearer scheme, so /docs can send the token ("Authorize");
+# the check and its error stay ours (auto_error off).
+management_token = HTTPBearer(
+    scheme_name="managementToken",
+    description="The participant's management token: `[management] token` in tsunagu.toml.",
+    auto_error=False,
+)
+
+
+async def require_operator(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(management_token)],
+) -> None:
     """The management API takes the token from the participant's config as a bearer token."""
     expected = get_connector(request).settings.management_token
     header = request.headers.get("authorization", "")

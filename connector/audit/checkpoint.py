@@ -36,6 +36,7 @@ __all__ = [
     "origin_for",
     "sign_checkpoint",
     "sign_note",
+    "signers_of",
     "verify_checkpoint",
 ]
 
@@ -160,6 +161,21 @@ def open_note(note: str, verifiers: Sequence[NoteVerifier]) -> str:
     if not verified:
         raise CheckpointError("no trusted key signed this note", code="note_unknown_key")
     return text
+
+
+def signers_of(note: str, verifiers: Sequence[NoteVerifier]) -> list[NoteVerifier]:
+    """Which of `verifiers` signed `note` (after `open_note` has accepted it: each known
+    key's signature verifies then)."""
+    open_note(note, verifiers)
+    known = {(v.name, v.key_id): v for v in verifiers}
+    block = note[note.rfind("\n\n") + 2 :]
+    out = []
+    for line in block.split("\n")[:-1]:
+        name, _, encoded = line[len(_DASH) :].rpartition(" ")
+        verifier = known.get((name, _b64decode(encoded, "a signature")[:4]))
+        if verifier is not None and verifier not in out:
+            out.append(verifier)
+    return out
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,11 @@ checkpoint, entries and proofs it checks:
   dropped, reordered or inserted below the checkpoint);
 - inclusion proofs it was given (they name which entry no longer fits the signed tree);
 - consistency with the previous checkpoint: not smaller (truncation), not the same size with
-  another root (a fork), and a valid consistency proof between the two.
+  another root (a fork), and a valid consistency proof between the two;
+- that the checkpoint is signed by the key the log's last key rotation below it announced
+  (`key_rotation`);
+- that every access the log records as allowed stayed within its agreement's time window and
+  count limit (`agreed_use`).
 
 Every problem is a `Finding` with a code and, where it has one, the entry's sequence number;
 the report is clean when there are none. A size-0 previous checkpoint commits to nothing, so
@@ -20,15 +24,22 @@ there is nothing to be consistent with (see `merkle`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from connector.audit.agreed_use import KINDS as AGREED_USE_KINDS
+from connector.audit.agreed_use import check_agreed_use
 from connector.audit.checkpoint import Checkpoint, NoteVerifier, verify_checkpoint
 from connector.audit.entries import Entry, canonical_json
-from connector.audit.errors import AuditError, ProofError
+from connector.audit.errors import AuditError, EntryError, ProofError
+from connector.audit.key_rotation import ROTATED, check_key_rotations
 from connector.audit.merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
 
 __all__ = ["Finding", "Report", "ServedEntry", "verify_log"]
+
+# The kinds `key_rotation` and `agreed_use` read.
+_REDECIDED = frozenset({ROTATED, *AGREED_USE_KINDS})
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,7 @@ class Finding:
 class Report:
     origin: str
     checkpoint: Checkpoint | None = None
+    note: str = ""  # the signed note of `checkpoint`, as served
     entries_checked: int = 0
     findings: list[Finding] = field(default_factory=list)
 
@@ -84,8 +96,12 @@ def verify_log(
         report.add("checkpoint_invalid", f"{exc.code}: {exc}")
         return report
     report.checkpoint = checkpoint
+    report.note = note
     size = checkpoint.size
-    leaves = _check_entries(report, entries, size, tree_size)
+    parsed: dict[int, Entry] = {}
+    leaves = _check_entries(report, entries, size, tree_size, parsed)
+    check_key_rotations(report, note=note, size=size, verifiers=verifiers, entries=parsed)
+    check_agreed_use(report, parsed)
     if len(leaves) == size:
         ordered = [leaves[i] for i in range(size)]
         if root_of(ordered) != checkpoint.root:
@@ -104,9 +120,15 @@ def verify_log(
 
 
 def _check_entries(
-    report: Report, entries: Sequence[ServedEntry], size: int, tree_size: int | None
+    report: Report,
+    entries: Sequence[ServedEntry],
+    size: int,
+    tree_size: int | None,
+    parsed: dict[int, Entry],
 ) -> dict[int, bytes]:
-    """Per-entry checks; returns the recomputed leaf hash of each position below `size`."""
+    """Per-entry checks; returns the recomputed leaf hash of each position below `size`
+    (and puts each well-formed entry below it that a later check re-decides in `parsed`:
+    only those, so a long log's entries are not all kept in memory)."""
     leaves: dict[int, bytes] = {}
     seen: set[int] = set()
     for served in entries:
@@ -120,13 +142,20 @@ def _check_entries(
         if served.leaf_hash is not None and served.leaf_hash != leaf:
             report.add("entry_altered", f"entry {seq} does not hash to its leaf in the log", seq)
         try:
-            entry = Entry.from_bytes(body)
-            if canonical_json(entry.to_json()) != body:
+            try:
+                data = json.loads(body)
+            except (ValueError, RecursionError) as exc:
+                raise EntryError(f"an entry is not JSON: {exc}") from exc
+            entry = Entry.from_json(data)
+            # One parse: a well-formed entry's own JSON is what to_json() would rebuild.
+            if canonical_json(data) != body:
                 report.add("entry_not_canonical", f"entry {seq} is not canonical JSON", seq)
             if entry.seq != seq:
                 report.add(
                     "entry_out_of_place", f"entry {entry.seq} is served at position {seq}", seq
                 )
+            elif seq < size and entry.kind in _REDECIDED:
+                parsed[seq] = entry
         except AuditError as exc:
             report.add("entry_malformed", f"entry {seq}: {exc}", seq)
         if seq >= size:

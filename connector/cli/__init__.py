@@ -8,17 +8,25 @@ import logging
 import click
 
 from connector.cli import (
+    agreements,
+    audit,
     authority,
+    backup,
     catalog,
+    consent,
     convert,
     datasets,
     demo,
     fetch,
+    keys,
     negotiations,
     participant,
+    policy,
+    search,
     transfers,
     vocab,
 )
+from connector.cli.output import add_output_options
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,13 +49,22 @@ for command in (
     participant.serve,
     datasets.dataset,
     catalog.catalog,
+    search.search,
     negotiations.negotiate,
     negotiations.negotiations,
     transfers.transfer,
+    agreements.agreements,
     fetch.fetch_command,
     authority.authority_group,
     vocab.vocab_group,
     convert.convert_command,
     demo.demo,
+    policy.policy_group,
+    audit.audit_group,
+    consent.consent_group,
+    backup.backup_command,
+    backup.restore_command,
+    keys.keys_group,
 ):
     main.add_command(command)
+add_output_options(main)

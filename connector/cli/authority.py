@@ -10,14 +10,17 @@ import functools
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import uvicorn
 
+from connector.cli.output import emit, table
 from connector.clock import Clock, system_clock
 from connector.errors import ConnectorError
-from connector.identity.authority import Authority
+from connector.private_files import write_private
+
+if TYPE_CHECKING:
+    from connector.identity.authority import Authority
 
 __all__ = ["authority_group"]
 
@@ -41,6 +44,12 @@ def _friendly_errors(command: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
+def _authority() -> type[Authority]:
+    from connector.identity.authority import Authority  # keys and DIDs: loaded when used
+
+    return Authority
+
+
 def _now() -> datetime:
     # Tests pass a ManualClock as `obj={"clock": ...}`; everyone else gets the system clock.
     obj = click.get_current_context().obj
@@ -61,7 +70,9 @@ def authority_group() -> None:
 @authority_group.command("init")
 @_DIRECTORY
 @click.option("--name", required=True, help="Display name, e.g. 'Kiso River Basin Council'.")
-@click.option("--port", type=int, required=True, help="Port the authority serves on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), required=True, help="Port the authority serves on."
+)
 @click.option(
     "--host",
     default="localhost",
@@ -76,7 +87,7 @@ def authority_group() -> None:
 @_friendly_errors
 def init(directory: Path, name: str, port: int, host: str, base_url: str | None) -> None:
     """Create a new authority in DIRECTORY: key pair, DID and an empty status list."""
-    authority = Authority.init(directory, name=name, host=host, port=port, base_url=base_url)
+    authority = _authority().init(directory, name=name, host=host, port=port, base_url=base_url)
     click.echo(f"created authority {authority.name!r}")
     click.echo(f"  DID:         {authority.did}")
     click.echo(f"  status list: {authority.status_list_url}")
@@ -110,6 +121,11 @@ def init(directory: Path, name: str, port: int, host: str, base_url: str | None)
     default=None,
     help="Write the credential to FILE instead of printing it.",
 )
+@click.option(
+    "--address",
+    default=None,
+    help="The participant's DSP base URL for the participant list (default: beside its DID).",
+)
 @_friendly_errors
 def issue(
     directory: Path,
@@ -120,9 +136,10 @@ def issue(
     memberships: tuple[str, ...],
     valid_days: int,
     output: Path | None,
+    address: str | None,
 ) -> None:
     """Issue a membership credential (a VC-JWT) to a participant."""
-    authority = Authority.load(directory)
+    authority = _authority().load(directory)
     token = authority.issue(
         subject=subject,
         legal_name=legal_name,
@@ -131,11 +148,12 @@ def issue(
         memberships=memberships,
         valid_days=valid_days,
         now=_now(),
+        address=address,
     )
     if output is None:
         click.echo(token)
     else:
-        output.write_text(token + "\n", encoding="utf-8")
+        write_private(output, token + "\n")  # a credential: its holder's alone
         click.echo(f"wrote the credential for {subject} to {output}", err=True)
 
 
@@ -148,11 +166,35 @@ def revoke(directory: Path, subject: str | None, index: int | None) -> None:
     """Revoke credentials; verifiers notice within their status-list cache time (~1 min)."""
     if (subject is None) == (index is None):
         raise click.UsageError("give exactly one of --subject or --index")
-    flipped = Authority.load(directory).revoke(subject=subject, index=index, now=_now())
+    flipped = _authority().load(directory).revoke(subject=subject, index=index, now=_now())
     if flipped:
         click.echo("revoked status index " + ", ".join(str(i) for i in flipped))
     else:
         click.echo("already revoked; nothing changed")
+
+
+@authority_group.command("participants")
+@_DIRECTORY
+@click.option("--signed", is_flag=True, help="Print the signed list (JWS) connectors fetch.")
+@_friendly_errors
+def participants(directory: Path, signed: bool) -> None:
+    """The participant list the authority publishes at /participants."""
+    authority = _authority().load(directory)
+    if signed:
+        click.echo(authority.participant_list(_now()))
+        return
+    rows = [
+        {"did": p.did, "name": p.name, "address": p.address, "roles": ", ".join(p.roles)}
+        for p in authority.participants(_now())
+    ]
+    emit(
+        rows,
+        lambda shown: table(
+            shown,
+            [("did", "DID"), ("name", "name"), ("address", "address"), ("roles", "roles")],
+            empty="no participants yet: issue credentials with `tsunagu authority issue`",
+        ),
+    )
 
 
 @authority_group.command("list")
@@ -160,15 +202,34 @@ def revoke(directory: Path, subject: str | None, index: int | None) -> None:
 @_friendly_errors
 def list_issued(directory: Path) -> None:
     """List issued credentials and whether they are revoked."""
-    for entry in Authority.load(directory).issued():
-        state = (
-            f"revoked {entry.revoked_at}"
+    rows = [
+        {
+            "status_index": entry.status_index,
+            "subject": entry.subject,
+            "legal_name": entry.legal_name,
+            "role": entry.role,
+            "valid_until": entry.valid_until,
+            "revoked_at": entry.revoked_at,
+            "state": f"revoked {entry.revoked_at}"
             if entry.revoked_at
-            else f"valid until {entry.valid_until}"
-        )
-        click.echo(
-            f"{entry.status_index:>6}  {entry.subject}  {entry.legal_name} ({entry.role})  {state}"
-        )
+            else f"valid until {entry.valid_until}",
+        }
+        for entry in _authority().load(directory).issued()
+    ]
+    emit(
+        rows,
+        lambda shown: table(
+            shown,
+            [
+                ("status_index", "status index"),
+                ("subject", "subject DID"),
+                ("legal_name", "legal name"),
+                ("role", "role"),
+                ("state", "state"),
+            ],
+            empty="no credentials issued yet",
+        ),
+    )
 
 
 @authority_group.command("serve")
@@ -184,9 +245,11 @@ def serve(directory: Path, dev: bool) -> None:
 
     In production put a TLS-terminating proxy in front; the public URL is the base URL.
     """
+    import uvicorn
+
     from connector.api.authority import build_authority_app
 
-    authority = Authority.load(directory)
+    authority = _authority().load(directory)
     if authority.base_url.startswith("http://") and not dev:
         raise click.ClickException(
             f"{authority.base_url} is plain http: pass --dev for local development, "

@@ -54,4 +54,29 @@ def client_for(directory: Path) -> ManagementClient:
 
 
 def print_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    """JSON with credentials hidden (`connector.cli.output.emit` is the usual way to print)."""
+    from connector.cli.output import redact, showing_tokens
+
+    click.echo(
+        json.dumps(
+            data if showing_tokens() else redact(data), ensure_ascii=False, indent=2, default=str
+        )
+    )
+
+
+async def wait_showing(
+    client: ManagementClient, kind: str, pid: str, states: list[str], *, timeout: float, what: str
+) -> dict[str, Any]:
+    """`client.wait_for`, with a spinner on a terminal naming the state it waits in."""
+    from connector.cli.output import progress
+
+    with progress(f"{what}: waiting", unit="wait") as meter:
+
+        def update(record: dict[str, Any]) -> None:
+            waiting = record["state"] in ("REQUESTED", "OFFERED") and not record.get("pending")
+            hint = " (the peer is deciding; it may wait for its operator)" if waiting else ""
+            meter.describe(f"{what}: {record['state']}{hint}")
+
+        return await client.wait_for(
+            kind, pid, states, timeout=timeout, on_update=update if meter.visible else None
+        )

@@ -13,16 +13,16 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from connector.cli.common import fail
-from vocab.bulk import bulk_convert
-from vocab.convert import convert_to
+from connector.cli.output import json_mode, progress
 from vocab.errors import ConversionAborted, VocabError
-from vocab.mapping import load_mapping
-from vocab.outcomes import ConversionSummary
+
+if TYPE_CHECKING:
+    from vocab.outcomes import ConversionSummary
 
 MAX_ISSUES_SHOWN = 20
 
@@ -93,6 +93,10 @@ def convert_command(
       tsunagu convert -m b-town.toml b-town-readings.json --format jsonld
       tsunagu convert -m big.toml big.csv -o shared.csv --sample 10000
     """
+    from vocab.bulk import bulk_convert  # rdflib and pyshacl: loaded when converting only
+    from vocab.convert import convert_to
+    from vocab.mapping import load_mapping
+
     if sample is not None and output_format != "csv":
         raise click.UsageError("--sample (bulk mode) writes CSV only; drop --format jsonld")
     try:
@@ -106,13 +110,15 @@ def convert_command(
                     source, mapping, stream, strict=strict, validate_every=sample
                 )
             else:
-                summary = convert_to(
-                    source,
-                    mapping,
-                    stream,
-                    output_format="jsonld" if output_format == "jsonld" else "csv",
-                    strict=strict,
-                )
+                with progress(f"converting {source.name}", unit="rows") as meter:
+                    summary = convert_to(
+                        source,
+                        mapping,
+                        stream,
+                        output_format="jsonld" if output_format == "jsonld" else "csv",
+                        strict=strict,
+                        on_outcome=lambda _: meter.advance(),
+                    )
     except ConversionAborted as error:
         click.echo(f"stopped: {error}", err=True)
         sys.exit(1)
@@ -120,7 +126,10 @@ def convert_command(
         sys.exit(1)  # the reader went away (| head); nothing more to say
     except (VocabError, OSError) as error:
         fail(error)
-    _print_summary(summary)
+    if json_mode():
+        click.echo(json.dumps(_report(summary), ensure_ascii=False, indent=2), err=output == "-")
+    else:
+        _print_summary(summary)
     if report is not None:
         report.write_text(
             json.dumps(_report(summary), ensure_ascii=False, indent=2), encoding="utf-8"

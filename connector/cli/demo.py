@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -15,7 +16,13 @@ import click
     type=click.Path(file_okay=False, path_type=Path),
     help="Keep the participants in this directory.",
 )
-def demo(keep: Path | None) -> None:
+@click.option(
+    "--console",
+    is_flag=True,
+    help="Afterwards keep the participants running and print each operator console's URL "
+    "and login (Ctrl-C stops them).",
+)
+def demo(keep: Path | None, console: bool) -> None:
     """Run a river basin on this machine: an authority, A市 and B町 upstream, C村 downstream.
 
     C村 reads A's and B's catalogues, negotiates for their water-level data and starts
@@ -23,5 +30,11 @@ def demo(keep: Path | None) -> None:
     """
     from connector.demo.scenario import run_demo
 
-    ok = anyio.run(run_demo, keep)
+    try:
+        ok = anyio.run(functools.partial(run_demo, keep, console=console))
+    except KeyboardInterrupt:  # Ctrl-C during the story: the participants were stopped
+        click.echo("\ninterrupted")
+        ok = False
+    if console and ok:
+        click.echo("stopped")
     sys.exit(0 if ok else 1)

@@ -17,6 +17,8 @@ import click
 import httpx
 
 from connector.cli.common import DIR
+from connector.cli.output import json_mode, print_json, progress
+from connector.cli.policy import record_fetched
 from connector.errors import ConnectorError
 
 
@@ -63,6 +65,8 @@ def fetch_command(
     if byte_range:
         headers["Range"] = byte_range
 
+    kept: dict[str, str] = {}
+
     async def go() -> int:
         timeout = httpx.Timeout(30.0, read=None if (live or events) else 300.0)
         async with httpx.AsyncClient(timeout=timeout) as http:
@@ -71,17 +75,25 @@ def fetch_command(
                     if response.status_code >= 400:
                         await response.aread()
                         raise click.ClickException(_message(response))
+                    kept.update(response.headers)
                     sink = (
                         output.open("wb") if output else contextlib.nullcontext(sys.stdout.buffer)
                     )
-                    with sink as out:
-                        written = 0
+                    size = response.headers.get("content-length")
+                    with (
+                        sink as out,
+                        progress(
+                            f"fetching {transfer_id}",
+                            total=int(size) if size and size.isdigit() else None,
+                            unit="bytes",
+                        ) as meter,
+                    ):
                         async for chunk in response.aiter_bytes():
                             out.write(chunk)
                             if output is None or live or events:
                                 out.flush()
-                            written += len(chunk)
-                    return written
+                            meter.advance(len(chunk))
+                    return meter.done
             except httpx.HTTPError as exc:
                 raise click.ClickException(
                     f"cannot read from the connector at {url} ({exc.__class__.__name__}); "
@@ -90,7 +102,11 @@ def fetch_command(
 
     written = anyio.run(go)
     if output is not None:
-        click.echo(f"wrote {written} bytes to {output}", err=True)
+        if json_mode():
+            print_json({"transfer_id": transfer_id, "output": str(output), "bytes": written})
+        else:
+            click.echo(f"wrote {written} bytes to {output}", err=True)
+        record_fetched(directory, transfer_id, output, kept)  # attribution, deletion duty
 
 
 def _message(response: httpx.Response) -> str:

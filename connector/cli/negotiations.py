@@ -8,7 +8,19 @@ from typing import Any
 
 import click
 
-from connector.cli.common import DIR, client_for, print_json, run
+from connector.cli import views
+from connector.cli.common import DIR, client_for, run
+from connector.cli.holds import (
+    act_and_show,
+    json_flag,
+    json_option,
+    negotiation_line,
+    policy_file,
+    timeout_option,
+    wait_option,
+    waiting_text,
+)
+from connector.cli.output import emit, json_mode, print_json
 
 
 @click.command()
@@ -23,6 +35,19 @@ from connector.cli.common import DIR, client_for, print_json, run
     "--wait/--no-wait", default=True, show_default=True, help="Wait until FINALIZED or TERMINATED."
 )
 @click.option("--timeout", default=60.0, show_default=True)
+@click.option(
+    "--accept",
+    "accept",
+    multiple=True,
+    metavar="RULE",
+    help="An acceptance rule for this negotiation, as JSON (docs/holds.md), e.g. "
+    '\'{"peers": ["did:web:..."], "no_payment": true}\'; repeatable.',
+)
+@click.option(
+    "--verify",
+    type=click.Choice(["auto", "hold"]),
+    help="Verify the agreement at once, or wait for `tsunagu negotiations verify`.",
+)
 def negotiate(
     directory: Path,
     provider: str,
@@ -31,13 +56,20 @@ def negotiate(
     address: str | None,
     wait: bool,
     timeout: float,
+    accept: tuple[str, ...],
+    verify: str | None,
 ) -> None:
-    """Negotiate a contract for PROVIDER's DATASET_ID; prints the negotiation (and agreement id)."""
+    """Negotiate a contract for PROVIDER's DATASET_ID; prints the negotiation (and agreement id).
+
+    With --wait it returns at FINALIZED, at TERMINATED, or as soon as a step waits for you
+    (a provider offer no rule accepts, an agreement held for verification)."""
     body = {
         "provider": provider,
         "dataset_id": dataset_id,
         "offer_id": offer_id,
         "provider_address": address,
+        "accept": [json_option(rule, "--accept") for rule in accept],
+        "verify": verify,
     }
 
     async def go() -> Any:
@@ -45,12 +77,14 @@ def negotiate(
             record = await client.call("POST", "/negotiations", json=body)
             if wait:
                 record = await client.wait_for(
-                    "negotiations", record["id"], ["FINALIZED"], timeout=timeout
+                    "negotiations", record["id"], ["FINALIZED"], timeout=timeout, or_waiting=True
                 )
             return record
 
     record = run(go)
-    print_json(record)
+    emit(record, views.negotiation)
+    if record.get("waiting") and not json_mode():
+        click.echo(waiting_text(record), err=True)
     if record["state"] == "TERMINATED":
         sys.exit(1)
 
@@ -63,60 +97,110 @@ def negotiations() -> None:
 @negotiations.command("list")
 @click.argument("directory", type=DIR)
 @click.option("--state")
-def negotiations_list(directory: Path, state: str | None) -> None:
-    """List negotiations, newest first."""
+@click.option("--waiting", is_flag=True, help="Only those waiting for you, longest first.")
+@json_flag
+def negotiations_list(directory: Path, state: str | None, waiting: bool, as_json: bool) -> None:
+    """List negotiations, newest first (with --waiting: what each waits for, since when)."""
+    params: dict[str, str] = {"state": state} if state else {}
+    if waiting:
+        params["waiting"] = "true"
 
     async def go() -> Any:
         async with client_for(directory) as client:
-            return await client.call(
-                "GET", "/negotiations", params={"state": state} if state else {}
-            )
+            return await client.call("GET", "/negotiations", params=params)
 
-    for n in run(go):
-        flag = "  (awaiting your decision)" if n["awaiting_decision"] else ""
-        click.echo(
-            f"{n['id']}  {n['role']:<8} {n['state']:<10} {n['dataset_id']}  "
-            f"{n['counterparty']}{flag}"
-        )
+    records = run(go)
+    if as_json:
+        print_json(records)
+        return
+    for n in records:
+        click.echo(negotiation_line(n))
+    if waiting and not records:
+        click.echo("no negotiation waits for you")
 
 
 @negotiations.command("show")
 @click.argument("directory", type=DIR)
-@click.argument("pid")
-def negotiations_show(directory: Path, pid: str) -> None:
+@click.argument("process_id", metavar="PROCESS_ID")
+def negotiations_show(directory: Path, process_id: str) -> None:
     """One negotiation with its history."""
 
     async def go() -> Any:
         async with client_for(directory) as client:
-            return await client.call("GET", f"/negotiations/{pid}")
+            return await client.call("GET", f"/negotiations/{process_id}")
 
-    print_json(run(go))
+    emit(run(go), views.negotiation)
 
 
-@negotiations.command("approve")
+def _decide(name: str, doc: str) -> None:
+    @negotiations.command(name)
+    @click.argument("directory", type=DIR)
+    @click.argument("pid")
+    @wait_option
+    @timeout_option
+    @json_flag
+    def command(directory: Path, pid: str, wait: bool, timeout: float, as_json: bool) -> None:
+        path = f"/negotiations/{pid}/approve"
+        act_and_show(
+            directory, "negotiations", path, None, wait=wait, timeout=timeout, as_json=as_json
+        )
+
+    command.__doc__ = doc
+
+
+_decide("approve", "Take the step that waits: agree, accept, verify or finalize (either role).")
+_decide("accept", "Consumer: accept the provider's offer that waits for you.")
+_decide("verify", "Consumer: verify the agreement that waits for you.")
+_decide("finalize", "Provider: finalize the verified agreement that waits for you.")
+
+
+@negotiations.command("counter")
 @click.argument("directory", type=DIR)
 @click.argument("pid")
-def negotiations_approve(directory: Path, pid: str) -> None:
-    """Agree to a negotiation that waits for a decision."""
-
-    async def go() -> Any:
-        async with client_for(directory) as client:
-            return await client.call("POST", f"/negotiations/{pid}/approve")
-
-    print_json(run(go))
+@click.option(
+    "--policy",
+    "policy_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The terms to answer with: an ODRL Offer as JSON.",
+)
+@wait_option
+@timeout_option
+@json_flag
+def negotiations_counter(
+    directory: Path, pid: str, policy_path: Path, wait: bool, timeout: float, as_json: bool
+) -> None:
+    """Answer a waiting step with other terms: a provider's counter-offer to a request, or a
+    consumer's counter-request to the provider's offer."""
+    body = {"policy": policy_file(policy_path)}
+    act_and_show(
+        directory,
+        "negotiations",
+        f"/negotiations/{pid}/counter-offer",
+        body,
+        wait=wait,
+        timeout=timeout,
+        as_json=as_json,
+    )
 
 
 @negotiations.command("terminate")
 @click.argument("directory", type=DIR)
-@click.argument("pid")
+@click.argument("pid", metavar="PROCESS_ID")
 @click.option("--reason", default="terminated by the operator")
-def negotiations_terminate(directory: Path, pid: str, reason: str) -> None:
+@wait_option
+@timeout_option
+@json_flag
+def negotiations_terminate(
+    directory: Path, pid: str, reason: str, wait: bool, timeout: float, as_json: bool
+) -> None:
     """End a negotiation."""
-
-    async def go() -> Any:
-        async with client_for(directory) as client:
-            return await client.call(
-                "POST", f"/negotiations/{pid}/terminate", json={"reason": reason}
-            )
-
-    print_json(run(go))
+    act_and_show(
+        directory,
+        "negotiations",
+        f"/negotiations/{pid}/terminate",
+        {"reason": reason},
+        wait=wait,
+        timeout=timeout,
+        as_json=as_json,
+    )

@@ -9,7 +9,16 @@ from typing import Any
 
 import click
 
-from connector.cli.common import DIR, client_for, print_json, run
+from connector.cli import views
+from connector.cli.common import DIR, client_for, run, wait_showing
+from connector.cli.holds import (
+    act_and_show,
+    json_flag,
+    timeout_option,
+    transfer_line,
+    wait_option,
+)
+from connector.cli.output import emit, print_json, show_token_option
 from connector.protocol.formats import FORMATS, PULL
 
 
@@ -32,10 +41,11 @@ def transfer() -> None:
     "--wait/--no-wait", default=True, show_default=True, help="Wait until STARTED or TERMINATED."
 )
 @click.option("--timeout", default=60.0, show_default=True)
+@show_token_option
 def transfer_start(
     directory: Path, agreement_id: str, format_: str, wait: bool, timeout: float
 ) -> None:
-    """Ask the provider of AGREEMENT_ID to start a transfer."""
+    """Ask the provider of AGREEMENT_ID to start a transfer; prints its process id first."""
 
     async def go() -> Any:
         async with client_for(directory) as client:
@@ -43,46 +53,99 @@ def transfer_start(
                 "POST", "/transfers", json={"agreement_id": agreement_id, "format": format_}
             )
             if wait:
-                record = await client.wait_for(
-                    "transfers", record["id"], ["STARTED"], timeout=timeout
+                record = await wait_showing(
+                    client,
+                    "transfers",
+                    record["id"],
+                    ["STARTED"],
+                    timeout=timeout,
+                    what=f"transfer {record['id']}",
                 )
             return record
 
     record = run(go)
-    print_json(record)
+    emit(record, views.transfer)
     if record["state"] == "TERMINATED":
         sys.exit(1)
 
 
 @transfer.command("list")
 @click.argument("directory", type=DIR)
-def transfer_list(directory: Path) -> None:
-    """List transfers, newest first."""
+@click.option("--waiting", is_flag=True, help="Only those waiting for you, longest first.")
+@json_flag
+def transfer_list(directory: Path, waiting: bool, as_json: bool) -> None:
+    """List transfers, newest first (with --waiting: what each waits for, since when)."""
 
     async def go() -> Any:
         async with client_for(directory) as client:
-            return await client.call("GET", "/transfers")
+            return await client.call(
+                "GET", "/transfers", params={"waiting": "true"} if waiting else {}
+            )
 
-    for t in run(go):
-        click.echo(
-            f"{t['id']}  {t['role']:<8} {t['state']:<10} {t['format']:<14} {t['agreement_id']}"
-        )
+    records = run(go)
+    if as_json:
+        print_json(records)
+        return
+    for t in records:
+        click.echo(transfer_line(t))
+    if waiting and not records:
+        click.echo("no transfer waits for you")
+
+
+@transfer.command("approve")
+@click.argument("directory", type=DIR)
+@click.argument("pid")
+@wait_option
+@timeout_option
+@json_flag
+def transfer_approve(directory: Path, pid: str, wait: bool, timeout: float, as_json: bool) -> None:
+    """Provider: start a transfer that waits for you (or for its time window) now."""
+    act_and_show(
+        directory,
+        "transfers",
+        f"/transfers/{pid}/approve",
+        None,
+        wait=wait,
+        timeout=timeout,
+        as_json=as_json,
+    )
+
+
+@transfer.command("show")
+@click.argument("directory", type=DIR)
+@click.argument("process_id", metavar="PROCESS_ID")
+@show_token_option
+def transfer_show(directory: Path, process_id: str) -> None:
+    """One transfer with its history."""
+
+    async def go() -> Any:
+        async with client_for(directory) as client:
+            return await client.call("GET", f"/transfers/{process_id}")
+
+    emit(run(go), views.transfer)
 
 
 def _transfer_action(action: str) -> Callable[..., None]:
     @click.argument("directory", type=DIR)
-    @click.argument("pid")
+    @click.argument("pid", metavar="PROCESS_ID")
     @click.option("--reason")
-    def command(directory: Path, pid: str, reason: str | None) -> None:
-        async def go() -> Any:
-            async with client_for(directory) as client:
-                return await client.call(
-                    "POST", f"/transfers/{pid}/{action}", json={"reason": reason}
-                )
+    @wait_option
+    @timeout_option
+    @json_flag
+    def command(
+        directory: Path, pid: str, reason: str | None, wait: bool, timeout: float, as_json: bool
+    ) -> None:
+        act_and_show(
+            directory,
+            "transfers",
+            f"/transfers/{pid}/{action}",
+            {"reason": reason},
+            wait=wait,
+            timeout=timeout,
+            as_json=as_json,
+        )
 
-        print_json(run(go))
-
-    command.__doc__ = f"{action.capitalize()} a transfer (either side)."
+    command.__doc__ = f"{action.capitalize()} a transfer (either side); shows it afterwards."
     return command
 
 

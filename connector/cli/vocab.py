@@ -9,28 +9,23 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rdflib import Graph
 
 from connector.cli.common import CommandFailed, fail
 from vocab.errors import VocabError
-from vocab.extension import check_extension
-from vocab.namespaces import compact_iri
-from vocab.publication import FORMAT_NAMES, serialise
-from vocab.shapes import validate_graph
-from vocab.versioning import deprecations, diff
-from vocab.vocabulary import (
-    Vocabulary,
-    graphs_from_files,
-    load_graph_file,
-    load_vocabulary,
-    release_graph,
-    releases,
-)
+
+if TYPE_CHECKING:
+    from rdflib import Graph
+
+    from vocab.vocabulary import Vocabulary
 
 
 def _vocabulary(release: str, extension: Path | None) -> Vocabulary:
+    from vocab.extension import check_extension
+    from vocab.vocabulary import Vocabulary, load_graph_file, load_vocabulary, release_graph
+
     try:
         vocabulary = (
             Vocabulary(release_graph(release)) if release != "current" else load_vocabulary()
@@ -85,6 +80,8 @@ def show(term: str | None, output_format: str | None, release: str, extension: P
       tsunagu vocab show threshold:flood-caution
       tsunagu vocab show --format jsonld > vocab.jsonld
     """
+    from vocab.publication import FORMAT_NAMES, serialise
+
     vocabulary = _vocabulary(release, extension)
     if term is None:
         graph = vocabulary.graph
@@ -103,6 +100,10 @@ def show(term: str | None, output_format: str | None, release: str, extension: P
 
 
 def _summary(vocabulary: Vocabulary) -> str:
+    from vocab.namespaces import compact_iri
+    from vocab.versioning import deprecations
+    from vocab.vocabulary import releases
+
     lines = [
         f"tsunagu shared vocabulary {vocabulary.version}",
         f"  version IRI  {vocabulary.version_iri}",
@@ -141,6 +142,8 @@ def diff_command(old: str, new: str, output_format: str) -> None:
     Example:
       tsunagu vocab diff 0.1.0 current
     """
+    from vocab.versioning import diff
+
     result = diff(_release_or_file(old), _release_or_file(new))
     if output_format == "json":
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
@@ -149,6 +152,8 @@ def diff_command(old: str, new: str, output_format: str) -> None:
 
 
 def _release_or_file(name: str) -> Graph:
+    from vocab.vocabulary import load_graph_file, release_graph, releases
+
     try:
         if name == "current" or name in releases():
             return release_graph(name)
@@ -181,6 +186,10 @@ def validate(files: tuple[Path, ...], as_extension: bool) -> None:
       tsunagu vocab validate stations.ttl readings.jsonld
       tsunagu vocab validate --extension a-city-terms.ttl
     """
+    from vocab.extension import check_extension
+    from vocab.shapes import validate_graph
+    from vocab.vocabulary import graphs_from_files, load_vocabulary
+
     try:
         graph = graphs_from_files(files)
         if as_extension:

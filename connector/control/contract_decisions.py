@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from connector.control.process import new_pid
+from connector.policy.facts import agreed_payment, stated_purpose
+from connector.policy.offers import judge_counter_offer
 from connector.store.tables import OfferRow
 from policies.decision import DecisionRequest, PolicyDecisionPoint
 from policies.odrl import Policy, parse_policy, same_terms
@@ -25,6 +27,8 @@ class OfferDecision:
     action: Literal["agree", "park", "refuse"]
     code: str | None = None
     reasons: tuple[str, ...] = ()
+    narrowed: str | None = None
+    """The offer whose terms the request narrows (None: it asked for an offer as it is)."""
 
 
 def decide_on_request(
@@ -44,19 +48,26 @@ def decide_on_request(
         not matching and any(o.requires_approval for o in ours)
     ):
         return OfferDecision("park")
-    if not matching:
-        return OfferDecision(
-            "refuse",
-            "offer_not_acceptable",
-            ("the requested terms match none of the provider's offers",),
-        )
+    narrowed = None
+    if not matching:  # narrower terms than the offer they name are acceptable (policy/offers)
+        verdict = judge_counter_offer(ours, offer)
+        if verdict.offer is None:
+            return OfferDecision("refuse", "offer_not_acceptable", verdict.reasons)
+        matching = [verdict.offer]
+        narrowed = verdict.offer.id
     decision = pdp.decide(
         parse_policy(matching[0].policy),
-        DecisionRequest(phase="negotiation", requester=requester, now=now),
+        DecisionRequest(
+            phase="negotiation",
+            requester=requester,
+            now=now,
+            purpose=stated_purpose(offer),
+            payment=agreed_payment(offer),
+        ),
     )
     if decision.allowed:
-        return OfferDecision("agree")
-    return OfferDecision("refuse", "policy_denied", decision.reasons)
+        return OfferDecision("agree", narrowed=narrowed)
+    return OfferDecision("refuse", "policy_denied", decision.reasons, narrowed)
 
 
 def agreement_for(

@@ -15,6 +15,7 @@ it as final, like a peer's 4xx.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ import aiohttp
 import httpx
 
 from connector.errors import PeerError
+from connector.logs import outgoing_headers
 from connector.outbound import OutboundPolicy, PeerSession, fetch
 
 MAX_ACK_BYTES = 256 * 1024
@@ -31,6 +33,10 @@ class PeerRejected(PeerError):
     """The peer answered with a client error: sending the same message again will not help."""
 
     code = "peer_rejected"
+
+    def __init__(self, message: str, *, code: str | None = None, peer_status: int = 0) -> None:
+        super().__init__(message, code=code)
+        self.peer_status = peer_status  # the peer's HTTP status (0: not an HTTP answer)
 
 
 class Dispatcher:
@@ -66,6 +72,7 @@ class Dispatcher:
         headers = {
             "Authorization": f"Bearer {self.token_for(audience)}",
             "Content-Type": "application/json",
+            **outgoing_headers(),  # the request this send belongs to, for the peer's logs
         }
         try:
             async with self._client().post(
@@ -80,8 +87,14 @@ class Dispatcher:
         if content is None:
             raise PeerRejected(f"{url} answered with an oversized body")
         if status >= 300:
+            refusal = _dsp_refusal(content)
+            if refusal is not None:  # the runner keys on peer_rejected; the peer's code is told
+                raise PeerRejected(
+                    f"{url} refused the message ({status}): {refusal[1]} [{refusal[0]}]",
+                    peer_status=status,
+                )
             text = content.decode("utf-8", "replace")[:500]
-            raise PeerRejected(f"{url} answered {status}: {text}")
+            raise PeerRejected(f"{url} answered {status}: {text}", peer_status=status)
         if not content:
             return None
         try:
@@ -90,9 +103,16 @@ class Dispatcher:
             return None  # DSP leaves most 200 bodies unspecified
         return data if isinstance(data, dict) else None
 
+    async def send_extension(
+        self, url: str, body: dict[str, Any], *, audience: str
+    ) -> dict[str, Any] | None:
+        """tsunagu's own messages beside DSP (usage notices, agreement signatures): the same
+        door and checks as `send`, kept apart from it, whose bodies are DSP messages."""
+        return await Dispatcher.send(self, url, body, audience=audience)
+
     async def get_json(self, url: str, *, audience: str, body: dict[str, Any] | None = None) -> Any:
         """A request whose answer we need (catalogue, dataset, process state)."""
-        headers = {"Authorization": f"Bearer {self.token_for(audience)}"}
+        headers = {"Authorization": f"Bearer {self.token_for(audience)}", **outgoing_headers()}
         response = await fetch(
             self.http,
             self.policy,
@@ -104,12 +124,33 @@ class Dispatcher:
         )
         if response.status >= 400:
             kind = PeerRejected if response.status < 500 else PeerError
+            refusal = _dsp_refusal(response.body)
+            if refusal is not None:  # the peer said why: its code is ours to act on
+                code, reason = refusal
+                raise kind(f"{url} refused the request: {reason} [{code}]", code=code)
             text = response.body[:500].decode("utf-8", "replace")
             raise kind(f"{url} answered {response.status}: {text}")
         try:
             return json.loads(response.body)
         except (ValueError, RecursionError) as exc:
             raise PeerRejected(f"{url} did not answer with JSON") from exc
+
+
+def _dsp_refusal(body: bytes) -> tuple[str, str] | None:
+    """(code, reason) from a DSP error object, when the body is one with a snake_case code."""
+    try:
+        data = json.loads(body[:4096])
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    code, reasons = data.get("code"), data.get("reason")
+    if not isinstance(code, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", code):
+        return None
+    reason = (
+        next((r for r in reasons if isinstance(r, str)), "") if isinstance(reasons, list) else ""
+    )
+    return code, reason[:300] or "no reason given"
 
 
 async def _bounded(response: aiohttp.ClientResponse) -> bytes | None:

@@ -7,10 +7,12 @@ we send, and what each of them changes once the peer has it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from connector.clock import Clock
 from connector.control.contract_decisions import agreement_for
+from connector.control.hold_rules import AcceptRule, Steps, accept_rules_of
 from connector.control.negotiation_wire import negotiation_message
 from connector.control.peers import Peer
 from connector.control.process import (
@@ -31,6 +33,7 @@ from connector.protocol.negotiation import (
     next_negotiation_state,
 )
 from connector.protocol.roles import Role
+from connector.store.hold_queries import rules_of
 from connector.store.store import Store, Transaction
 from connector.store.tables import AgreementRow, NegotiationRow
 from policies.decision import PolicyDecisionPoint
@@ -158,6 +161,8 @@ class NegotiationRecords(ProcessService[NegotiationRow]):
                 row.offer = detail["offer"]
                 row.offer_by = Role.PROVIDER
             elif pending == E.CONTRACT_REQUEST:
+                if "offer" in detail:  # the consumer's counter-request
+                    row.offer = detail["offer"]
                 row.offer_by = Role.CONSUMER
 
         return apply
@@ -184,6 +189,67 @@ class NegotiationRecords(ProcessService[NegotiationRow]):
             )
         )
         row.agreement_id = agreement.uid
+
+    # -- applying the peer's messages ------------------------------------------------------
+
+    def _receive(
+        self,
+        tx: Transaction,
+        row: NegotiationRow,
+        sender: Role,
+        event: str,
+        now: datetime,
+        detail: dict[str, Any] | None = None,
+        *,
+        implied: bool = True,
+    ) -> None:
+        """Move `row` by the peer's message; with `implied`, a message of ours it answers counts
+        as delivered (implied acknowledgement: the reply proves the peer has it)."""
+        MACHINE.apply(
+            tx,
+            row,
+            sender=sender,
+            event=event,
+            now=now,
+            direction="inbound",
+            detail=detail,
+            on_implied=self._implied(tx, row) if implied else None,
+        )
+
+    def _take_offer(
+        self,
+        tx: Transaction,
+        row: NegotiationRow,
+        offer: Policy,
+        sender: Role,
+        event: str,
+        now: datetime,
+        *,
+        implied: bool = True,
+    ) -> tuple[dict[str, Any], str]:
+        """The peer's (counter-)offer or request becomes the negotiation's current offer;
+        returns the offer it replaces and who made that one."""
+        self._receive(tx, row, sender, event, now, {"offer": offer.to_json()}, implied=implied)
+        previous = (row.offer, row.offer_by)
+        row.offer = offer.to_json()
+        row.offer_by = sender
+        return previous
+
+    @staticmethod
+    def _keeps_dataset(row: NegotiationRow, offer: Policy) -> None:
+        if target_of(offer) != row.dataset_id:
+            raise MessageError("a counter-offer must keep the dataset", code="wrong_target")
+
+    # -- who takes the next step (connector.control.hold_rules) ----------------------------
+
+    def _steps(self, tx: Transaction, row: NegotiationRow) -> Steps:
+        """The participant's steps, with what this process was started under on top."""
+        return self.holds.steps.over(rules_of(tx, row.id).get("steps", {}))
+
+    def _accept_rules(self, tx: Transaction, row: NegotiationRow) -> tuple[AcceptRule, ...]:
+        """Consumer: the participant's acceptance rules and those given with the request."""
+        given = rules_of(tx, row.id).get("accept", [])
+        return self.holds.accept + accept_rules_of(given, where="accept")
 
     def _opened_before(
         self, tx: Transaction, peer: Peer, role: Role, peer_pid: str

@@ -33,7 +33,7 @@ def negotiation_message(
     detail = row.pending_detail or {}
     path = f"{base}/negotiations/{row.peer_pid}"
     if pending is E.CONTRACT_REQUEST:
-        offer = parse_policy(row.offer)
+        offer = parse_policy(detail.get("offer", row.offer))  # a counter-request's own terms
         if row.state == INITIAL:
             msg: Any = ContractRequestMessage(
                 consumer_pid=consumer_pid, offer=offer, callback_address=callback_address

@@ -1,28 +1,33 @@
-"""Contract negotiation: inbound protocol messages on either side and operator decisions.
+"""Contract negotiation: inbound protocol messages on either side.
 
 Inbound handlers only validate, transition and persist (one transaction) and then return the
 ACK; they never call the peer. Anything we owe the peer is recorded as `pending` on the row and
 sent by the runner (`connector.control.runner`); the record keeping around that (rows, ACKs,
-outbound messages, what a delivered message changes) is `negotiation_records.py`.
+outbound messages, what a delivered message changes) is `negotiation_records.py`, and what an
+operator does is `negotiation_actions.py`.
+
+Each step we take in answer is taken at once or held for the operator, by the owner's rules
+(`hold_rules.py`): a provider agrees (or holds an offer marked `requires_approval`), agrees
+after ACCEPTED, and finalizes after verification; a consumer accepts a provider's offer only
+when it has the terms asked for or an acceptance rule allows it, and verifies an agreement.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import datetime
 from typing import Any
 
-from connector.control.contract_decisions import agreement_problem, decide_on_request
-from connector.control.negotiation_records import (
-    MACHINE,
-    E,
-    NegotiationRecords,
-    requester_of,
-    target_of,
+from connector.control.acceptance import decide_on_offer, same_terms_as_asked
+from connector.control.contract_decisions import (
+    OfferDecision,
+    agreement_problem,
+    decide_on_request,
 )
+from connector.control.holds import HoldNotice, end_hold, start_hold
+from connector.control.negotiation_actions import NEGOTIATION, NegotiationActions
+from connector.control.negotiation_records import E, requester_of, target_of
 from connector.control.peers import Peer
-from connector.control.process import INITIAL, clear_pending, new_pid, termination_detail
-from connector.errors import Conflict, InvalidTransition, MessageError, NotFound
+from connector.control.process import INITIAL, clear_pending, termination_detail
+from connector.errors import InvalidTransition, MessageError
 from connector.protocol.messages import (
     ContractAgreementMessage,
     ContractAgreementVerificationMessage,
@@ -31,15 +36,16 @@ from connector.protocol.messages import (
     ContractOfferMessage,
     ContractRequestMessage,
 )
-from connector.protocol.negotiation import NegotiationState
 from connector.protocol.roles import Role
+from connector.store.dataset_queries import refuse_if_retired
+from connector.store.hold_queries import offer_steps, set_rules
 from connector.store.store import Transaction
 from connector.store.tables import NegotiationRow
 from policies.odrl import Policy, parse_policy
 
 
-class NegotiationService(NegotiationRecords):
-    """Inbound messages on either side and the operator's decisions."""
+class NegotiationService(NegotiationActions):
+    """Inbound messages on either side (and, inherited, the operator's decisions)."""
 
     # -- provider side, inbound -----------------------------------------------------------
 
@@ -58,6 +64,7 @@ class NegotiationService(NegotiationRecords):
                     raise MessageError(
                         f"no dataset {dataset_id!r} on offer", code="unknown_dataset"
                     )
+                refuse_if_retired(tx, dataset_id)
                 if offer.uid not in {o.id for o in offers}:
                     raise MessageError(
                         f"offer {offer.uid!r} is not one of ours for {dataset_id!r}",
@@ -73,41 +80,87 @@ class NegotiationService(NegotiationRecords):
                     offer=offer,
                     offer_by=Role.CONSUMER,
                 )
+                steps = offer_steps(tx, offer.uid)
+                set_rules(tx, row.id, {"steps": steps} if steps else {})
                 created = True
             else:
                 row = self._provider_row(tx, peer, msg.provider_pid, msg.consumer_pid)
                 self._keeps_dataset(row, offer)
                 created = False
-            self._take_offer(tx, row, offer, Role.CONSUMER, E.CONTRACT_REQUEST, now, implied=False)
+            previous, previous_by = self._take_offer(
+                tx, row, offer, Role.CONSUMER, E.CONTRACT_REQUEST, now, implied=False
+            )
             if not created:
                 offers = tx.offers([row.dataset_id])
-            self._decide_on_offer(tx, row, offer, offers_of=offers, peer=peer)
+            ours = parse_policy(previous) if not created and previous_by == Role.PROVIDER else None
+            notice = self._decide_on_offer(tx, row, offer, offers_of=offers, peer=peer, ours=ours)
             tx.add(row)
         self.committed(row)
+        self.held(notice)
         return row, created
 
     def _decide_on_offer(
-        self, tx: Transaction, row: NegotiationRow, offer: Policy, *, offers_of: Any, peer: Peer
-    ) -> None:
+        self,
+        tx: Transaction,
+        row: NegotiationRow,
+        offer: Policy,
+        *,
+        offers_of: Any,
+        peer: Peer,
+        ours: Policy | None,
+    ) -> HoldNotice | None:
+        """Agree, refuse or hold a consumer's request; `ours` is our own counter-offer that a
+        counter-request answers (its terms again: agreed; other terms: the operator decides)."""
+        now = self.clock()
+        if ours is not None and same_terms_as_asked(ours, offer):
+            self.schedule(row, E.AGREEMENT, now, self._agreement_detail(row, offer))
+            return None
         decision = decide_on_request(
-            list(offers_of), offer, pdp=self.pdp, requester=requester_of(peer), now=self.clock()
+            list(offers_of), offer, pdp=self.pdp, requester=requester_of(peer), now=now
         )
-        if decision.action == "park":
-            row.awaiting_decision = True
-        elif decision.action == "agree":
-            self.schedule(row, E.AGREEMENT, self.clock(), self._agreement_detail(row, offer))
+        reason = None
+        if decision.action == "agree" and decision.narrowed is not None:
+            narrower = self._steps(tx, row).narrower  # the offer's switch (docs/holds.md)
+            why = f"the requested terms are narrower than offer {decision.narrowed}"
+            if narrower == "hold":
+                reason = f"{why}, which holds narrower terms for the operator"
+            elif narrower == "refuse":
+                decision = OfferDecision(
+                    "refuse",
+                    "narrower_not_accepted",
+                    (f"{why}, which agrees only to its own terms",),
+                    decision.narrowed,
+                )
+        if ours is not None and (
+            decision.action == "park" or decision.code == "offer_not_acceptable"
+        ):
+            reason = "the consumer's counter-request has other terms than our offer"
+        elif decision.action == "park":
+            reason = "the offer needs the operator's approval"
+        elif reason is None and decision.action == "agree" and self._steps(tx, row).agree == "hold":
+            reason = "this participant holds every request for the operator"
+        if reason is not None:
+            return start_hold(
+                tx,
+                row,
+                NEGOTIATION,
+                E.AGREEMENT,
+                now,
+                {"after": "CONTRACT_REQUEST", "reason": reason},
+            )
+        if decision.action == "agree":
+            self.schedule(row, E.AGREEMENT, now, self._agreement_detail(row, offer))
         else:
             self.schedule(
-                row,
-                E.TERMINATION,
-                self.clock(),
-                termination_detail(decision.code, *decision.reasons),
+                row, E.TERMINATION, now, termination_detail(decision.code, *decision.reasons)
             )
+        return None
 
     def on_event(
         self, peer: Peer, msg: ContractNegotiationEventMessage, *, role: Role
     ) -> NegotiationRow:
         now = self.clock()
+        notice = None
         with self.store.transaction() as tx:
             if role is Role.PROVIDER:
                 row = self._provider_row(tx, peer, msg.provider_pid, msg.consumer_pid)
@@ -123,7 +176,12 @@ class NegotiationService(NegotiationRecords):
                     )
                 self._receive(tx, row, Role.CONSUMER, E.ACCEPTED, now)
                 offer = parse_policy(row.offer)
-                self.schedule(row, E.AGREEMENT, now, self._agreement_detail(row, offer))
+                if self._steps(tx, row).after_accept == "hold":
+                    notice = start_hold(
+                        tx, row, NEGOTIATION, E.AGREEMENT, now, {"after": "ACCEPTED"}
+                    )
+                else:
+                    self.schedule(row, E.AGREEMENT, now, self._agreement_detail(row, offer))
             else:
                 row = self._consumer_row(tx, peer, msg.consumer_pid, msg.provider_pid)
                 if msg.event_type != "FINALIZED":
@@ -131,18 +189,26 @@ class NegotiationService(NegotiationRecords):
                 self._receive(tx, row, Role.PROVIDER, E.FINALIZED, now)
             tx.add(row)
         self.committed(row)
+        self.held(notice)
         return row
 
     def on_verification(
         self, peer: Peer, msg: ContractAgreementVerificationMessage
     ) -> NegotiationRow:
         now = self.clock()
+        notice = None
         with self.store.transaction() as tx:
             row = self._provider_row(tx, peer, msg.provider_pid, msg.consumer_pid)
             self._receive(tx, row, Role.CONSUMER, E.VERIFICATION, now)
-            self.schedule(row, E.FINALIZED, now)
+            if self._steps(tx, row).finalize == "hold":
+                notice = start_hold(
+                    tx, row, NEGOTIATION, E.FINALIZED, now, {"agreement_id": row.agreement_id}
+                )
+            else:
+                self.schedule(row, E.FINALIZED, now)
             tx.add(row)
         self.committed(row)
+        self.held(notice)
         return row
 
     def on_termination(
@@ -159,7 +225,8 @@ class NegotiationService(NegotiationRecords):
             detail = termination_detail(msg.code, *(msg.reason or []))
             self._receive(tx, row, sender, E.TERMINATION, now, detail, implied=False)
             clear_pending(row)
-            row.awaiting_decision = False
+            if row.awaiting_decision:
+                end_hold(tx, row, NEGOTIATION, now, action=None)
             tx.add(row)
         self.committed(row)
         return row
@@ -167,7 +234,9 @@ class NegotiationService(NegotiationRecords):
     # -- consumer side, inbound -----------------------------------------------------------
 
     def on_offer(self, peer: Peer, msg: ContractOfferMessage) -> tuple[NegotiationRow, bool]:
-        """A provider's offer: provider-initiated (new process) or a counter-offer."""
+        """A provider's offer: provider-initiated (new process) or a counter-offer. Accepted
+        at once only with the terms we asked for or under an acceptance rule; else it waits
+        in OFFERED for the operator."""
         now = self.clock()
         offer = msg.offer
         with self.store.transaction() as tx:
@@ -190,16 +259,34 @@ class NegotiationService(NegotiationRecords):
                 row = self._consumer_row(tx, peer, msg.consumer_pid, msg.provider_pid)
                 self._keeps_dataset(row, offer)
                 created = False
-            self._take_offer(tx, row, offer, Role.PROVIDER, E.CONTRACT_OFFER, now)
-            # the consumer accepts provider offers automatically
-            self.schedule(row, E.ACCEPTED, now)
+            previous, previous_by = self._take_offer(
+                tx, row, offer, Role.PROVIDER, E.CONTRACT_OFFER, now
+            )
+            asked = parse_policy(previous) if not created and previous_by == Role.CONSUMER else None
+            acceptance = decide_on_offer(
+                offer,
+                asked=asked,
+                rules=self._accept_rules(tx, row),
+                provider=peer.did,
+                claims=peer.claims,
+                dataset_id=row.dataset_id,
+            )
+            notice = None
+            if acceptance.accepted:
+                self.schedule(row, E.ACCEPTED, now)
+            else:
+                notice = start_hold(
+                    tx, row, NEGOTIATION, E.ACCEPTED, now, {"reason": acceptance.reason}
+                )
             tx.add(row)
         self.committed(row)
+        self.held(notice)
         return row, created
 
     def on_agreement(self, peer: Peer, msg: ContractAgreementMessage) -> NegotiationRow:
         now = self.clock()
         agreement = msg.agreement
+        notice = None
         with self.store.transaction() as tx:
             row = self._consumer_row(tx, peer, msg.consumer_pid, msg.provider_pid)
             problem = agreement_problem(
@@ -215,154 +302,13 @@ class NegotiationService(NegotiationRecords):
                 tx, row, Role.PROVIDER, E.AGREEMENT, now, detail={"agreement": agreement.to_json()}
             )
             self._store_agreement(tx, row, agreement, provider=peer.did, consumer=self.own_did)
-            self.schedule(row, E.VERIFICATION, now)
-            tx.add(row)
-        self.committed(row)
-        return row
-
-    # -- operator actions -----------------------------------------------------------------
-
-    def request(
-        self, *, provider_did: str, provider_address: str, dataset_id: str, offer: Policy
-    ) -> NegotiationRow:
-        """Consumer: ask a provider for one of its offers."""
-        now = self.clock()
-        row = self._new_row(
-            role=Role.CONSUMER,
-            counterparty_did=provider_did,
-            counterparty_address=provider_address,
-            dataset_id=dataset_id,
-            offer=dataclasses.replace(offer, target=dataset_id),
-            offer_by=Role.CONSUMER,
-        )
-        self.schedule(row, E.CONTRACT_REQUEST, now)
-        with self.store.transaction() as tx:
-            tx.add(row)
-        self.committed(row)
-        return row
-
-    def offer_to(
-        self, *, consumer_did: str, consumer_address: str, dataset_id: str, offer_id: str
-    ) -> NegotiationRow:
-        """Provider: offer one of our dataset offers to a consumer (provider-initiated)."""
-        now = self.clock()
-        with self.store.transaction() as tx:
-            ours = tx.offer(offer_id)
-            if ours is None or ours.dataset_id != dataset_id:
-                raise NotFound(
-                    f"no offer {offer_id!r} on dataset {dataset_id!r}", code="unknown_offer"
+            if self._steps(tx, row).verify == "hold":
+                notice = start_hold(
+                    tx, row, NEGOTIATION, E.VERIFICATION, now, {"agreement_id": agreement.uid}
                 )
-            row = self._new_row(
-                role=Role.PROVIDER,
-                counterparty_did=consumer_did,
-                counterparty_address=consumer_address,
-                dataset_id=dataset_id,
-                offer=dataclasses.replace(parse_policy(ours.policy), target=dataset_id),
-                offer_by=Role.PROVIDER,
-            )
-            self.schedule(row, E.CONTRACT_OFFER, now)
-            tx.add(row)
-        self.committed(row)
-        return row
-
-    def approve(self, pid: str) -> NegotiationRow:
-        """Provider: agree to a negotiation parked for a human decision."""
-        with self.store.transaction() as tx:
-            row = self._parked(tx, pid)
-            MACHINE.check(row, Role.PROVIDER, E.AGREEMENT)
-            self.schedule(
-                row, E.AGREEMENT, self.clock(), self._agreement_detail(row, parse_policy(row.offer))
-            )
-            row.awaiting_decision = False
-            tx.add(row)
-        self.committed(row)
-        return row
-
-    def counter_offer(self, pid: str, offer: Policy) -> NegotiationRow:
-        """Provider: answer a parked request with different terms."""
-        with self.store.transaction() as tx:
-            row = self._parked(tx, pid)
-            MACHINE.check(row, Role.PROVIDER, E.CONTRACT_OFFER)
-            offer = dataclasses.replace(offer, target=row.dataset_id, uid=offer.uid or new_pid())
-            self.schedule(row, E.CONTRACT_OFFER, self.clock(), {"offer": offer.to_json()})
-            row.awaiting_decision = False
-            tx.add(row)
-        self.committed(row)
-        return row
-
-    def terminate(self, pid: str, *, code: str, reason: str) -> NegotiationRow:
-        """Either side: end a negotiation that has not finished."""
-        now = self.clock()
-        with self.store.transaction() as tx:
-            row = tx.process(NegotiationRow, pid)
-            if row.state == INITIAL:  # the peer never heard of it: end it locally
-                MACHINE._move(
-                    tx,
-                    row,
-                    NegotiationState.TERMINATED,
-                    E.TERMINATION,
-                    now,
-                    "local",
-                    termination_detail(code, reason),
-                )
-                clear_pending(row)
             else:
-                MACHINE.check(row, Role(row.role), E.TERMINATION)
-                self.schedule(row, E.TERMINATION, now, termination_detail(code, reason))
-            row.awaiting_decision = False
+                self.schedule(row, E.VERIFICATION, now)
             tx.add(row)
         self.committed(row)
-        return row
-
-    def _receive(
-        self,
-        tx: Transaction,
-        row: NegotiationRow,
-        sender: Role,
-        event: str,
-        now: datetime,
-        detail: dict[str, Any] | None = None,
-        *,
-        implied: bool = True,
-    ) -> None:
-        """Move `row` by the peer's message; with `implied`, a message of ours it answers counts
-        as delivered (implied acknowledgement: the reply proves the peer has it)."""
-        MACHINE.apply(
-            tx,
-            row,
-            sender=sender,
-            event=event,
-            now=now,
-            direction="inbound",
-            detail=detail,
-            on_implied=self._implied(tx, row) if implied else None,
-        )
-
-    def _take_offer(
-        self,
-        tx: Transaction,
-        row: NegotiationRow,
-        offer: Policy,
-        sender: Role,
-        event: str,
-        now: datetime,
-        *,
-        implied: bool = True,
-    ) -> None:
-        """The peer's (counter-)offer or request becomes the negotiation's current offer."""
-        self._receive(tx, row, sender, event, now, {"offer": offer.to_json()}, implied=implied)
-        row.offer = offer.to_json()
-        row.offer_by = sender
-
-    @staticmethod
-    def _keeps_dataset(row: NegotiationRow, offer: Policy) -> None:
-        if target_of(offer) != row.dataset_id:
-            raise MessageError("a counter-offer must keep the dataset", code="wrong_target")
-
-    def _parked(self, tx: Transaction, pid: str) -> NegotiationRow:
-        row = tx.process(NegotiationRow, pid, role=Role.PROVIDER)
-        if not row.awaiting_decision:
-            raise Conflict(
-                "this negotiation is not waiting for a decision", code="not_awaiting_decision"
-            )
+        self.held(notice)
         return row

@@ -18,16 +18,20 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from connector.clock import Clock
+from connector.control.hold_rules import HoldSettings
 from connector.control.peers import Peer
 from connector.errors import DuplicateMessage, InvalidTransition, NotFound
 from connector.protocol.roles import Role
 from connector.store.store import Store, Transaction
 from connector.store.tables import EventRow, NegotiationRow, TransferRow
 from policies.decision import PolicyDecisionPoint
+
+if TYPE_CHECKING:
+    from connector.control.holds import HoldNotice
 
 RowT = TypeVar("RowT", NegotiationRow, TransferRow)
 
@@ -101,9 +105,9 @@ class Machine:
                 raise DuplicateMessage(
                     f"{event} was received already; {row.id} is {row.state}"
                 ) from None
-            if direction != "inbound" or row.pending is None:
-                raise
             pending = row.pending
+            if direction != "inbound" or pending is None or not _in_flight(row, now):
+                raise
             implied_state = self.next_state(own, self._state(row), self.event_type(pending))
             new_state = str(self.next_state(sender, implied_state, self.event_type(event)))
             if on_implied is not None:
@@ -116,6 +120,16 @@ class Machine:
     @staticmethod
     def _repeats_last(tx: Transaction, row: ProcessLike, event: str) -> bool:
         last = tx.last_event(row.id)
+        if last is not None and last.direction == "local" and last.message in _HOLD_EVENTS:
+            # an operator hold came after the message that moved the process: look past it
+            last = next(
+                (
+                    e
+                    for e in reversed(tx.events(row.id))
+                    if not (e.direction == "local" and e.message in _HOLD_EVENTS)
+                ),
+                None,
+            )
         return (
             last is not None
             and last.direction == "inbound"
@@ -150,6 +164,23 @@ class Machine:
         row.state = new_state
         row.updated_at = now
         tx.add(row)
+
+
+_HOLD_EVENTS = frozenset({"HOLD", "OPERATOR"})  # connector.control.holds: no state change
+
+
+def _in_flight(row: ProcessLike, now: datetime) -> bool:
+    """Whether our pending message may already be with the peer: it is due (the runner may
+    be sending it) or was tried before. One scheduled for later (a transfer's time window)
+    cannot have been, so nothing the peer sends implies it."""
+    if row.pending is None:
+        return False
+    due = row.next_attempt_at
+    return row.attempts > 0 or due is None or _aware(due) <= _aware(now)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def schedule(
@@ -216,6 +247,15 @@ class ProcessService(Generic[RowT]):
 
     row_type: type[RowT]
     outbox: Outbox | None = None  # set by the composition root once the runner exists
+    # Who takes each step (connector.control.hold_rules), and who hears of a new hold; set by
+    # the composition root.
+    holds: HoldSettings = HoldSettings()
+    on_hold: Callable[[HoldNotice], None] | None = None
+
+    def held(self, notice: HoldNotice | None) -> None:
+        """After the commit that started a hold: tell whoever listens (the webhook)."""
+        if notice is not None and self.on_hold is not None:
+            self.on_hold(notice)
 
     def __init__(
         self,

@@ -20,7 +20,9 @@ from typing import Any, Protocol
 
 from connector.clock import Clock
 from connector.control.dispatcher import Dispatcher, PeerRejected
+from connector.control.holds import PEER_NOT_FOUND, start_hold
 from connector.control.process import INITIAL, clear_pending, schedule
+from connector.control.reconcile import ask_peer
 from connector.errors import ConnectorError
 from connector.outbound import OutboundRefused
 from connector.store.store import Store
@@ -64,7 +66,11 @@ class Runner:
         self.dispatcher = dispatcher
         self.clock = clock
         self.services = services
+        # A named owner is a place that outlives the process (`tsunagu serve` uses host and
+        # port): leases under that name when we start were our crashed predecessor's, and are
+        # freed at once instead of lapsing. Unnamed runners take a random name.
         self.owner = owner or f"runner-{uuid.uuid4().hex[:12]}"
+        self.reclaim = owner is not None
         self.lease_seconds = lease_seconds
         self.batch = batch
         self.max_attempts = max_attempts
@@ -73,6 +79,7 @@ class Runner:
         self.idle_seconds = idle_seconds
         self.max_in_flight = max_in_flight
         self.on_change = on_change  # a failed or retried send is a change operators wait on
+        self.on_hold: Callable[[Any], None] | None = None  # a 404 held for the operator
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
@@ -124,6 +131,16 @@ class Runner:
         earliest known retry is due, and every `idle_seconds`. Each message is sent as its own
         task, so a new message never queues behind a slow peer."""
         self._loop = asyncio.get_running_loop()
+        if self.reclaim:  # before any lease of ours is handed out in this run
+            try:
+                freed = await self.release()
+            except ConnectorError as exc:
+                log.warning("runner: could not free leases of a previous run: %s", exc)
+            else:
+                if freed:
+                    log.info(
+                        "runner: freed %d lease(s) a previous run of %s held", freed, self.owner
+                    )
         self._running = True
         try:
             while not self._stopping:
@@ -213,19 +230,89 @@ class Runner:
                 item.url, item.body, audience=row.counterparty_did
             )
             await self.store.call(service.on_sent, row.id, pending, response)
-        except (PeerRejected, OutboundRefused) as exc:
-            # Final: the peer refused, or the address may not be contacted; retrying changes
-            # neither.
-            log.info("%s %s: %s rejected: %s", kind.__tablename__, row.id, pending, exc)
-            # a peer's refusal quotes its answer; ours says which rule refused
-            error = str(exc) if isinstance(exc, PeerRejected) else f"{exc.code}: {exc}"
-            await self.store.call(self._failed, kind, row.id, pending, error)
-            self.on_change(row.id)
-            self.wake()  # the termination it may have scheduled is due now
+        except PeerRejected as exc:
+            if exc.peer_status == 404 and pending != "TERMINATION":
+                # The peer does not know the process: sending again would not help, and ending
+                # it would hide that from the operator. Held for the operator to decide.
+                log.info("%s %s: %s answered 404: held", kind.__tablename__, row.id, pending)
+                notice = await self.store.call(self._not_found, kind, row.id, pending, str(exc))
+                self.on_change(row.id)
+                if notice is not None and self.on_hold is not None:
+                    self.on_hold(notice)
+                return
+            if exc.peer_status != 400 or row.peer_pid is None:
+                await self._refused(kind, row, pending, exc)
+                return
+            await self._reconcile(kind, service, row, pending, exc)
+        except OutboundRefused as exc:
+            await self._refused(kind, row, pending, exc)
         except ConnectorError as exc:
-            log.info("%s %s: %s will be retried: %s", kind.__tablename__, row.id, pending, exc)
-            await self.store.call(self._retry, kind, row.id, pending, str(exc))
-            self.on_change(row.id)
+            await self._retry_later(kind, row, pending, exc)
+
+    async def _reconcile(
+        self, kind: type[Any], service: OutboundService, row: Any, pending: str, exc: PeerRejected
+    ) -> None:
+        """A 400 may answer a message the peer took before (we crashed before recording its
+        acknowledgement): ask the peer where the process stands before giving up."""
+        try:
+            outcome = await ask_peer(self.dispatcher, kind, row, pending)
+        except ConnectorError as unreachable:  # ask again later; the message is still owed
+            await self._retry_later(kind, row, pending, unreachable)
+            return
+        if not outcome.adopt:
+            await self._refused(kind, row, pending, PeerRejected(outcome.reason(str(exc))))
+            return
+        log.info(
+            "%s %s: the peer already has %s (it is %s): adopted",
+            kind.__tablename__,
+            row.id,
+            pending,
+            outcome.peer_state,
+        )
+        try:
+            await self.store.call(service.on_sent, row.id, pending, None)
+        except ConnectorError as failed:
+            await self._retry_later(kind, row, pending, failed)
+
+    async def _refused(
+        self, kind: type[Any], row: Any, pending: str, exc: PeerRejected | OutboundRefused
+    ) -> None:
+        """Final: the peer refused, or the address may not be contacted; retrying changes
+        neither."""
+        log.info("%s %s: %s rejected: %s", kind.__tablename__, row.id, pending, exc)
+        # a peer's refusal quotes its answer; ours says which rule refused
+        error = str(exc) if isinstance(exc, PeerRejected) else f"{exc.code}: {exc}"
+        await self.store.call(self._failed, kind, row.id, pending, error)
+        self.on_change(row.id)
+        self.wake()  # the termination it may have scheduled is due now
+
+    async def _retry_later(
+        self, kind: type[Any], row: Any, pending: str, exc: ConnectorError
+    ) -> None:
+        log.info("%s %s: %s will be retried: %s", kind.__tablename__, row.id, pending, exc)
+        await self.store.call(self._retry, kind, row.id, pending, str(exc))
+        self.on_change(row.id)
+
+    def _not_found(self, kind: type[Any], pid: str, pending: str, error: str) -> Any:
+        now = self.clock()
+        with self.store.transaction() as tx:
+            row = tx.process(kind, pid)
+            if row.pending != pending:
+                return None
+            row.last_error = error[:2000]
+            if row.state == INITIAL:  # our first message: the peer never had the process
+                self._give_up(tx, row, pending, now, error)
+                tx.add(row)
+                return None
+            detail = {
+                "message": pending,
+                "pending_detail": row.pending_detail,
+                "error": error[:500],
+            }
+            clear_pending(row)
+            notice = start_hold(tx, row, kind.__tablename__, PEER_NOT_FOUND, now, detail)
+            tx.add(row)
+            return notice
 
     def _retry(self, kind: type[Any], pid: str, pending: str, error: str) -> None:
         now = self.clock()

@@ -8,9 +8,13 @@ minted when the message is sent (so a retried start never carries a stale token)
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Protocol
 
 from connector.clock import Clock
+from connector.control.acceptance import window_opens
+from connector.control.hold_rules import Steps
+from connector.control.holds import PEER_NOT_FOUND, HoldNotice, end_hold, start_hold
 from connector.control.peers import Peer
 from connector.control.process import (
     INITIAL,
@@ -21,9 +25,11 @@ from connector.control.process import (
     dsp_state,
     new_pid,
     pids,
+    schedule,
     termination_detail,
 )
-from connector.errors import Forbidden, MessageError, NotFound
+from connector.errors import Conflict, Forbidden, MessageError, NotFound
+from connector.policy.starts import decide_transfer_start, keep_start_context
 from connector.protocol.formats import FORMATS, PULL, PUSH
 from connector.protocol.messages import (
     DataAddress,
@@ -36,12 +42,14 @@ from connector.protocol.messages import (
 )
 from connector.protocol.roles import Role
 from connector.protocol.transfer import TransferEvent, TransferState, next_transfer_state
+from connector.store.hold_queries import hold_of, rules_of, transfers_of_agreement
 from connector.store.store import Store, Transaction
 from connector.store.tables import AgreementRow, NegotiationRow, TransferRow
-from policies.decision import DecisionRequest, PolicyDecisionPoint
+from policies.decision import PolicyDecisionPoint
 from policies.odrl import parse_policy
 
 E = TransferEvent
+TRANSFER = "transfer"
 MACHINE = Machine("transfer", next_transfer_state, TransferState, TransferEvent)
 
 
@@ -103,12 +111,11 @@ class TransferService(ProcessService[TransferRow]):
                 raise MessageError(
                     "a push transfer needs the consumer's dataAddress", code="missing_data_address"
                 )
-            decision = self.pdp.decide(
-                parse_policy(agreement.policy),
-                DecisionRequest(
-                    phase="transfer", requester={"did": peer.did, **peer.claims}, now=now
-                ),
-            )
+            steps = self._steps(tx, agreement)
+            opens = self._window(steps, agreement, now)
+            requester = {"did": peer.did, **peer.claims}
+            # one that starts when its window opens is judged for that moment
+            decision = decide_transfer_start(self.pdp, tx, agreement, requester, opens or now)
             if not decision.allowed:
                 raise Forbidden(
                     "; ".join(decision.reasons) or "the agreement does not permit this",
@@ -127,6 +134,7 @@ class TransferService(ProcessService[TransferRow]):
                 created_at=now,
                 updated_at=now,
             )
+            keep_start_context(tx, row.id, agreement, requester, now)
             MACHINE.apply(
                 tx,
                 row,
@@ -136,9 +144,52 @@ class TransferService(ProcessService[TransferRow]):
                 direction="inbound",
                 detail={"format": msg.format, "agreementId": agreement.id},
             )
-            self.schedule(row, E.START, now)  # start as soon as the start message is delivered
+            notice = self._start_or_hold(tx, row, agreement, now, steps, opens)
         self.committed(row)
+        self.held(notice)
         return row, True
+
+    def steps_of(self, pid: str) -> Steps:
+        """The steps a transfer runs under (its agreement's negotiation, over ours)."""
+        with self.store.transaction() as tx:
+            row = tx.process(TransferRow, pid)
+            agreement = tx.session.get(AgreementRow, row.agreement_id)
+            if agreement is None:
+                return self.holds.steps
+            return self._steps(tx, agreement)
+
+    def _steps(self, tx: Transaction, agreement: AgreementRow) -> Steps:
+        """The steps of the agreement's negotiation (from its offer), over the participant's."""
+        return self.holds.steps.over(rules_of(tx, agreement.negotiation_id).get("steps", {}))
+
+    @staticmethod
+    def _window(steps: Steps, agreement: AgreementRow, now: datetime) -> datetime | None:
+        """When a transfer under `agreement` is to start, if it waits for the agreement's
+        time window and that has not opened yet."""
+        if steps.transfer_start != "window":
+            return None
+        opens = window_opens(parse_policy(agreement.policy))
+        return opens if opens is not None and opens > now else None
+
+    def _start_or_hold(
+        self,
+        tx: Transaction,
+        row: TransferRow,
+        agreement: AgreementRow,
+        now: datetime,
+        steps: Steps,
+        opens: datetime | None,
+    ) -> HoldNotice | None:
+        """Start a requested transfer at once, hold it for the operator, or start it when the
+        agreement's time window opens, by the negotiation's steps (offer, then participant)."""
+        if opens is not None:
+            # Due when the window opens, and nobody's lease: the runner finds it then.
+            schedule(row, E.START, opens, {"window_opens": opens.isoformat()})
+            return start_hold(tx, row, TRANSFER, E.START, now, {"window_opens": opens.isoformat()})
+        if steps.transfer_start == "hold":
+            return start_hold(tx, row, TRANSFER, E.START, now, {"agreement_id": agreement.id})
+        self.schedule(row, E.START, now)  # start as soon as the start message is delivered
+        return None
 
     def _usable_agreement(self, tx: Transaction, peer: Peer, agreement_id: str) -> AgreementRow:
         try:
@@ -188,6 +239,8 @@ class TransferService(ProcessService[TransferRow]):
                     row.data_address = msg.data_address.to_json()
             if row.pending is not None and not MACHINE.allows(row, Role(row.role), row.pending):
                 clear_pending(row)  # what we meant to send no longer applies
+            if event is E.TERMINATION:
+                end_hold(tx, row, TRANSFER, now, action=None)
             tx.add(row)
         self.committed(row)
         return row
@@ -228,6 +281,36 @@ class TransferService(ProcessService[TransferRow]):
         self.committed(row)
         return row
 
+    def approve(self, pid: str) -> TransferRow:
+        """Provider: start a transfer that waits for the operator (or for its window) now; or,
+        on either side, send again a message the peer answered with 404."""
+        now = self.clock()
+        with self.store.transaction() as tx:
+            row = tx.process(TransferRow, pid)
+            hold = hold_of(tx, pid)
+            if hold is None:
+                raise Conflict("this transfer is not waiting for a decision", code="not_waiting")
+            message, detail = E.START, None
+            if hold.waiting_for == PEER_NOT_FOUND:
+                message, detail = hold.detail["message"], hold.detail.get("pending_detail")
+            MACHINE.check(row, Role(row.role), message)
+            end_hold(tx, row, TRANSFER, now, action="approve")
+            self.schedule(row, message, now, detail)
+            tx.add(row)
+        self.committed(row)
+        return row
+
+    def terminate_for_agreement(self, agreement_id: str, reason: str) -> list[TransferRow]:
+        """Every transfer under a revoked agreement ends: each one still running is terminated
+        (a termination message to the peer, or locally when the peer never heard of it)."""
+        with self.store.transaction() as tx:
+            pids = [
+                t.id for t in transfers_of_agreement(tx, agreement_id) if not _terminal(t.state)
+            ]
+        return [
+            self.act(pid, E.TERMINATION, code="agreement_revoked", reason=reason) for pid in pids
+        ]
+
     def act(
         self, pid: str, event: TransferEvent, *, code: str | None = None, reason: str | None = None
     ) -> TransferRow:
@@ -235,7 +318,25 @@ class TransferService(ProcessService[TransferRow]):
         now = self.clock()
         with self.store.transaction() as tx:
             row = tx.process(TransferRow, pid)
-            if row.state == INITIAL and event is E.TERMINATION:
+            hold = end_hold(tx, row, TRANSFER, now, action=event.lower())
+            if row.state != INITIAL and hold is not None and hold.waiting_for == PEER_NOT_FOUND:
+                if event is not E.TERMINATION:
+                    raise Conflict(
+                        "the peer does not know this transfer: send again or terminate",
+                        code="peer_not_found",
+                    )
+                MACHINE.check(row, Role(row.role), event)
+                MACHINE._move(
+                    tx,
+                    row,
+                    TransferState.TERMINATED,
+                    event,
+                    now,
+                    "local",
+                    termination_detail(code, reason),
+                )
+                clear_pending(row)
+            elif row.state == INITIAL and event is E.TERMINATION:
                 MACHINE._move(
                     tx,
                     row,
@@ -314,9 +415,15 @@ class TransferService(ProcessService[TransferRow]):
                 direction="outbound",
                 detail=row.pending_detail or {},
             )
+            if "window_opens" in (row.pending_detail or {}):
+                end_hold(tx, row, TRANSFER, now, action=None)  # the window opened
             clear_pending(row)
             tx.add(row)
         self.committed(row)
+
+
+def _terminal(state: str) -> bool:
+    return state in (TransferState.COMPLETED, TransferState.TERMINATED)
 
 
 def _event_of(msg: Any) -> TransferEvent:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ import httpx
 from connector.clock import Clock
 from connector.dataplane.addresses import endpoint_properties
 from connector.dataplane.errors import BackendTimeout, BackendUnavailable
+from connector.dataplane.metering import metered
 from connector.dataplane.sources import Body, DataRequest, clean_subpath
 from connector.dataplane.tokens import token_hash
 from connector.dataplane.upstream import PASSED_HEADERS
@@ -34,6 +36,7 @@ from connector.identity.access_tokens import MAX_LIFETIME_SECONDS
 from connector.outbound import OutboundPolicy, PeerSession, fetch
 from connector.protocol.formats import PULL, PUSH
 from connector.protocol.roles import Role
+from connector.store.audit_records import record_event
 from connector.store.dataplane_queries import DataPlaneQueries
 from connector.store.dataplane_tables import DataCredentialRow
 from connector.store.store import Store
@@ -195,7 +198,27 @@ class DataClient:
             and "Content-Length" not in response.headers
         )
         chunks = _KeptFresh(self, row, response) if live else _Chunks(response)
-        return Body(chunks, status=response.status, headers=headers, live=live)
+        body = Body(chunks, status=response.status, headers=headers, live=live)
+        return metered(body, functools.partial(self._received, row, request.subpath))
+
+    def _received(self, row: Any, path: str, size: int, digest: str | None, complete: bool) -> None:
+        """The audit entry of what one read brought in (connector.dataplane.metering)."""
+        record = record_event(
+            at=self.clock(),
+            family="data",
+            action="received",
+            subject=row.id,
+            peer=row.counterparty_did,
+            details={
+                "agreement": row.agreement_id,
+                "path": path,
+                "bytes": size,
+                "sha256": digest,
+                "complete": complete,
+            },
+        )
+        with self.store.transaction() as tx:
+            tx.add(record)
 
     async def _get(
         self, credential: DataCredentialRow, request: DataRequest

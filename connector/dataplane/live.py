@@ -153,22 +153,36 @@ class Feed:
 class ReadingStream:
     """The framed readings of one subscription, until closed."""
 
-    def __init__(self, feed: Feed, queue: asyncio.Queue[Reading], *, sse: bool) -> None:
+    def __init__(
+        self,
+        feed: Feed,
+        queue: asyncio.Queue[Reading],
+        *,
+        sse: bool,
+        keep: Callable[[Any], bool] | None = None,
+    ) -> None:
         self._feed = feed
         self._queue: asyncio.Queue[Reading] | None = queue
         self._sse = sse
+        self._keep = keep  # personal data: whether a reading's payload may go out, now
 
     def __aiter__(self) -> ReadingStream:
         return self
 
     async def __anext__(self) -> bytes:
-        if self._queue is None:
-            raise StopAsyncIteration
-        reading = await self._queue.get()
-        parts = [reading]
-        while not self._queue.empty() and len(parts) < 100:  # catch up in one write
-            parts.append(self._queue.get_nowait())
-        return b"".join(r.sse() if self._sse else r.ndjson() for r in parts)
+        while True:
+            if self._queue is None:
+                raise StopAsyncIteration
+            reading = await self._queue.get()
+            parts = [reading]
+            while not self._queue.empty() and len(parts) < 100:  # catch up in one write
+                parts.append(self._queue.get_nowait())
+            if self._keep is not None:
+                keep = self._keep
+                parts = [r for r in parts if keep(r.payload)]
+                if not parts:
+                    continue
+            return b"".join(r.sse() if self._sse else r.ndjson() for r in parts)
 
     async def aclose(self) -> None:
         queue, self._queue = self._queue, None

@@ -15,16 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import anyio
 
+from connector.audit.entries import format_time
 from connector.clock import Clock
 from connector.dataplane.access import AccessPolicy, AccessVerdict, AgreementAccessPolicy
 from connector.dataplane.addresses import PullAddressIssuer
+from connector.dataplane.consent import ConsentGate
 from connector.dataplane.errors import AccessDenied, TokenRejected
+from connector.dataplane.metering import access_record, metered
 from connector.dataplane.push import PushSender
 from connector.dataplane.reading import Access, SourceReader
 from connector.dataplane.sinks import Sinks
@@ -36,6 +41,8 @@ from connector.identity.keys import KeyRing
 from connector.outbound import OutboundPolicy, PeerSession
 from connector.protocol.formats import PULL, PUSH
 from connector.protocol.roles import Role
+from connector.store.audit_records import record_event
+from connector.store.consent_queries import ConsentQueries
 from connector.store.dataplane_queries import DataPlaneQueries, TransferSnapshot
 from connector.store.store import Store
 
@@ -65,6 +72,7 @@ class DataPlane:
         self.policy: AccessPolicy = policy or AgreementAccessPolicy()
         self.recheck_seconds = recheck_seconds
         self.reader = SourceReader(clock)
+        self.consent = self.reader.consent = ConsentGate(ConsentQueries(store), clock)
         self.http = self.reader.http  # also the consumer side's client for pulls (app.py)
         # consumers' push sinks and providers' pull endpoints: addresses peers gave us
         self.outbound = outbound
@@ -204,18 +212,46 @@ class DataPlane:
         self.bind()
         claims = self.tokens.check(authorization, transfer_id)
         snapshot = await self._snapshot(transfer_id)
-        verdict = self.admit(claims, snapshot)
-        assert snapshot is not None
-        if verdict.count_limit is not None:
-            counted = await anyio.to_thread.run_sync(
-                self.queries.count_access, snapshot.agreement_id, verdict.count_limit, self.clock()
-            )
-            if not counted:
-                raise AccessDenied(
-                    f"the agreement allows {verdict.count_limit} accesses; all are used",
-                    code="access_limit_reached",
+        now = self.clock()
+        try:
+            verdict = self.admit(claims, snapshot, now)
+            assert snapshot is not None
+            if verdict.count_limit is not None:
+                counted = await anyio.to_thread.run_sync(
+                    self.queries.count_access,
+                    snapshot.agreement_id,
+                    verdict.count_limit,
+                    self.clock(),
                 )
-        return Access(claims, snapshot)
+                if not counted:
+                    raise AccessDenied(
+                        f"the agreement allows {verdict.count_limit} accesses; all are used",
+                        code="access_limit_reached",
+                    )
+        except (AccessDenied, TokenRejected) as exc:
+            # A signed token for this transfer, refused: the refusal and its reason are logged
+            # (forged or foreign tokens are not: anyone could fill the log with those).
+            if snapshot is not None and snapshot.role == Role.PROVIDER:
+                self._refused(snapshot, claims.consumer_did, exc)
+            raise
+        return Access(claims, snapshot, now)
+
+    def _refused(self, snapshot: TransferSnapshot, consumer: str, exc: Exception) -> None:
+        record = record_event(
+            at=self.clock(),
+            family="data",
+            action="refused",
+            subject=snapshot.transfer_id,
+            peer=consumer,
+            details={
+                "agreement": snapshot.agreement_id,
+                "code": getattr(exc, "code", "refused"),
+                "reason": str(exc)[:500],
+                "decision": "denied",
+            },
+        )
+        with self.store.transaction() as tx:
+            tx.add(record)
 
     async def _snapshot(self, transfer_id: str) -> TransferSnapshot | None:
         # A SQLite read of the WAL snapshot (~50 us, never waiting on a writer) costs less than
@@ -224,7 +260,12 @@ class DataPlane:
             return self.queries.snapshot(transfer_id)
         return await anyio.to_thread.run_sync(self.queries.snapshot, transfer_id)
 
-    def admit(self, claims: TransferClaims, snapshot: TransferSnapshot | None) -> AccessVerdict:
+    def admit(
+        self,
+        claims: TransferClaims,
+        snapshot: TransferSnapshot | None,
+        now: datetime | None = None,
+    ) -> AccessVerdict:
         if snapshot is None or snapshot.role != Role.PROVIDER:
             raise TokenRejected("no such transfer here", code="token_foreign")
         if claims.consumer_did != snapshot.counterparty_did:
@@ -233,6 +274,13 @@ class DataPlane:
             )
         if claims.agreement_id != snapshot.agreement_id:
             raise TokenRejected("the token names another agreement", code="token_foreign")
+        if snapshot.state == "TERMINATED" and snapshot.revoked_at is not None:
+            # revoking terminates the agreement's transfers; the consumer is told why
+            raise AccessDenied(
+                "the provider revoked the agreement: "
+                + (snapshot.revoked_reason or "no reason given"),
+                code="agreement_revoked",
+            )
         if snapshot.state == "TERMINATED":
             raise TokenRejected(
                 "the transfer was terminated; its tokens are revoked", code="token_revoked"
@@ -247,7 +295,7 @@ class DataPlane:
             raise AccessDenied(
                 "this is a push transfer: the provider sends the data", code="not_a_pull_transfer"
             )
-        verdict = self.policy.check(snapshot, self.clock())
+        verdict = self.policy.check(snapshot, now or self.clock())
         if not verdict.allowed:
             raise AccessDenied(verdict.reason, code=verdict.code)
         return verdict
@@ -296,4 +344,31 @@ class DataPlane:
         self.queries.revoke_agreement(agreement_id, reason, self.clock())
 
     async def open(self, access: Access, request: DataRequest) -> Body:
-        return await self.reader.open(access, request)
+        body = await self.reader.open(access, request)
+        # when it was admitted (the audit verifier re-decides it then); the entry is written
+        # when the body ends
+        started = format_time(access.admitted_at or self.clock())
+        return metered(body, functools.partial(self._accessed, access, request.subpath, started))
+
+    def _accessed(
+        self,
+        access: Access,
+        path: str,
+        started: str,
+        size: int,
+        digest: str | None,
+        complete: bool,
+    ) -> None:
+        """The audit entry of one read (connector.dataplane.metering)."""
+        record = access_record(
+            at=self.clock(),
+            snapshot=access.snapshot,
+            peer=access.claims.consumer_did,
+            path=path,
+            size=size,
+            digest=digest,
+            complete=complete,
+            started=started,
+        )
+        with self.store.transaction() as tx:
+            tx.add(record)

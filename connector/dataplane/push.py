@@ -20,7 +20,9 @@ What is sent is what a plain read of the pull endpoint would return, except that
   last one, up to 100 readings), until the transfer is suspended, completed or terminated.
 
 Every delivery (each start or resume) is one access under the agreement: its time window and
-revocation are checked and an access-count limit counted; a delivery the agreement no longer
+revocation are checked and an access-count limit counted, and when it ends (delivered, failed
+or cut) it is a `data.access` audit entry like a pull read's, with the bytes sent and, for a
+finite body delivered whole, their SHA-256; a delivery the agreement no longer
 allows terminates the transfer with that reason. A failed upload (or batch) is retried with
 exponential backoff (0.5 s, 1 s, 2 s); after `max_attempts` failures in a row the transfer is
 terminated with code `push_failed` and the last error, which both sides see in its history.
@@ -33,19 +35,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import aiohttp
 import anyio
 
+from connector.audit.entries import format_time
 from connector.clock import Clock
 from connector.dataplane.access import AccessPolicy, AccessVerdict
 from connector.dataplane.addresses import endpoint_properties
 from connector.dataplane.errors import PushFailed
+from connector.dataplane.metering import MAX_HASHED, access_record
 from connector.dataplane.reading import Access, SourceReader
 from connector.dataplane.sinks import NDJSON
 from connector.dataplane.sources import DataRequest, parse_source
@@ -208,17 +214,17 @@ class PushSender:
     # -- one delivery ---------------------------------------------------------------------------
 
     async def _deliver(self, pid: str) -> None:
-        sent = [0]  # bytes handed to the sink so far (a list: the live loop adds to it)
+        sent = _Delivery()  # what went to the sink so far (the live loop adds to it)
         try:
             await self._delivery(pid, sent)
         except asyncio.CancelledError:
             reason = self._cuts.pop(pid, None)
             if reason is None:
                 raise  # shutting down: the job stays owed, under its lease
-            await self._finish(pid, "stopped", sent=sent[0], error=f"cut: {reason}")
+            await self._finish(pid, "stopped", sent=sent.bytes, error=f"cut: {reason}")
         except PushFailed as exc:
             log.warning("push of %s failed, terminating: %s", pid, exc)
-            await self._finish(pid, "failed", sent=sent[0], error=exc.message)
+            await self._finish(pid, "failed", sent=sent.bytes, error=exc.message)
             await self._terminate(pid, exc.code, exc.message)
         except Exception as exc:  # a defect: keep the transfer, try again in a minute
             log.exception("push of %s broke", pid)
@@ -230,13 +236,36 @@ class PushSender:
             )
         finally:
             self._running.pop(pid, None)
+            if sent.access is not None:
+                self._accessed(sent.access, sent)
 
-    async def _delivery(self, pid: str, sent: list[int]) -> None:
+    def _accessed(self, access: Access, sent: _Delivery) -> None:
+        """The audit entry of one delivery, as a pull read's (`plane.DataPlane._accessed`).
+        Written synchronously: a cancelled task (a cut) cannot be relied on to await."""
+        record = access_record(
+            at=self.clock(),
+            snapshot=access.snapshot,
+            peer=access.snapshot.counterparty_did,
+            path="",
+            size=sent.bytes,
+            digest=sent.sha256 if sent.complete else None,
+            complete=sent.complete,
+            started=format_time(sent.started or self.clock()),
+            push=True,
+        )
+        try:
+            with self.store.transaction() as tx:
+                tx.add(record)
+        except ConnectorError as exc:  # a closed store on shutdown: say so, do not mask
+            log.warning("push of %d bytes not recorded: %s", sent.bytes, exc)
+
+    async def _delivery(self, pid: str, sent: _Delivery) -> None:
         snapshot = await anyio.to_thread.run_sync(self.queries.snapshot, pid)
         if snapshot is None or snapshot.state != "STARTED":
             await self._finish(pid, "stopped")  # sync will owe it again on a resume
             return
-        if not await self._allowed(snapshot):
+        started = self.clock()  # decided at this instant (the audit verifier re-decides it so)
+        if not await self._allowed(snapshot, started):
             return
         try:  # what retrying cannot mend: the sink's address, the kind of source
             sink = await anyio.to_thread.run_sync(self._sink, pid)
@@ -246,18 +275,21 @@ class PushSender:
         except ConnectorError as exc:
             raise PushFailed(f"the push cannot start: {exc}") from exc
         access = Access(
-            TransferClaims(pid, snapshot.agreement_id, snapshot.counterparty_did, 0), snapshot
+            TransferClaims(pid, snapshot.agreement_id, snapshot.counterparty_did, 0),
+            snapshot,
+            started,
         )
+        sent.access, sent.started = access, started  # counted: from here it is an access
         if live:
             await self._stream(access, sink, sent)  # returns only when cut or failed
             return
         await self._retrying(pid, functools.partial(self._upload, access, sink, sent))
-        log.info("pushed %d bytes for transfer %s", sent[0], pid)
+        log.info("pushed %d bytes for transfer %s", sent.bytes, pid)
         # Delivered: from here on there is nothing to cut, only bookkeeping, which a cut must
         # not interrupt (the completion we send next is acknowledged fast enough for its
         # COMPLETED to arrive while we are still writing).
         self._running.pop(pid, None)
-        await anyio.to_thread.run_sync(self._complete, pid, sent[0])
+        await anyio.to_thread.run_sync(self._complete, pid, sent.bytes)
 
     def _complete(self, pid: str, sent: int) -> None:
         self.queries.finish_push(pid, state="done", now=self.clock(), bytes_sent=sent)
@@ -271,9 +303,9 @@ class PushSender:
         with self.store.transaction() as tx:
             return _Sink(tx.process(TransferRow, pid).data_address or {}, self.outbound)
 
-    async def _allowed(self, snapshot: TransferSnapshot) -> bool:
+    async def _allowed(self, snapshot: TransferSnapshot, now: datetime) -> bool:
         """One access under the agreement (see the module docstring); False: terminated."""
-        pid, now = snapshot.transfer_id, self.clock()
+        pid = snapshot.transfer_id
         verdict: AccessVerdict = self.policy.check(snapshot, now)
         limit = verdict.count_limit
         if verdict.allowed and limit is not None:
@@ -291,7 +323,7 @@ class PushSender:
         await self._terminate(pid, verdict.code, verdict.reason)
         return False
 
-    async def _upload(self, access: Access, sink: _Sink, sent: list[int]) -> None:
+    async def _upload(self, access: Access, sink: _Sink, sent: _Delivery) -> None:
         """A finite push: the whole body in one chunked PUT."""
         body = await self.reader.open(access, DataRequest())
         counted = _Counted(body.chunks)
@@ -309,11 +341,12 @@ class PushSender:
             ) as response:
                 if response.status >= 300:
                     raise Conflict(f"the consumer's sink answered {response.status}")
+            sent.complete, sent.sha256 = True, counted.hexdigest()
         finally:
-            sent[0] = counted.size  # also when cut: how far it got
+            sent.bytes = counted.size  # also when cut: how far it got
             await aclose(body.chunks)
 
-    async def _stream(self, access: Access, sink: _Sink, sent: list[int]) -> None:
+    async def _stream(self, access: Access, sink: _Sink, sent: _Delivery) -> None:
         """A live push: one POST per batch of readings, for as long as the transfer runs."""
         pid = access.claims.transfer_id
         wanted = DataRequest(accept=NDJSON)
@@ -323,7 +356,7 @@ class PushSender:
         try:
             async for batch in body.chunks:
                 await self._retrying(pid, functools.partial(self._post, sink, headers, batch))
-                sent[0] += len(batch)
+                sent.bytes += len(batch)
         finally:
             await aclose(body.chunks)
 
@@ -380,13 +413,26 @@ class PushSender:
             )
 
 
+@dataclass
+class _Delivery:
+    """One delivery: set `access` once it is counted under the agreement; then it is metered
+    (bytes to the sink, a SHA-256 of a finite body that arrived whole) into the audit log."""
+
+    bytes: int = 0
+    sha256: str | None = None
+    complete: bool = False
+    access: Access | None = None
+    started: datetime | None = None  # when it was admitted
+
+
 class _Counted:
-    """The source's chunks, counted on the way (an iterator object, not a generator, so an
-    aborted upload leaves nothing to finalise)."""
+    """The source's chunks, counted and hashed on the way (an iterator object, not a
+    generator, so an aborted upload leaves nothing to finalise)."""
 
     def __init__(self, chunks: AsyncIterator[bytes]) -> None:
         self._chunks = chunks
         self.size = 0
+        self._digest: Any = hashlib.sha256()
 
     def __aiter__(self) -> _Counted:
         return self
@@ -394,4 +440,13 @@ class _Counted:
     async def __anext__(self) -> bytes:
         chunk = await self._chunks.__anext__()
         self.size += len(chunk)
+        if self._digest is not None:
+            if self.size > MAX_HASHED:
+                self._digest = None
+            else:
+                self._digest.update(chunk)
         return chunk
+
+    def hexdigest(self) -> str | None:
+        """SHA-256 of what was sent, when it stayed within `MAX_HASHED`."""
+        return None if self._digest is None else str(self._digest.hexdigest())

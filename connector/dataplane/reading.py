@@ -5,11 +5,14 @@ and pushes sent by `push.PushSender`; it holds the upstream clients they share.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from connector.clock import Clock
 from connector.dataplane.accumulate import Snapshots
+from connector.dataplane.consent_rows import Unfilterable, filtered
 from connector.dataplane.errors import SourceMisconfigured
 from connector.dataplane.files import open_file
 from connector.dataplane.live import Feeds, ReadingStream, buffered, mqtt_upstream
@@ -19,6 +22,9 @@ from connector.dataplane.tokens import TransferClaims
 from connector.dataplane.upstream import HttpClient, open_http
 from connector.store.dataplane_queries import TransferSnapshot
 
+if TYPE_CHECKING:
+    from connector.dataplane.consent import ConsentGate
+
 
 @dataclass(frozen=True)
 class Access:
@@ -26,6 +32,7 @@ class Access:
 
     claims: TransferClaims
     snapshot: TransferSnapshot
+    admitted_at: datetime | None = None  # the instant the agreement was decided on
 
 
 class SourceReader:
@@ -34,8 +41,11 @@ class SourceReader:
         self.sql = SqlEngines()
         self.feeds = Feeds(clock)
         self.snapshots = Snapshots(self.http, clock)
+        self.consent: ConsentGate | None = None  # set by the data plane (personal data)
 
     async def aclose(self) -> None:
+        if self.consent is not None:
+            await self.consent.aclose()
         await self.feeds.aclose()
         await self.snapshots.aclose()
         await self.http.aclose()
@@ -43,6 +53,9 @@ class SourceReader:
 
     async def open(self, access: Access, request: DataRequest) -> Body:
         spec = parse_source(access.snapshot.data_address)
+        field = access.snapshot.subject_field
+        if field is not None:
+            return await self._personal(access, spec, request, field)
         if spec.kind == "file":
             return await open_file(spec, request)
         if spec.kind == "sql":
@@ -55,24 +68,80 @@ class SourceReader:
             return await open_http(self.http, spec, request)
         return await self._mqtt(spec, request)
 
-    async def _mqtt(self, spec: SourceSpec, request: DataRequest) -> Body:
+    async def _personal(
+        self, access: Access, spec: SourceSpec, request: DataRequest, field: str
+    ) -> Body:
+        """Personal data: only rows of subjects whose consent covers this access, read now
+        (connector/dataplane/consent.py). Whole rows only: no byte ranges, no encodings."""
+        gate = self.consent
+        if gate is None:
+            raise SourceMisconfigured("personal data cannot be served without consent records")
+        request = replace(request, range=None, accept_encoding="identity")
+        if spec.live and (spec.kind == "mqtt" or request.wants_events or request.wants_ndjson):
+            live = await gate.live(access.snapshot)
+
+            def keep(payload: Any) -> bool:
+                return isinstance(payload, dict) and payload.get(field) in live
+
+            if spec.kind == "http":
+                return await self._live(self.snapshots.feed(self.feeds, spec), request, keep)
+            return await self._mqtt(spec, request, keep)
+        allowed = (await gate.allowed(access.snapshot)).fixed()
+        if spec.kind == "sql":
+            rows = await open_sql(self.sql, spec, request, keep=(field, allowed))
+            rows.headers["Cache-Control"] = "no-store"
+            return rows
+        if spec.kind == "file":
+            body = await open_file(spec, request)
+        elif spec.kind == "http" and spec.accumulate is not None and not request.subpath:
+            body = await self.snapshots.read(spec, request)
+        else:
+            body = await open_http(self.http, spec, request)
+        encoding = body.headers.get("Content-Encoding", "identity")
+        if encoding != "identity" or body.status not in (200,):
+            await _close(body)
+            raise Unfilterable(
+                f"the owner's system answered {body.status} ({encoding}); personal data is "
+                "filtered from whole, unencoded bodies only"
+            )
+        media = body.headers.get("Content-Type", "")
+        headers = {k: v for k, v in body.headers.items() if k not in _WHOLE_BODY_HEADERS}
+        chunks = await filtered(body.chunks, media, field, allowed)
+        return Body(chunks, headers={**headers, "Cache-Control": "no-store"})
+
+    async def _mqtt(
+        self, spec: SourceSpec, request: DataRequest, keep: Callable[[Any], bool] | None = None
+    ) -> Body:
         if request.subpath or request.query:
             raise SourceMisconfigured("a live MQTT dataset takes no sub-paths or parameters")
         buffer = int((spec.accumulate or {}).get("size", 0) or 0)
         feed = self.feeds.get(mqtt_key(spec), lambda: mqtt_upstream_of(spec), buffer=buffer)
         if feed.buffer is not None and not (request.wants_events or request.wants_ndjson):
             readings = list(feed.buffer)  # accumulation: the latest readings, as a finite read
+            if keep is not None:
+                readings = [r for r in readings if keep(r.payload)]
             return Body(buffered(readings), headers={"Content-Type": "application/x-ndjson"})
-        return await self._live(feed, request)
+        return await self._live(feed, request, keep)
 
-    async def _live(self, feed: Any, request: DataRequest) -> Body:
+    async def _live(
+        self, feed: Any, request: DataRequest, keep: Callable[[Any], bool] | None = None
+    ) -> Body:
         queue = await feed.subscribe()
         media = "text/event-stream" if request.wants_events else "application/x-ndjson"
         return Body(
-            ReadingStream(feed, queue, sse=request.wants_events),
+            ReadingStream(feed, queue, sse=request.wants_events, keep=keep),
             headers={"Content-Type": media, "Cache-Control": "no-store"},
             live=True,
         )
+
+
+_WHOLE_BODY_HEADERS = ("Content-Length", "Content-Range", "Accept-Ranges", "ETag")
+
+
+async def _close(body: Body) -> None:
+    close = getattr(body.chunks, "aclose", None)
+    if close is not None:
+        await close()
 
 
 def mqtt_key(spec: SourceSpec) -> str:

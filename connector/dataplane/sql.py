@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, CursorResult, Engine, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import create_engine
 
+from connector.dataplane.consent_rows import Unfilterable
 from connector.dataplane.errors import BackendTimeout, BackendUnavailable, SourceMisconfigured
 from connector.dataplane.sources import Body, DataRequest, SourceSpec, only_params
 from connector.errors import MessageError
@@ -93,14 +94,29 @@ def _bound(spec: SourceSpec, request: DataRequest) -> dict[str, Any]:
 
 
 class _Rows:
-    """Streams one query's rows; the connection is closed when the stream is."""
+    """Streams one query's rows; the connection is closed when the stream is. With `keep`
+    (a personal dataset: the subject column and the consenting subjects), only those rows."""
 
-    def __init__(self, connection: Connection, result: CursorResult[Any], csv_out: bool) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        result: CursorResult[Any],
+        csv_out: bool,
+        keep: tuple[str, frozenset[str]] | None = None,
+    ) -> None:
         self._connection: Connection | None = connection
         self._result = result
         self._csv = csv_out
         self._keys = list(result.keys())
         self._header_sent = False
+        self._keep: tuple[int, frozenset[str]] | None = None
+        if keep is not None:
+            field, allowed = keep
+            if field not in self._keys:
+                raise Unfilterable(
+                    f"the personal dataset's query has no column {field!r} (columns: {self._keys})"
+                )
+            self._keep = (self._keys.index(field), allowed)
 
     def __aiter__(self) -> _Rows:
         return self
@@ -109,6 +125,13 @@ class _Rows:
         if self._connection is None:
             raise StopAsyncIteration
         rows = await anyio.to_thread.run_sync(self._result.fetchmany, BATCH)
+        while rows and self._keep is not None:
+            index, allowed = self._keep
+            kept = [r for r in rows if _subject(r[index]) in allowed]
+            if kept:
+                rows = kept
+                break
+            rows = await anyio.to_thread.run_sync(self._result.fetchmany, BATCH)
         if not rows:
             await self.aclose()
             if self._csv and not self._header_sent:
@@ -136,6 +159,10 @@ class _Rows:
                 await anyio.to_thread.run_sync(_close, connection)
 
 
+def _subject(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 def _close(connection: Connection) -> None:
     try:
         connection.rollback()
@@ -161,7 +188,13 @@ def _csv_lines(rows: Sequence[Sequence[Any]]) -> bytes:
     return out.getvalue().encode()
 
 
-async def open_sql(engines: SqlEngines, spec: SourceSpec, request: DataRequest) -> Body:
+async def open_sql(
+    engines: SqlEngines,
+    spec: SourceSpec,
+    request: DataRequest,
+    *,
+    keep: tuple[str, frozenset[str]] | None = None,
+) -> Body:
     if request.subpath:
         raise MessageError("an SQL dataset has no sub-paths", code="bad_subpath")
     query = spec.text("query")
@@ -175,7 +208,12 @@ async def open_sql(engines: SqlEngines, spec: SourceSpec, request: DataRequest) 
         _execute, engine, query, values, timeout, abandon_on_cancel=False
     )
     media = "text/csv; charset=utf-8" if csv_out else "application/x-ndjson"
-    return Body(_Rows(connection, result, csv_out), headers={"Content-Type": media})
+    try:
+        rows = _Rows(connection, result, csv_out, keep)
+    except Unfilterable:
+        await anyio.to_thread.run_sync(_close, connection)
+        raise
+    return Body(rows, headers={"Content-Type": media})
 
 
 def _execute(

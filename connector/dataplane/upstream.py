@@ -39,6 +39,7 @@ PASSED_HEADERS = (
     "Accept-Ranges",
     "ETag",
     "Last-Modified",
+    "Tsunagu-Attribution",  # an `attribute` duty of the agreement (connector.policy.duties)
 )
 
 
@@ -47,8 +48,12 @@ class HttpClient:
 
     def __init__(self) -> None:
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     def session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            # A read still running at shutdown would otherwise open a session nobody closes.
+            raise BackendUnavailable("the connector is shutting down", code="shutting_down")
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 # Bytes pass through as the owner encoded them; Accept-Encoding is ours to set.
@@ -59,6 +64,7 @@ class HttpClient:
         return self._session
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
             self._session = None

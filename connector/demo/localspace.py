@@ -7,8 +7,9 @@ Used by `tsunagu demo`, the end-to-end tests and the benchmarks.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from connector.api.authority import build_authority_app
 from connector.api.client import ManagementClient
@@ -17,8 +18,9 @@ from connector.clock import Clock, system_clock
 from connector.identity.authority import Authority
 from connector.outbound import Resolver
 from connector.participant import init_participant
+from connector.private_files import write_private
 from connector.serving import BackgroundServer, free_port
-from connector.settings import Settings
+from connector.settings import Settings, write_settings
 
 
 @dataclass
@@ -91,7 +93,7 @@ class LocalDataspace:
             valid_days=365,
             now=self.clock(),
         )
-        settings.credential_path.write_text(credential)
+        write_private(settings.credential_path, credential)
         return await self.serve(key, settings)
 
     async def serve(self, key: str, settings: Settings) -> Participant:
@@ -113,6 +115,13 @@ class LocalDataspace:
         await participant.server.stop()
         self._servers.remove(participant.server)
         return participant.settings
+
+    async def reconfigure(self, key: str, **changes: Any) -> Participant:
+        """Change a participant's settings as its operator would: edit tsunagu.toml and
+        restart the connector (e.g. `audit_auditors=(did,)` to let an auditor read)."""
+        settings = replace(await self.stop(key), **changes)
+        write_settings(settings)
+        return await self.serve(key, settings)
 
     def __getitem__(self, key: str) -> Participant:
         return self.participants[key]

@@ -23,8 +23,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from connector.demo import basin_watch
+from connector.demo import (
+    audit_moment,
+    basin_watch,
+    consent_moment,
+    console_moment,
+    policy_moments,
+)
 from connector.demo import sources as demo_sources
+from connector.demo.catalog_moment import catalog_moment
 from connector.demo.localspace import LocalDataspace, Participant
 from connector.errors import ConnectorError
 
@@ -104,13 +111,17 @@ class Steps:
         return result
 
 
-async def run_demo(keep: Path | None = None) -> bool:
+async def run_demo(keep: Path | None = None, *, console: bool = False) -> bool:
     steps = Steps()
     with _workspace(keep) as root:
         click.echo(f"tsunagu demo: a river basin in {root}\n")
         try:
             async with _basin(root, steps) as basin:
-                await _story(basin, steps)
+                sources = await _story(basin, steps)
+                if console and not steps.failed:
+                    live = sources["b"] if sources["b"]["type"] == "mqtt" else None
+                    codes = {m.key: m.code for m in MUNICIPALITIES}
+                    await console_moment.keep_serving(basin, codes, live)
         except (ConnectorError, OSError):
             return False
     click.echo(click.style("\nevery step succeeded", fg="green", bold=True))
@@ -153,7 +164,7 @@ async def _basin(root: Path, steps: Steps) -> AsyncIterator[LocalDataspace]:
         yield space
 
 
-async def _story(basin: LocalDataspace, steps: Steps) -> None:
+async def _story(basin: LocalDataspace, steps: Steps) -> dict[str, dict[str, Any]]:
     c = basin["c"].client
     agreements: list[str] = []
     # The owners' own systems (data plane), each writing its own format: A市's telemetry CSV
@@ -224,7 +235,19 @@ async def _story(basin: LocalDataspace, steps: Steps) -> None:
         click.echo(f"      data endpoint {record['data_address']['endpoint']}")
         records.append(record)
 
+    await catalog_moment(
+        basin,
+        steps,
+        {
+            k: f"urn:tsunagu:dataset:{m.code}:river-water-level"
+            for m in MUNICIPALITIES
+            if (k := m.key) != "c"
+        },
+    )
     await _watch(basin, steps, sources, records, now)
+    await consent_moment.run(basin, steps)  # personal data: only residents who opted in
+    await audit_moment.run(basin, steps)
+    return sources
 
 
 async def _watch(
@@ -273,6 +296,7 @@ async def _watch(
     lines = await steps.run("C村 has every reading in one model: one unit, one time form", check)
     for line in lines:
         click.echo(f"      {line}")
+    await policy_moments.run(basin, steps, stations, now)  # the owners' rules, with reasons
 
 
 SENT_AS = {

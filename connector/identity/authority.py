@@ -36,6 +36,7 @@ from connector.identity.encoding import to_iso
 from connector.identity.errors import IdentityError
 from connector.identity.fetch import LOOPBACK_HOSTS
 from connector.identity.keys import KeyRing
+from connector.identity.participants import ListedParticipant, default_address, sign_participants
 from connector.identity.status_list import MIN_BITS, Bitstring, issue_status_list_credential
 
 __all__ = ["Authority", "IssuedCredential"]
@@ -58,6 +59,7 @@ class IssuedCredential:
     issued_at: str
     valid_until: str
     revoked_at: str | None = None
+    address: str | None = None  # the connector's DSP base, for the participant list
 
 
 class Authority:
@@ -165,8 +167,11 @@ class Authority:
         memberships: Sequence[str],
         valid_days: int,
         now: datetime,
+        address: str | None = None,
     ) -> str:
-        """Issue a membership credential and record it; returns the compact VC-JWT."""
+        """Issue a membership credential and record it; returns the compact VC-JWT.
+        `address` is the member's DSP base for the participant list (default: beside its
+        DID document)."""
         try:
             did_web_document_url(subject, dev_mode=True)
         except IdentityError as exc:
@@ -201,6 +206,7 @@ class Authority:
                 status_index=index,
                 issued_at=to_iso(now),
                 valid_until=to_iso(valid_until),
+                address=address,
             )
             registry["issued"].append(asdict(record))
             self._write_registry(registry)
@@ -241,6 +247,25 @@ class Authority:
             url=self.status_list_url,
             bits=Bitstring.with_set(revoked, size=registry["size"]),
             now=now,
+        )
+
+    def participants(self, now: datetime) -> list[ListedParticipant]:
+        """Members with a credential neither revoked nor expired, one entry per DID."""
+        listed: dict[str, ListedParticipant] = {}
+        for entry in self._read_registry()["issued"]:
+            if entry.get("revoked_at") is not None or entry["valid_until"] < to_iso(now):
+                continue
+            did = entry["subject"]
+            old = listed.get(did)
+            roles = tuple(dict.fromkeys((*(old.roles if old else ()), entry["role"])))
+            address = entry.get("address") or default_address(did)
+            listed[did] = ListedParticipant(did, entry["legal_name"], address, roles)
+        return sorted(listed.values(), key=lambda p: p.did)
+
+    def participant_list(self, now: datetime) -> str:
+        """The signed participant list, from the registry as it is on disk now."""
+        return sign_participants(
+            self.keys.active, issuer=self.did, participants=self.participants(now), now=now
         )
 
     # -- persistence -------------------------------------------------------------------------

@@ -310,10 +310,24 @@ class DidResolver:
             self._attempted[did] = self._clock()
             key = (await self._fetch(did)).verification_key(kid, relationship)
         if key is None:
+            # Another request may be refreshing right now (it set the rate limit): what it
+            # fetches may have the key, so wait for it and look again before refusing.
+            async with self._lock(did):
+                pass
+            key = (await self.resolve(did)).verification_key(kid, relationship)
+        if key is None:
             raise IdentityError(
                 f"{did} publishes no {relationship} key {kid!r}", code="token_unknown_kid"
             )
         return key
+
+    async def refreshed(self, did: str) -> DidDocument:
+        """The document again, for a signature by a key the cached one lacks (a rotation),
+        within the same rate limit as `key_for`; the cached one when over it."""
+        if not self._may_refresh(did):
+            return await self.resolve(did)
+        self._attempted[did] = self._clock()
+        return await self._fetch(did)
 
     def _may_refresh(self, did: str) -> bool:
         last = self._attempted.get(did)

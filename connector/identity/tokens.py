@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
+
 from connector.clock import Clock
 from connector.identity import jws
 from connector.identity.credentials import CredentialVerifier, MembershipClaims
@@ -118,7 +120,12 @@ class TokenVerifier:
         if jws.verify(token, key) != claims:
             raise IdentityError("signed claims differ from the parsed ones", code="token_malformed")
         # Only a fully verified token may use up its jti, so junk cannot fill the cache.
-        if not self._replay.remember(issuer, jti, expires + timedelta(seconds=self._leeway)):
+        until = expires + timedelta(seconds=self._leeway)
+        if getattr(self._replay, "inline", True):  # in memory, or SQLite's one writer
+            fresh = self._replay.remember(issuer, jti, until)
+        else:  # a database round trip: not on the event loop, so requests overlap
+            fresh = await anyio.to_thread.run_sync(self._replay.remember, issuer, jti, until)
+        if not fresh:
             raise IdentityError(
                 f"token {jti!r} from {issuer} was already used", code="token_replayed"
             )

@@ -17,6 +17,7 @@ Neither follows proxies from the environment: a proxy would resolve the name its
 
 from __future__ import annotations
 
+import functools
 import socket
 import ssl
 from collections.abc import Iterable
@@ -27,6 +28,7 @@ import httpcore
 import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from connector.errors import PeerError
 from connector.outbound.policy import OutboundPolicy
 
 SocketOption = (
@@ -92,14 +94,25 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
         limits: httpx.Limits | None = None,
     ) -> None:
         limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
-        super().__init__(verify=verify, trust_env=False, limits=limits)
+        context = (
+            system_trust() if verify is True else httpx.create_ssl_context(verify, trust_env=False)
+        )
+        super().__init__(verify=context, trust_env=False, limits=limits)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+            ssl_context=context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=PinnedBackend(policy, dial),
         )
+
+
+@functools.cache
+def system_trust() -> ssl.SSLContext:
+    """The system's CA certificates, loaded once: every client built its own context, and
+    loading the bundle takes ~30 ms (several clients per connector). A context may serve many
+    connections at once."""
+    return httpx.create_ssl_context(trust_env=False)
 
 
 def pinned_client(
@@ -162,11 +175,15 @@ class PeerSession:
         self._options = session_options
         self._keep_cookies = keep_cookies  # a cookie jar needs the running loop: made with it
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     def _cookies(self) -> dict[str, Any]:
         return {} if self._keep_cookies else {"cookie_jar": aiohttp.DummyCookieJar()}
 
     def session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            # A task still running at shutdown would otherwise open a session nobody closes.
+            raise PeerError("the connector is shutting down", code="shutting_down")
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(
@@ -182,6 +199,7 @@ class PeerSession:
         return self._session
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -14,6 +14,8 @@ Error codes raised as `MessageError(..., code=...)`:
     invalid_field     a property has the wrong JSON type or an unknown enumerated value
     invalid_callback  `callbackAddress` is not an absolute http(s) URL
     invalid_policy    the offer or agreement is not a usable ODRL policy
+    invalid_characters  an identifier or address holds a control character (see identifiers)
+    identifier_too_long an identifier or address is over its length limit
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import urlsplit
 
 from connector.errors import MessageError
+from connector.protocol.identifiers import MAX_ADDRESS, MAX_IDENTIFIER, MAX_NAME, check_identifier
 from policies.errors import PolicyError
 from policies.odrl import Policy, PolicyKind, parse_policy
 
@@ -52,12 +55,19 @@ class Prop:
         return re.sub(r"(?<!^)(?=[A-Z])", "_", self.name).lower()
 
 
+def _limit(name: str) -> int:
+    if name.endswith("Address"):
+        return MAX_ADDRESS
+    return MAX_NAME if name == "dataset" else MAX_IDENTIFIER
+
+
 def text(name: str) -> Prop:
-    return Prop(name, lambda fields, n: fields.string(n))
+    """A short string a store keeps and indexes: a pid, an id, a code, an address."""
+    return Prop(name, lambda fields, n: fields.identifier(n, limit=_limit(n)))
 
 
 def optional_text(name: str) -> Prop:
-    return Prop(name, lambda fields, n: fields.optional_string(n))
+    return Prop(name, lambda fields, n: fields.optional_identifier(n, limit=_limit(n)))
 
 
 def policy(name: str, kind: PolicyKind) -> Prop:
@@ -176,6 +186,15 @@ class Fields:
             return value
         raise self._wrong(name, "a string", value)
 
+    def identifier(self, name: str, *, limit: int = MAX_IDENTIFIER) -> str:
+        return check_identifier(self.string(name), f"{self.where}: {name!r}", limit=limit)
+
+    def optional_identifier(self, name: str, *, limit: int = MAX_IDENTIFIER) -> str | None:
+        value = self.optional_string(name)
+        if value is None:
+            return None
+        return check_identifier(value, f"{self.where}: {name!r}", limit=limit)
+
     def object(self, name: str) -> Mapping[str, Any]:
         value = self.optional_object(name)
         if value is None:
@@ -201,9 +220,13 @@ class Fields:
     def policy(self, name: str, kind: PolicyKind) -> Policy:
         data = self.object(name)
         try:
-            return parse_policy(data, expected_kind=kind)
+            parsed = parse_policy(data, expected_kind=kind)
         except PolicyError as exc:
             raise MessageError(f"{self.where}: {name}: {exc}", code="invalid_policy") from exc
+        for what, value in (("@id", parsed.uid), ("target", parsed.target)):
+            if isinstance(value, str):
+                check_identifier(value, f"{self.where}: {name}.{what}", limit=MAX_NAME)
+        return parsed
 
 
 @dataclass(frozen=True, kw_only=True)

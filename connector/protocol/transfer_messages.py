@@ -18,6 +18,7 @@ from connector.protocol.base import (
     enum,
     text,
 )
+from connector.protocol.identifiers import MAX_ADDRESS
 from connector.protocol.states import TransferState
 
 
@@ -76,7 +77,7 @@ class DataAddress:
             properties.append(EndpointProperty(entry.string("name"), entry.string("value")))
         return cls(
             endpoint_type=fields.string("endpointType"),
-            endpoint=fields.optional_string("endpoint"),
+            endpoint=fields.optional_identifier("endpoint", limit=MAX_ADDRESS),
             endpoint_properties=tuple(properties),
         )
 

@@ -1,12 +1,13 @@
 """The audit log's SQL: appending entries with tree maintenance, and the reads proofs need.
 
-An append runs inside the transaction that writes the events it records (`Transaction` calls
-`append` just before commit, see store.py). It locks the single `audit_head` row, so appends of
-several processes on one PostgreSQL database queue there and the sequence stays gap-free: a
-transaction that rolls back takes its entries and its head update with it. The lock is taken
-last and held only for the few statements of the append, so it does not serialise the rest of
-a transition's work.
-"""
+On SQLite an append runs inside the transaction that writes the events it records
+(`Transaction` calls `append` just before commit, see store.py): one writer at a time anyway.
+On PostgreSQL that transaction only leaves a pending row per event, and `seal_pending` appends
+them right after its commit, in batches, under the lock of the single `audit_head` row: the
+lock no longer spans every business commit's WAL flush, so several processes' commits do not
+queue behind each other. Either way the sequence stays gap-free (numbers are given only under
+the head lock, in the transaction that writes the entries, so a rollback takes its numbers
+with it) and proofs are served up to the sealed size."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col
@@ -39,14 +40,16 @@ from connector.store.audit_tables import (
     AuditEntryRow,
     AuditHeadRow,
     AuditNodeRow,
+    AuditPendingRow,
 )
 
 if TYPE_CHECKING:  # store.py calls `append`; only the type flows the other way
     from connector.store.store import Store
 
-__all__ = ["AuditQueries", "Checkpointed", "StoredEntry", "append"]
+__all__ = ["AuditQueries", "Checkpointed", "StoredEntry", "append", "pending_body", "seal_pending"]
 
 EntryFor = Callable[[int], Entry]  # the entry to write, given the sequence number it gets
+BodyFor = Callable[[int], bytes]  # its canonical bytes, likewise
 
 _HEAD = (
     select(col(AuditHeadRow.size), col(AuditHeadRow.frontier))
@@ -55,9 +58,11 @@ _HEAD = (
 )
 _ENTRY_TABLE = SQLModel.metadata.tables[AuditEntryRow.__tablename__]
 _NODE_TABLE = SQLModel.metadata.tables[AuditNodeRow.__tablename__]
+_PENDING_TABLE = SQLModel.metadata.tables[AuditPendingRow.__tablename__]
 _HEAD_TABLE = SQLModel.metadata.tables[AuditHeadRow.__tablename__]
-_INSERT_ENTRIES = insert(_ENTRY_TABLE)
-_INSERT_NODES = insert(_NODE_TABLE)
+_INSERT_ENTRIES_SQL = "INSERT INTO audit_entry (seq, event_seq, body) VALUES ({}, {}, {})"
+_INSERT_NODES_SQL = "INSERT INTO audit_node (level, idx, hash) VALUES ({}, {}, {})"
+_MARKS = {"qmark": ("?",) * 3, "format": ("%s",) * 3, "pyformat": ("%s",) * 3}
 _UPDATE_HEAD = (
     update(_HEAD_TABLE)
     .where(_HEAD_TABLE.c.id == HEAD_ID)
@@ -93,22 +98,87 @@ def _lock_head(session: Session) -> Frontier:
 
 def append(session: Session, records: Sequence[tuple[int, EntryFor]]) -> int:
     """Append one entry per (event seq, entry maker), in order; returns the new tree size."""
-    frontier = _lock_head(session)
-    entries: list[dict[str, Any]] = []
-    nodes: list[dict[str, Any]] = []
-    for event_seq, entry_for in records:
+    return _append(session, [(e, _canonical_of(make)) for e, make in records])
+
+
+def _canonical_of(make: EntryFor) -> BodyFor:
+    return lambda seq: make(seq).canonical()
+
+
+def _append(
+    session: Session, records: Sequence[tuple[int, BodyFor]], frontier: Frontier | None = None
+) -> int:
+    frontier = frontier or _lock_head(session)
+    entries: list[tuple[int, int, str]] = []
+    nodes: list[tuple[int, int, bytes]] = []
+    for event_seq, body_for in records:
         seq = frontier.size
-        body = entry_for(seq).canonical()
-        entries.append({"seq": seq, "event_seq": event_seq, "body": body.decode()})
-        for level, idx, h in frontier.append(leaf_hash(body)):
-            nodes.append({"level": level, "idx": idx, "hash": h})
+        body = body_for(seq)
+        entries.append((seq, event_seq, body.decode()))
+        nodes += frontier.append(leaf_hash(body))
     if entries:
-        session.execute(_INSERT_ENTRIES, entries)
-        session.execute(_INSERT_NODES, nodes)
+        # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing
+        # cost more than the inserts themselves (benchmarks/audit.py profile).
+        connection = session.connection()
+        marks = _MARKS[connection.dialect.paramstyle]
+        connection.exec_driver_sql(_INSERT_ENTRIES_SQL.format(*marks), entries)
+        connection.exec_driver_sql(_INSERT_NODES_SQL.format(*marks), nodes)
         session.execute(
             _UPDATE_HEAD, {"new_size": frontier.size, "new_frontier": _pack(frontier.hashes)}
         )
     return frontier.size
+
+
+# -- the sealer (PostgreSQL) ---------------------------------------------------------------------
+#
+# On PostgreSQL a row lock is held until commit, and a commit waits for the WAL flush: taking
+# the head lock in the business transaction made every commit of every process queue behind
+# the previous one's flush. There the business transaction only writes an `audit_pending` row
+# per event (the entry's canonical body, with sequence number 0); the sealer, right after that
+# commit, takes the lock and seals whatever is pending, from every process, in one batch. The
+# sequence stays gap-free (numbers are given only under the lock, in the transaction that writes
+# the entries) and every committed event gets exactly one entry: its pending row commits with
+# it, and leaves only with the entry (`audit_entry.event_seq` is unique besides).
+
+_SEQ_ZERO = b',"seq":0,"subject":'
+
+
+def pending_body(entry: Entry) -> str:
+    """The canonical body of `entry` (made with seq 0) to keep until the sealer numbers it."""
+    if entry.seq != 0:
+        raise ValueError("a pending entry is made with sequence number 0")
+    return entry.canonical().decode()
+
+
+def _numbered(template: bytes) -> BodyFor:
+    # RFC 8785 sorts the keys: details, kind, peer, seq, subject, time, v. Only strings (whose
+    # quotes are escaped) follow the top-level "seq", so its occurrence is the last one.
+    at = template.rfind(_SEQ_ZERO)
+    if at < 0:
+        raise StoreError("a pending audit entry has no sequence number to fill in")
+    head, tail = template[: at + 7], template[at + 8 :]
+    return lambda seq: head + str(seq).encode() + tail
+
+
+_PENDING = (
+    select(col(AuditPendingRow.event_seq), col(AuditPendingRow.body))
+    .order_by(col(AuditPendingRow.event_seq))
+    .limit(bindparam("limit"))
+)
+
+
+def seal_pending(session: Session, limit: int) -> tuple[list[int], int]:
+    """Append up to `limit` pending entries, oldest event first; returns their event seqs and
+    the sequence number of the first (nothing pending: an empty list)."""
+    frontier = _lock_head(session)  # first: the lock orders the sealers of every process
+    first = frontier.size
+    rows = session.execute(_PENDING, {"limit": limit}).all()
+    if not rows:
+        return [], first
+    events = [int(r[0]) for r in rows]
+    _append(session, [(int(r[0]), _numbered(r[1].encode())) for r in rows], frontier)
+    session.execute(delete(_PENDING_TABLE).where(_PENDING_TABLE.c.event_seq.in_(events)))
+    return events, first
 
 
 @dataclass(frozen=True)
@@ -132,16 +202,19 @@ def _nodes(session: Session, keys: set[tuple[int, int]]) -> dict[tuple[int, int]
     by_level: dict[int, list[int]] = {}
     for level, idx in sorted(keys):
         by_level.setdefault(level, []).append(idx)
-    # One (level = ?, idx IN ...) term per level, not a row-value IN: SQLite answers those
-    # from the primary key, where `(level, idx) IN (...)` scanned the whole table.
-    where = or_(
-        *(
-            and_(col(AuditNodeRow.level) == level, col(AuditNodeRow.idx).in_(idxs))
-            for level, idxs in by_level.items()
-        )
-    )
-    rows = session.execute(
-        select(col(AuditNodeRow.level), col(AuditNodeRow.idx), col(AuditNodeRow.hash)).where(where)
+    # One (level = ? AND idx IN (...)) term per level, not a row-value IN: SQLite answers those
+    # from the primary key, where `(level, idx) IN (...)` scanned the whole table. Written as
+    # text for the driver: building the expression cost more than running it (a proof's
+    # profile), and a proof's shape varies too much for SQLAlchemy's statement cache.
+    connection = session.connection()
+    mark = _MARKS[connection.dialect.paramstyle][0]
+    terms: list[str] = []
+    params: list[int] = []
+    for level, idxs in by_level.items():
+        terms.append(f"(level = {mark} AND idx IN ({', '.join([mark] * len(idxs))}))")
+        params += [level, *idxs]
+    rows = connection.exec_driver_sql(
+        "SELECT level, idx, hash FROM audit_node WHERE " + " OR ".join(terms), tuple(params)
     ).all()
     found = {(int(r[0]), int(r[1])): bytes(r[2]) for r in rows}
     missing = keys - found.keys()
@@ -173,19 +246,19 @@ class AuditQueries:
             return _root(tx.session, size)
 
     def entries(self, start: int, limit: int) -> list[StoredEntry]:
-        query = (
-            select(col(AuditEntryRow.seq), col(AuditEntryRow.body), col(AuditNodeRow.hash))
-            .outerjoin(
-                AuditNodeRow,
-                and_(col(AuditNodeRow.level) == 0, col(AuditNodeRow.idx) == AuditEntryRow.seq),
-            )
-            .where(col(AuditEntryRow.seq) >= start)
-            .order_by(col(AuditEntryRow.seq))
-            .limit(limit)
-        )
         with self.store.transaction() as tx:
-            rows = tx.session.execute(query).all()
-        return [StoredEntry(int(r[0]), r[1], None if r[2] is None else bytes(r[2])) for r in rows]
+            return _entries(tx.session, start, limit)
+
+    def page(self, start: int, limit: int) -> tuple[int, list[StoredEntry]]:
+        """The tree size and up to `limit` entries from `start`, read from one snapshot: an
+        entry sealed in between (the sealer's, another process's) would otherwise be served
+        beyond the size it is served with, and look like one forged behind the log's back."""
+        with self.store.transaction() as tx:
+            session = tx.session
+            if session.get_bind().dialect.name == "postgresql":
+                # READ COMMITTED takes a fresh snapshot per statement; this one, one for both.
+                session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+            return _size(session), _entries(session, start, limit)
 
     def inclusion_proof(self, seq: int, size: int) -> list[bytes]:
         with self.store.transaction() as tx:
@@ -220,7 +293,9 @@ class AuditQueries:
         tables stops here instead of being blessed with a fresh signature."""
         with self.store.transaction() as tx:
             session = tx.session
-            size = _size(session)
+            # Under the head lock: two signers of one size (a POST, a receipt, the schedule;
+            # threads or processes) queue here and the second finds the first one's note.
+            size = _lock_head(session).size
             existing = session.get(AuditCheckpointRow, size)
             if existing is not None:
                 return _checkpointed(existing)
@@ -244,6 +319,21 @@ class AuditQueries:
             row = AuditCheckpointRow(size=size, root=root, note=sign(size, root), created_at=now)
             session.add(row)
             return _checkpointed(row)
+
+
+def _entries(session: Session, start: int, limit: int) -> list[StoredEntry]:
+    query = (
+        select(col(AuditEntryRow.seq), col(AuditEntryRow.body), col(AuditNodeRow.hash))
+        .outerjoin(
+            AuditNodeRow,
+            and_(col(AuditNodeRow.level) == 0, col(AuditNodeRow.idx) == AuditEntryRow.seq),
+        )
+        .where(col(AuditEntryRow.seq) >= start)
+        .order_by(col(AuditEntryRow.seq))
+        .limit(limit)
+    )
+    rows = session.execute(query).all()
+    return [StoredEntry(int(r[0]), r[1], None if r[2] is None else bytes(r[2])) for r in rows]
 
 
 def _size(session: Session) -> int:

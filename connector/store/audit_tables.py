@@ -54,3 +54,20 @@ class AuditCheckpointRow(SQLModel, table=True):
     root: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
     note: str = Field(sa_column=Column(Text, nullable=False))  # the signed note, as served
     created_at: datetime
+
+
+class AuditPendingRow(SQLModel, table=True):
+    """An event committed but not yet in the log (PostgreSQL: see `audit_log.seal_pending`).
+
+    The business transaction writes this row instead of taking the log's head lock; the sealer
+    gives it its sequence number, writes the entry and its nodes, and deletes it, in one
+    transaction. `body` is the entry's canonical JSON with sequence number 0, made in the
+    business transaction (outside the lock); the sealer splices the real number in.
+    """
+
+    __tablename__ = "audit_pending"
+
+    event_seq: int = Field(
+        sa_column=Column(ForeignKey("event.seq"), primary_key=True, autoincrement=False)
+    )
+    body: str = Field(sa_column=Column(Text, nullable=False))

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col
 
 from connector.errors import StoreError
+from connector.store.consent_tables import PersonalDatasetRow
 from connector.store.dataplane_tables import (
     AgreementUsageRow,
     DataCredentialRow,
@@ -26,6 +27,7 @@ from connector.store.dataplane_tables import (
     PushJobRow,
     PushSinkRow,
 )
+from connector.store.failure import database_failure
 from connector.store.store import Store, Transaction
 from connector.store.tables import AgreementRow, DatasetRow, TransferRow
 
@@ -47,6 +49,10 @@ class TransferSnapshot:
     accesses: int
     revoked_at: datetime | None
     revoked_reason: str | None
+    agreed_at: datetime | None = None  # for the policy's `elapsedTime`
+    last_access_at: datetime | None = None  # for its `timeInterval`
+    subject_field: str | None = None
+    """Set for personal data: the field linking a row to its data subject (consent.py)."""
 
 
 def _aware(value: Any) -> datetime | None:
@@ -83,6 +89,9 @@ class DataPlaneQueries:
                 col(AgreementUsageRow.accesses),
                 col(AgreementUsageRow.revoked_at),
                 col(AgreementUsageRow.revoked_reason),
+                col(AgreementRow.signed_at),
+                col(AgreementUsageRow.last_access_at),
+                col(PersonalDatasetRow.subject_field),
             )
             .select_from(TransferRow)
             .outerjoin(AgreementRow, col(AgreementRow.id) == col(TransferRow.agreement_id))
@@ -91,6 +100,10 @@ class DataPlaneQueries:
             .outerjoin(
                 AgreementUsageRow,
                 col(AgreementUsageRow.agreement_id) == col(TransferRow.agreement_id),
+            )
+            .outerjoin(
+                PersonalDatasetRow,
+                col(PersonalDatasetRow.dataset_id) == col(AgreementRow.dataset_id),
             )
             .where(col(TransferRow.id) == bindparam("tid"))
         )
@@ -116,9 +129,9 @@ class DataPlaneQueries:
             finally:
                 connection.close()  # back to the pool, which rolls back (PostgreSQL)
         except (SQLAlchemyError, OSError) as exc:
-            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+            raise database_failure(exc) from exc
         except Exception as exc:  # the driver's own errors (sqlite3, psycopg)
-            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+            raise database_failure(exc) from exc
         if row is None:
             return None
         return TransferSnapshot(
@@ -135,6 +148,9 @@ class DataPlaneQueries:
             accesses=int(row[10] or 0),
             revoked_at=_aware(row[11]),
             revoked_reason=row[12],
+            agreed_at=_aware(row[13]),
+            last_access_at=_aware(row[14]),
+            subject_field=row[15],
         )
 
     # -- grants (provider) ------------------------------------------------------------------
@@ -211,8 +227,9 @@ class DataPlaneQueries:
 
     def count_access(self, agreement_id: str, limit: int | None, now: datetime) -> bool:
         """Count one access; False (and nothing counted) when `limit` is reached already.
-        One conditional UPDATE, so concurrent workers never overshoot the limit."""
-        self.ensure_usage(agreement_id)
+        One conditional UPDATE, so concurrent workers never overshoot the limit. The usage row
+        exists from the transfer's start (`save_grant`); only when the UPDATE finds nothing is
+        it made sure of, and the UPDATE tried once more (one write per access, not two)."""
         condition = [col(AgreementUsageRow.agreement_id) == agreement_id]
         if limit is not None:
             condition.append(col(AgreementUsageRow.accesses) < limit)
@@ -221,9 +238,16 @@ class DataPlaneQueries:
             .where(*condition)
             .values(accesses=col(AgreementUsageRow.accesses) + 1, last_access_at=now)
         )
-        with self.store.transaction() as tx:
-            result = tx.session.execute(statement)
-            return bool(getattr(result, "rowcount", 0))
+        for attempt in range(2):
+            with self.store.transaction() as tx:
+                result = tx.session.execute(statement)
+                if getattr(result, "rowcount", 0):
+                    return True
+                if attempt == 0 and tx.session.get(AgreementUsageRow, agreement_id) is not None:
+                    return False  # the limit is reached
+                if attempt == 0:
+                    _ensure_usage(tx, agreement_id)
+        return False
 
     def revoke_agreement(self, agreement_id: str, reason: str, now: datetime) -> None:
         self.ensure_usage(agreement_id)

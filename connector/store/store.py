@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import anyio
-from sqlalchemy import bindparam, delete, event, func, or_, update
+from sqlalchemy import bindparam, delete, event, func, or_, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -25,8 +25,15 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from connector.audit.entries import Entry
+from connector.clock import system_clock
 from connector.errors import Conflict, NotFound, StoreError
+from connector.store import audit_facts
 from connector.store.audit_log import append as append_to_audit_log
+from connector.store.audit_log import pending_body
+from connector.store.audit_log import seal_pending as seal_audit_pending
+from connector.store.audit_tables import AuditPendingRow
+from connector.store.exchange_queries import owe_receipts
+from connector.store.failure import database_failure
 from connector.store.tables import (
     AgreementRow,
     DatasetRow,
@@ -52,6 +59,7 @@ def _note_events(session: Session, _context: Any, _instances: Any) -> None:
     new = [row for row in session.new if isinstance(row, EventRow)]
     if new:
         session.info.setdefault("events", []).extend(new)
+    audit_facts.note(session)
 
 
 class Store:
@@ -72,10 +80,28 @@ class Store:
             .on_conflict_do_nothing(index_elements=["issuer", "jti"])
             .returning(SeenTokenRow.jti)  # a row back means it was new (rowcount varies by driver)
         )
+        # A seen token's record need not wait for the disk: after a crash of the database
+        # server (not of this process) the last few could be forgotten, and each only matters
+        # until its token expires (at most 5 minutes). Every state commit stays synchronous.
+        self._relaxed = (
+            text("SET LOCAL synchronous_commit TO OFF")
+            if engine.dialect.name == "postgresql"
+            else None
+        )
         # Connections lent out by the pool right now, counted for dispose().
         self._lent = 0
         self._returned = threading.Condition()
         self._closed = False
+        # Called after a commit that queued receipts for peers (the receipt exchange's wake);
+        # and the DID whose agreements `seal` records (set by the composition root).
+        self.receipts_owed: Callable[[], None] = lambda: None
+        self.own_did: str | None = None
+        self.clock: Callable[[], datetime] = system_clock  # when a recorded fact happened
+        # PostgreSQL: audit entries are sealed right after the business commit, in batches, so
+        # the log's head lock is not held across every commit's WAL flush (audit_log's sealer).
+        # SQLite has one writer at a time anyway: there the entries join the business commit.
+        self.defer_seal = engine.dialect.name == "postgresql"
+        self._sealing = threading.Lock()  # one sealer per process; processes queue on the head
         event.listen(engine, "checkout", self._on_checkout)
         event.listen(engine, "checkin", self._on_checkin)
 
@@ -107,15 +133,56 @@ class Store:
                 _Session(self.engine, expire_on_commit=False) as session,
                 session.begin(),
             ):
-                tx = Transaction(session)
+                tx = Transaction(session, self.own_did, self.clock, defer=self.defer_seal)
                 yield tx
                 tx.seal()
+            if tx.sealing_due:
+                self._seal_after_commit()
+            if tx.receipts_owed:
+                self.receipts_owed()
         except IntegrityError as exc:
+            # The database's own words name tables, not what the user gave: keep them in the log.
+            log.warning("integrity error: %s", exc.orig)
             raise Conflict(
-                f"the change clashes with stored data: {exc.orig}", code="duplicate"
+                "the change clashes with data stored already (an id in use, or a reference "
+                "to something that is not there)",
+                code="duplicate",
             ) from exc
         except SQLAlchemyError as exc:
-            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+            raise database_failure(exc) from exc
+
+    def _seal_after_commit(self) -> None:
+        # The business change is committed: a failure here must not report it as failed. Its
+        # pending rows stay, and the next seal (any process's, or this one's at start) takes them.
+        try:
+            self.seal_pending()
+        except (SQLAlchemyError, StoreError) as exc:
+            log.warning("audit log: sealing deferred after an error: %s", exc)
+
+    def seal_pending(self, batch: int = 2000) -> int:
+        """Give every committed event still without an entry its entry (any process's), in
+        batches of `batch` per transaction; returns how many were sealed. Runs after every
+        business commit on PostgreSQL, and once when the connector starts (after a crash
+        between a commit and its seal)."""
+        self._check_open()
+        sealed = 0
+        with self._sealing, self._writer:
+            while True:
+                with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                    seqs, first = seal_audit_pending(session, batch)
+                    owed = 0
+                    if seqs:
+                        events = session.exec(
+                            select(EventRow)
+                            .where(col(EventRow.seq).in_(seqs))
+                            .order_by(col(EventRow.seq))
+                        ).all()
+                        owed = owe_receipts(session, events, first)
+                if owed:
+                    self.receipts_owed()
+                sealed += len(seqs)
+                if len(seqs) < batch:
+                    return sealed
 
     def remember(self, issuer: str, jti: str, expires_at: datetime) -> bool:
         """The replay cache: False when (issuer, jti) was seen before.
@@ -126,9 +193,11 @@ class Store:
         self._check_open()
         try:
             with self._writer, self.engine.begin() as connection:
+                if self._relaxed is not None:
+                    connection.execute(self._relaxed)
                 return connection.execute(self._remember, values).first() is not None
         except SQLAlchemyError as exc:
-            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+            raise database_failure(exc) from exc
 
     def forget_expired_tokens(self, now: datetime) -> int:
         with self.transaction() as tx:
@@ -163,20 +232,48 @@ class Store:
 
 
 class Transaction:
-    def __init__(self, session: Session) -> None:
+    def __init__(
+        self,
+        session: Session,
+        own_did: str | None = None,
+        clock: Callable[[], datetime] = system_clock,
+        *,
+        defer: bool = False,
+    ) -> None:
         self.session = session
+        self.own_did = own_did
+        self.clock = clock
+        self.receipts_owed = 0
+        self.defer = defer  # leave the entries to the sealer (see Store.seal_pending)
+        self.sealing_due = False
 
     def seal(self) -> None:
         """Before commit: one audit entry for every event this transaction wrote, in the same
         transaction, so there is no event without its entry and no entry without its event.
+        On PostgreSQL (`defer`) the entry's body is made here and kept as a pending row that
+        commits with the event; `Store.seal_pending` numbers it right after the commit.
 
         Events are noted when flushed, whichever way they were added, so nothing slips past."""
         self.session.flush()
+        facts = self.session.info.pop("facts", [])
+        if facts:  # agreements, transfers, operators' changes: recorded (store.audit_facts)
+            self.session.add_all(audit_facts.records(facts, self.own_did, self.clock()))
+            self.session.flush()
+            self.session.info.pop("facts", None)  # the records themselves are no facts
         events: list[EventRow] = self.session.info.pop("events", [])
         if not events:
             return
         events.sort(key=lambda e: e.seq or 0)
-        append_to_audit_log(self.session, [(e.seq or 0, _entry_for(e)) for e in events])
+        if self.defer:
+            self.session.add_all(
+                AuditPendingRow(event_seq=e.seq or 0, body=pending_body(_entry_for(e)(0)))
+                for e in events
+            )
+            self.sealing_due = True
+            return
+        size = append_to_audit_log(self.session, [(e.seq or 0, _entry_for(e)) for e in events])
+        # Exchanges both sides vouch for: a receipt owed to the peer, sent after commit.
+        self.receipts_owed = owe_receipts(self.session, events, size - len(events))
 
     # -- datasets and offers ------------------------------------------------------------
 
@@ -326,14 +423,17 @@ def _by_peer(kind: type[ProcessRow]) -> Any:
     )
 
 
+# A process's own events: not the facts recorded about it (connector.store.audit_records).
 _EVENTS = (
-    select(EventRow).where(EventRow.process_id == bindparam("pid")).order_by(col(EventRow.seq))
+    select(EventRow)
+    .where(EventRow.process_id == bindparam("pid"), col(EventRow.direction) != "record")
+    .order_by(col(EventRow.seq))
 )
 
 
 _LAST_EVENT = (
     select(EventRow)
-    .where(EventRow.process_id == bindparam("pid"))
+    .where(EventRow.process_id == bindparam("pid"), col(EventRow.direction) != "record")
     .order_by(col(EventRow.seq).desc())
     .limit(1)
 )
@@ -341,6 +441,16 @@ _LAST_EVENT = (
 
 def _entry_for(row: EventRow) -> Callable[[int], Entry]:
     def entry(seq: int) -> Entry:
+        if row.direction == "record":  # not a state change: see connector.store.audit_records
+            return Entry.for_record(
+                seq,
+                event_seq=row.seq or 0,
+                at=row.at,
+                kind=f"{row.process}.{row.message}",
+                subject=row.process_id,
+                peer_did=row.peer_did,
+                detail=row.detail,
+            )
         return Entry.for_event(
             seq,
             event_seq=row.seq or 0,

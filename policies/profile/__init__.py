@@ -81,6 +81,7 @@ def operands() -> tuple[Operand, ...]:
     return (*OPERANDS.values(), COUNT_OPERAND)
 
 
+@functools.lru_cache(maxsize=1024)  # a handful of actions, asked about on every decision
 def covers(rule_action: str, requested: str) -> bool:
     """Whether a rule on `rule_action` covers a request for `requested` (ODRL includedIn:
     a permission or prohibition of `use` covers `read`, `distribute`, ...)."""

@@ -56,7 +56,7 @@ async def test_operator_mistakes_are_clear_json_errors(provider: Participant) ->
         await client.call(
             "POST",
             "/datasets",
-            json={"id": "x", "title": "t", "offers": [{"policy": {"permission": []}}]},
+            json={"id": "urn:x", "title": "t", "offers": [{"policy": {"permission": []}}]},
         )
     assert caught.value.code == "invalid_policy"
     with pytest.raises(ManagementError) as caught:
@@ -65,9 +65,9 @@ async def test_operator_mistakes_are_clear_json_errors(provider: Participant) ->
     with pytest.raises(ManagementError) as caught:
         await client.call("POST", "/datasets", json={"title": "no id"})
     assert caught.value.code == "invalid_request"
-    await client.call("POST", "/datasets", json={"id": "dup", "title": "t"})
+    await client.call("POST", "/datasets", json={"id": "urn:dup", "title": "t"})
     with pytest.raises(ManagementError) as caught:
-        await client.call("POST", "/datasets", json={"id": "dup", "title": "t"})
+        await client.call("POST", "/datasets", json={"id": "urn:dup", "title": "t"})
     assert caught.value.code == "dataset_exists"
 
 

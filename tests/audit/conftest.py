@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,6 +13,8 @@ from connector.audit.checkpoint import NoteVerifier, origin_for
 from connector.audit.client import AuditReader
 from connector.demo.localspace import LocalDataspace, Participant
 from connector.store.tables import EventRow
+from tests.audit.exchange import auditable_space
+from tests.conftest import with_migrated_sqlite
 
 
 @pytest.fixture
@@ -58,3 +60,14 @@ def trusted(participant: Participant) -> tuple[str, list[NoteVerifier]]:
     """What an auditor pins out of band: the log's origin and the connector's public key."""
     origin = origin_for(participant.did)
     return origin, [NoteVerifier(origin, participant.connector.keys.active.public_key())]
+
+
+@pytest.fixture
+async def space(
+    tmp_path: Path, database_for: Callable[[str], str | None], migrated_sqlite: Path
+) -> AsyncIterator[LocalDataspace]:
+    """Provider A市 and consumer C村, both letting the auditor 監査法人 read their logs (on
+    SQLite, and on PostgreSQL where TSUNAGU_TEST_DATABASE_URL is set)."""
+    urls = with_migrated_sqlite(tmp_path, migrated_sqlite, database_for)
+    async for s in auditable_space(tmp_path, urls):
+        yield s

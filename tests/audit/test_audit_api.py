@@ -130,7 +130,12 @@ async def test_a_real_negotiation_is_in_both_logs_and_both_verify(tmp_path: Any)
             report = await verify_connector(reader, origin=origin, verifiers=verifiers)
             assert report.ok, report.findings
             _, entries = await reader.entries()
-            mine = [Entry.from_bytes(e.body.encode()) for e in entries]
+            logged = [Entry.from_bytes(e.body.encode()) for e in entries]
+            # beside the transitions: the agreement with its policy's hash, and receipts; the
+            # provider's log also holds its operator publishing the dataset
+            assert {e.subject for e in logged if e.kind == "dataset.transition"} <= {"urn:ds:1"}
+            mine = [e for e in logged if e.kind == "negotiation.transition"]
+            assert "agreement.signed" in {e.kind for e in logged}
             assert {e.subject for e in mine} == {pid}
             assert [e.details["to"] for e in mine][-1] == "FINALIZED"
             assert all(e.peer in (provider.did, consumer.did) for e in mine)

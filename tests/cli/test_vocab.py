@@ -175,3 +175,38 @@ def test_help_texts_explain_the_commands(runner: CliRunner) -> None:
     for needed in ("--mapping", "--strict", "--sample", "和暦", "Examples"):
         assert needed in help_text
     assert "https://w3id.org/tsunagu/vocab/" in runner.invoke(vocab_group, ["--help"]).output
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+def test_an_extra_csv_field_is_a_finding_and_strict_writes_nothing(
+    runner: CliRunner, examples: Path, tmp_path: Path, bulk: bool
+) -> None:
+    source = tmp_path / "a.csv"
+    text = (examples / "a-city-readings.csv").read_text(encoding="utf-8")
+    # a remark typed after the last column: one field more than the header names
+    source.write_text(
+        text.replace(
+            "0102,令和6年9月1日,9時00分,140,15,08290",
+            "0102,令和6年9月1日,9時00分,140,15,08290,点検中",
+        ),
+        "utf-8",
+    )
+    mapping = tmp_path / "a-city.toml"
+    for name in ("a-city.toml", "a-city-station-codes.csv", "a-city-terms.ttl"):
+        shutil.copy(examples / name, tmp_path / name)
+    mode = ["--sample", "10"] if bulk else []
+    out = tmp_path / "o.csv"
+    lenient = runner.invoke(
+        convert_command, ["-m", str(mapping), str(source), "-o", str(out), *mode]
+    )
+    assert (
+        "warning: row 2: (field 7)='点検中': the row has 7 fields; the header names 6"
+        in lenient.output
+    )
+    assert "2 warned" in lenient.output and out.exists()
+    target = tmp_path / "strict.csv"
+    strict = runner.invoke(
+        convert_command, ["-m", str(mapping), str(source), "-o", str(target), "--strict", *mode]
+    )
+    assert strict.exit_code == 1 and "stopped" in strict.output and "extra_field" in strict.output
+    assert not target.exists()

@@ -14,6 +14,7 @@ import pytest
 from connector.clock import ManualClock
 from connector.demo.localspace import LocalDataspace
 from connector.serving import BackgroundServer, free_port
+from tests.conftest import with_migrated_sqlite
 from tests.dataplane.owner import owner_app
 
 COUNCIL = "urn:tsunagu:council:test-basin"
@@ -100,9 +101,10 @@ async def start_pull(
 
 
 async def _space(
-    tmp_path: Path, database_for: Callable[[str], str | None], **kwargs: Any
+    tmp_path: Path, database_for: Callable[[str], str | None], migrated: Path, **kwargs: Any
 ) -> AsyncIterator[LocalDataspace]:
-    async with LocalDataspace(tmp_path, database_url_for=database_for, **kwargs) as space:
+    urls = with_migrated_sqlite(tmp_path, migrated, database_for)
+    async with LocalDataspace(tmp_path, database_url_for=urls, **kwargs) as space:
         await space.start_authority()
         await space.add("provider", "A市", municipality_code="202151", memberships=[COUNCIL])
         await space.add("consumer", "C村", municipality_code="204323", memberships=[COUNCIL])
@@ -111,18 +113,21 @@ async def _space(
 
 @pytest.fixture
 async def space(
-    tmp_path: Path, database_for: Callable[[str], str | None]
+    tmp_path: Path, database_for: Callable[[str], str | None], migrated_sqlite: Path
 ) -> AsyncIterator[LocalDataspace]:
-    async for s in _space(tmp_path, database_for):
+    async for s in _space(tmp_path, database_for, migrated_sqlite):
         yield s
 
 
 @pytest.fixture
 async def timed(
-    tmp_path: Path, database_for: Callable[[str], str | None], clock: ManualClock
+    tmp_path: Path,
+    database_for: Callable[[str], str | None],
+    clock: ManualClock,
+    migrated_sqlite: Path,
 ) -> AsyncIterator[LocalDataspace]:
     """The same, on the advanceable test clock."""
-    async for s in _space(tmp_path, database_for, clock=clock):
+    async for s in _space(tmp_path, database_for, migrated_sqlite, clock=clock):
         yield s
 
 

@@ -117,7 +117,10 @@ async def test_directory_lists_and_serves_files_but_never_escapes(
 
 
 async def test_a_missing_file_is_404_not_500(space: LocalDataspace, tmp_path: Path) -> None:
-    pull = await start_pull(space, {"type": "file", "path": str(tmp_path / "gone.csv")})
+    gone = tmp_path / "gone.csv"
+    gone.write_text("a\n")  # there when published (the management API checks), gone later
+    pull = await start_pull(space, {"type": "file", "path": str(gone)})
+    gone.unlink()
     response = await pull.get()
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "no_such_file"

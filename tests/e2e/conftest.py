@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from connector.demo.localspace import LocalDataspace, Participant
+from tests.conftest import with_migrated_sqlite
 
 COUNCIL = "urn:tsunagu:council:test-basin"
 
@@ -48,11 +49,14 @@ async def publish(
 
 
 async def _space(
-    tmp_path: Path, database_for: Callable[[str], str | None], *, background: bool
+    tmp_path: Path,
+    database_for: Callable[[str], str | None],
+    migrated: Path,
+    *,
+    background: bool,
 ) -> AsyncIterator[LocalDataspace]:
-    async with LocalDataspace(
-        tmp_path, database_url_for=database_for, background=background
-    ) as space:
+    urls = with_migrated_sqlite(tmp_path, migrated, database_for)
+    async with LocalDataspace(tmp_path, database_url_for=urls, background=background) as space:
         await space.start_authority()
         await space.add("provider", "A市", municipality_code="202151", memberships=[COUNCIL])
         await space.add("consumer", "C村", municipality_code="204323", memberships=[COUNCIL])
@@ -61,17 +65,17 @@ async def _space(
 
 @pytest.fixture
 async def space(
-    tmp_path: Path, database_for: Callable[[str], str | None]
+    tmp_path: Path, database_for: Callable[[str], str | None], migrated_sqlite: Path
 ) -> AsyncIterator[LocalDataspace]:
     """Provider A市 and consumer C村 with event-driven runners."""
-    async for s in _space(tmp_path, database_for, background=True):
+    async for s in _space(tmp_path, database_for, migrated_sqlite, background=True):
         yield s
 
 
 @pytest.fixture
 async def stepped(
-    tmp_path: Path, database_for: Callable[[str], str | None]
+    tmp_path: Path, database_for: Callable[[str], str | None], migrated_sqlite: Path
 ) -> AsyncIterator[LocalDataspace]:
     """The same, but runners only move when the test calls `run_once()`."""
-    async for s in _space(tmp_path, database_for, background=False):
+    async for s in _space(tmp_path, database_for, migrated_sqlite, background=False):
         yield s

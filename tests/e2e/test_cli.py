@@ -116,26 +116,49 @@ def test_two_organisations_through_the_cli(
         wait_up(f"http://localhost:{config['participant']['port']}/.well-known/dspace-version")
 
     published = json.loads(
-        tsunagu("dataset", "add", provider, "--id", DATASET, "--title", "A市 雨量").stdout
+        tsunagu("dataset", "add", provider, "--id", DATASET, "--title", "A市 雨量", "--json").stdout
     )
     assert published["offers"][0]["policy"]["permission"] == [{"action": "use"}]
 
-    catalog = json.loads(tsunagu("catalog", consumer, dids["A市"]).stdout)
+    catalog = json.loads(tsunagu("catalog", consumer, dids["A市"], "--json").stdout)
     assert [d["@id"] for d in catalog["dataset"]] == [DATASET]
 
-    negotiation = json.loads(tsunagu("negotiate", consumer, dids["A市"], DATASET).stdout)
+    negotiation = json.loads(tsunagu("negotiate", consumer, dids["A市"], DATASET, "--json").stdout)
     assert negotiation["state"] == "FINALIZED" and negotiation["agreement_id"]
 
     transfer = json.loads(
-        tsunagu("transfer", "start", consumer, negotiation["agreement_id"]).stdout
+        tsunagu("transfer", "start", consumer, negotiation["agreement_id"], "--json").stdout
     )
     assert transfer["state"] == "STARTED"
     assert transfer["data_address"]["endpoint"].startswith("http://localhost:")
+    # No credential is printed unless asked for.
+    token = {p["name"]: p["value"] for p in transfer["data_address"]["endpointProperties"]}
+    assert token["authorization"].startswith("(hidden") and token["refreshToken"].startswith("(")
+    shown = json.loads(
+        tsunagu("transfer", "show", consumer, transfer["id"], "--json", "--show-token").stdout
+    )
+    props = {p["name"]: p["value"] for p in shown["data_address"]["endpointProperties"]}
+    assert props["authorization"].count(".") == 2  # a JWT
+
+    # People read a summary with the ids first, not JSON; the negotiation's agreement id leads.
+    human = tsunagu("negotiations", "show", consumer, negotiation["id"]).stdout
+    lines = human.splitlines()
+    assert lines[0] == "negotiation FINALIZED"
+    assert lines[1].split() == ["agreement", "id", negotiation["agreement_id"]]
+    assert "PID" not in human and not human.lstrip().startswith("{")
+    human = tsunagu("transfer", "show", consumer, transfer["id"]).stdout
+    assert "process id" in human and props["authorization"] not in human
 
     # The provider books its last message delivered a moment after the consumer has it.
     eventually(lambda: "STARTED" in tsunagu("transfer", "list", provider).stdout)
     assert "provider" in tsunagu("transfer", "list", provider).stdout
     eventually(lambda: "FINALIZED" in tsunagu("negotiations", "list", provider).stdout)
+
+    # A control command prints the state it led to, once the peer has been told.
+    suspended = tsunagu("transfer", "suspend", consumer, transfer["id"]).stdout
+    assert suspended.splitlines()[0] == "transfer SUSPENDED"
+    resumed = json.loads(tsunagu("transfer", "resume", consumer, transfer["id"], "--json").stdout)
+    assert resumed["state"] == "STARTED" and not resumed["pending"]
 
 
 def test_cli_errors_are_one_line_and_not_tracebacks(tmp_path: Path) -> None:

@@ -99,7 +99,9 @@ async def test_policy_the_consumer_does_not_meet_ends_terminated(space: LocalDat
     offer = members_offer("urn:offer:2")
     offer["permission"][0]["constraint"][1]["rightOperand"] = "urn:tsunagu:council:another-basin"
     await publish(space["provider"], DATASET, offer)
-    done = await negotiate(space)
+    # The catalogue does not even show the consumer this offer (its verified membership can
+    # never satisfy it); a consumer that asks for it anyway, by its terms, is refused.
+    done = await negotiate(space, offer={**offer, "target": DATASET})
     assert done["state"] == "TERMINATED"
     [row] = await space["provider"].client.call("GET", "/negotiations")
     provider_side = await space["provider"].client.wait_for("negotiations", row["id"], [])
@@ -127,11 +129,17 @@ async def test_manual_approval_parks_until_the_operator_agrees(stepped: LocalDat
     assert done["state"] == "FINALIZED"
 
 
-async def test_counter_offer_is_accepted_by_the_consumer(space: LocalDataspace) -> None:
+async def test_counter_offer_is_accepted_under_the_consumers_rule(space: LocalDataspace) -> None:
     provider, consumer = space["provider"], space["consumer"]
     await publish(provider, DATASET, open_offer("urn:offer:4"), approval=True)
     started = await consumer.client.call(
-        "POST", "/negotiations", json={"provider": provider.did, "dataset_id": DATASET}
+        "POST",
+        "/negotiations",
+        json={
+            "provider": provider.did,
+            "dataset_id": DATASET,
+            "accept": [{"peers": [provider.did], "no_payment": True}],
+        },
     )
     parked = await provider.client.wait_for(
         "negotiations", await _provider_pid(space, started["id"]), ["REQUESTED"]
@@ -175,6 +183,12 @@ async def test_provider_initiated_offer(space: LocalDataspace) -> None:
             "offer_id": "urn:offer:6",
         },
     )
+    # The consumer has no rule that accepts it: it waits in OFFERED for the operator.
+    offered = await provider.client.wait_for("negotiations", started["id"], ["OFFERED"])
+    assert offered["state"] == "OFFERED"
+    [held] = await consumer.client.call("GET", "/negotiations", params={"waiting": "true"})
+    assert (held["state"], held["waiting"]["for"]) == ("OFFERED", "ACCEPTED")
+    await consumer.client.call("POST", f"/negotiations/{held['id']}/approve")
     done = await provider.client.wait_for("negotiations", started["id"], ["FINALIZED"], timeout=20)
     assert done["state"] == "FINALIZED"
     [consumer_side] = await consumer.client.call("GET", "/negotiations")

@@ -238,3 +238,66 @@ def test_a_disposed_store_refuses_new_transactions(store: Store) -> None:
     assert caught.value.code == "store_closed"
     with pytest.raises(StoreError):
         store.remember("did:a", "j1", T0)
+
+
+def test_a_database_failure_tells_callers_no_sql(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The driver's words (table names, the statement) go to the operator's log; the error
+    a peer or API client hears says only that the store is unavailable."""
+    from sqlalchemy import text
+
+    with pytest.raises(StoreError) as caught, store.transaction() as tx:
+        tx.session.execute(text("SELECT secret_column FROM no_such_table"))
+    assert caught.value.code == "store_unavailable"
+    assert "no_such_table" not in caught.value.message
+    assert "SELECT" not in caught.value.message
+    assert "no_such_table" in caplog.text
+
+
+def test_the_replayed_migration_the_tests_use_makes_the_migrated_schema() -> None:
+    """tests/conftest.py gives PostgreSQL participants a schema made by replaying what the
+    migration sent once; it must be the schema the migration itself makes (tables, columns,
+    indexes, constraints and the recorded revision)."""
+    import contextlib
+    import os
+
+    from sqlalchemy import create_engine, text
+
+    from connector.store.database import normalise_url
+    from tests.conftest import PG_ENV, PostgresSchemas
+
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} not set (CI sets it to the local PostgreSQL)")
+    schemas = PostgresSchemas(base)
+    admin = create_engine(normalise_url(base))
+    try:
+        migrated, replayed = schemas.new(), schemas.new(migrated=True)
+        engine = build_engine(migrated)
+        upgrade(engine)
+        engine.dispose()
+        names = [url.rsplit("%3D", 1)[1] for url in (migrated, replayed)]
+        shapes = {
+            "columns": "SELECT table_name, column_name, data_type, is_nullable, column_default"
+            " FROM information_schema.columns WHERE table_schema = :s",
+            "indexes": "SELECT tablename, indexname, indexdef FROM pg_indexes"
+            " WHERE schemaname = :s",
+            "constraints": "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)"
+            " FROM pg_constraint WHERE connamespace = CAST(:s AS regnamespace)",
+        }
+        with contextlib.closing(admin.connect()) as conn:
+            for what, query in shapes.items():
+                found = []
+                for name in names:
+                    rows = conn.execute(text(query), {"s": name}).all()
+                    found.append(sorted(tuple(str(v).replace(name, "S") for v in r) for r in rows))
+                assert found[0] and found[0] == found[1], what
+            versions = [
+                conn.execute(text(f'SELECT version_num FROM "{n}".alembic_version')).all()
+                for n in names
+            ]
+            assert versions[0] == versions[1] == [(head_revision(),)]
+    finally:
+        admin.dispose()
+        schemas.drop_all()

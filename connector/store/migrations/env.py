@@ -6,7 +6,14 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import connector.store.audit_tables
+import connector.store.catalog_tables
+import connector.store.consent_tables
+import connector.store.console_tables
 import connector.store.dataplane_tables
+import connector.store.dataset_tables
+import connector.store.exchange_tables
+import connector.store.hold_tables
+import connector.store.policy_tables
 import connector.store.tables  # noqa: F401  (registers the tables on the metadata)
 
 connection = context.config.attributes["connection"]

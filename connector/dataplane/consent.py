@@ -1,0 +1,157 @@
+"""Consent on the data plane: a personal dataset releases only its consenting subjects' rows.
+
+Per access of a personal dataset (its subject field comes with the transfer snapshot): the
+agreement's consent scope (`policies.consent_scope`), then one query for the subjects whose
+consent covers it at this instant (`ConsentQueries.consenting`), then the source's rows
+filtered on the way out (`consent_rows`). Nothing is cached between accesses, so a withdrawal
+takes effect on the very next one.
+
+A live stream holds its subject set for as long as it runs: a change of consent in this
+process removes a withdrawn subject at once and then re-reads the set; every
+`refresh_seconds` all open live sets are re-read as well (changes made by another process
+sharing the database, and purposes newly given).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import anyio
+
+from connector.dataplane.consent_rows import Allowed
+from connector.store.consent_queries import ConsentQueries
+from connector.store.dataplane_queries import TransferSnapshot
+from policies.consent import ConsentRecord, ConsentScope, lineage
+from policies.consent_scope import agreement_scope
+from policies.purposes import PurposeTree, vocabulary_purposes
+
+log = logging.getLogger("tsunagu.dataplane")
+
+
+class LiveSubjects(Allowed):
+    """The consenting subjects of one live stream, kept current."""
+
+    def __init__(
+        self,
+        snapshot: TransferSnapshot,
+        scope: ConsentScope,
+        subjects: dict[str, datetime | None],
+        clock: Any,
+    ) -> None:
+        super().__init__(subjects, clock)
+        self.snapshot = snapshot
+        self.scope = scope
+        self.generation = 0  # bumped by every removal, so a re-read begun before is dropped
+
+    def discard(self, subject: str) -> None:
+        self.generation += 1
+        super().discard(subject)
+
+
+class ConsentGate:
+    def __init__(
+        self,
+        queries: ConsentQueries,
+        clock: Callable[[], datetime],
+        *,
+        purposes: Callable[[], PurposeTree | None] = vocabulary_purposes,
+        refresh_seconds: float = 1.0,
+    ) -> None:
+        self.queries = queries
+        self.clock = clock
+        self._purposes = purposes  # read on first use: loading the vocabulary takes a moment
+        self.refresh_seconds = refresh_seconds
+        self._live: weakref.WeakSet[LiveSubjects] = weakref.WeakSet()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @staticmethod
+    def scope(snapshot: TransferSnapshot) -> ConsentScope:
+        return agreement_scope(
+            snapshot.policy, recipient=snapshot.counterparty_did, dataset=snapshot.dataset_id
+        )
+
+    def subjects(self, snapshot: TransferSnapshot) -> dict[str, datetime | None]:
+        """Blocking: the consenting subjects of an access under this transfer, now."""
+        scope = self.scope(snapshot)
+        if not scope.purposes or snapshot.dataset_id is None:
+            return {}  # an agreement for any purpose: no consent covers it
+        return self.queries.consenting(
+            dataset_id=snapshot.dataset_id,
+            purposes=[lineage(p, self._purposes()) for p in sorted(scope.purposes)],
+            recipients=scope.recipients,
+            now=self.clock(),
+        )
+
+    async def allowed(self, snapshot: TransferSnapshot) -> Allowed:
+        return Allowed(await anyio.to_thread.run_sync(self.subjects, snapshot), self.clock)
+
+    async def live(self, snapshot: TransferSnapshot) -> LiveSubjects:
+        subjects = LiveSubjects(
+            snapshot,
+            self.scope(snapshot),
+            await anyio.to_thread.run_sync(self.subjects, snapshot),
+            self.clock,
+        )
+        self._live.add(subjects)
+        self._loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._refresh_forever(), name="consent refresh")
+        return subjects
+
+    # -- keeping live sets current ---------------------------------------------------------
+
+    def changed(self, record: ConsentRecord, *, withdrawn: bool) -> None:
+        """Thread-safe: `record` was just given or withdrawn in this process."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        loop.call_soon_threadsafe(self._react, record, withdrawn)
+
+    def _react(self, record: ConsentRecord, withdrawn: bool) -> None:
+        """At once, before the next reading: a withdrawn subject leaves every live set (the
+        re-read that follows adds it back where another consent still covers it); a given
+        consent joins the sets it covers."""
+        now = self.clock()
+        for live in list(self._live):
+            if withdrawn:
+                live.discard(record.subject)
+            elif record.covers(live.scope, now, self._purposes()):
+                live.subjects[record.subject] = _later(
+                    live.subjects.get(record.subject, now), record.valid_until
+                )
+        task = asyncio.ensure_future(self.refresh())
+        task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+
+    async def refresh(self) -> None:
+        for live in list(self._live):
+            generation = live.generation
+            try:
+                fresh = await anyio.to_thread.run_sync(self.subjects, live.snapshot)
+            except Exception as exc:  # the store hiccupped: keep the set, retry next round
+                log.warning("consent: cannot re-read a live stream's subjects: %s", exc)
+                continue
+            if live.generation == generation:
+                live.subjects = fresh
+
+    async def _refresh_forever(self) -> None:
+        while self._live:
+            await asyncio.sleep(self.refresh_seconds)
+            await self.refresh()
+
+    async def aclose(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    return None if a is None or b is None else max(a, b)

@@ -1,0 +1,153 @@
+"""The participant's `geography.toml`, read, checked and replaced as one document.
+
+The document names the station descriptions the basins are read from, the basin of each river
+and the municipalities of a basin that have no gauge of their own (connector/policy/
+environment.py shows the file). Replacing it (management API, `tsunagu policy geography set`)
+checks everything before anything is written: each basin is an IRI of the profile's basin
+namespace (`https://w3id.org/tsunagu/id/basin/NAME`), each municipality code is a real code
+(check digit verified, vocab.codes), every station file loads, and every basin ends up with
+at least one municipality (from its river's stations or its members). Then the file is
+replaced atomically and the decision point knows the new basins at once.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from connector.errors import MessageError
+from connector.policy.environment import GEOGRAPHY_FILE, geography_from
+from policies.errors import PolicyError
+from policies.geography import BASIN, Geography
+from policies.values import municipality_code
+
+MAX_ENTRIES = 1000  # stations, basins or members: a geography is a handful of each
+
+
+class InvalidGeography(MessageError):
+    code = "invalid_geography"
+
+
+@dataclass(frozen=True)
+class GeographyDocument:
+    stations: tuple[str, ...] = ()
+    """Station description files, relative to the participant's directory (or absolute)."""
+    basins: Mapping[str, str] = field(default_factory=dict)
+    """River name as the stations spell it -> basin IRI."""
+    members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Basin IRI -> 5-digit municipality codes without a gauge of their own."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stations": list(self.stations),
+            "basins": dict(self.basins),
+            "members": {k: list(v) for k, v in self.members.items()},
+        }
+
+
+def parse_document(data: Mapping[str, Any]) -> GeographyDocument:
+    """The document from its JSON or TOML form, shapes and codes checked (not the files)."""
+    unknown = sorted(set(data) - {"stations", "basins", "members"})
+    if unknown:
+        raise InvalidGeography(
+            f"unknown key(s) {', '.join(unknown)}; use stations, basins, members"
+        )
+    stations = data.get("stations", [])
+    basins = data.get("basins", {})
+    members = data.get("members", {})
+    if not isinstance(stations, list) or not all(isinstance(s, str) and s for s in stations):
+        raise InvalidGeography("stations: a list of file paths")
+    if not isinstance(basins, Mapping) or not all(
+        isinstance(k, str) and k and isinstance(v, str) for k, v in basins.items()
+    ):
+        raise InvalidGeography("basins: a table of river name = basin IRI")
+    if not isinstance(members, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(c, str) for c in v)
+        for k, v in members.items()
+    ):
+        raise InvalidGeography("members: a table of basin IRI = [municipality codes]")
+    if max(len(stations), len(basins), sum(len(v) for v in members.values())) > MAX_ENTRIES:
+        raise InvalidGeography(f"more than {MAX_ENTRIES} stations, basins or members")
+    for river, iri in basins.items():
+        _basin_iri(iri, f"basins.{river}")
+    codes: dict[str, tuple[str, ...]] = {}
+    for iri, listed in members.items():
+        _basin_iri(iri, f"members.{iri}")
+        if iri not in basins.values():
+            raise InvalidGeography(f"members.{iri}: no river of basins is in this basin")
+        try:
+            codes[iri] = tuple(sorted({municipality_code(c) for c in listed}))
+        except PolicyError as exc:
+            raise InvalidGeography(f"members.{iri}: {exc}") from None
+    return GeographyDocument(tuple(stations), dict(basins), codes)
+
+
+def _basin_iri(iri: str, where: str) -> None:
+    if not iri.startswith(str(BASIN)) or len(iri) == len(str(BASIN)) or " " in iri:
+        raise InvalidGeography(f"{where}: {iri!r} is not a basin IRI ({BASIN}NAME)")
+
+
+def build(directory: Path, document: GeographyDocument) -> Geography:
+    """The geography the document describes, every station file read."""
+    for name in document.stations:
+        if not (directory / name).is_file():
+            raise InvalidGeography(f"stations: no file {name!r} in {directory}")
+    try:
+        geography = geography_from(
+            [directory / s for s in document.stations], document.basins, document.members
+        )
+    except Exception as exc:  # the vocabulary's or the policy library's word on the files
+        raise InvalidGeography(str(exc)) from None
+    empty = [b.iri for b in geography.basins() if not b.municipalities]
+    if empty:
+        raise InvalidGeography(
+            f"basin(s) {', '.join(empty)}: no station of their river and no members"
+        )
+    return geography
+
+
+def read_document(directory: Path) -> GeographyDocument | None:
+    path = directory / GEOGRAPHY_FILE
+    if not path.is_file():
+        return None
+    try:
+        return parse_document(tomllib.loads(path.read_text()))
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidGeography(f"{path}: {exc}") from None
+
+
+def replace_document(directory: Path, document: GeographyDocument) -> Geography:
+    """Check the document, then write it in place of the file (atomically)."""
+    geography = build(directory, document)
+    text = tomli_w.dumps(document.to_json())
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".geography-", suffix=".toml")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, directory / GEOGRAPHY_FILE)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return geography
+
+
+def describe(geography: Geography | None) -> list[dict[str, Any]]:
+    """What the decision point knows: each basin with its municipalities and stations."""
+    if geography is None:
+        return []
+    return [
+        {
+            "iri": b.iri,
+            "river": b.name,
+            "municipalities": sorted(b.municipalities),
+            "stations": sorted(b.stations),
+        }
+        for b in geography.basins()
+    ]

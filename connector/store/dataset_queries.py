@@ -1,0 +1,92 @@
+"""Queries of a dataset's lifecycle: whether it is retired, what still refers to it, and
+removing it with its offers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func
+from sqlmodel import col, select
+
+from connector.errors import MessageError
+from connector.store.catalog_tables import (
+    CatalogAudienceRow,
+    CatalogEntryRow,
+    HarvestedDatasetRow,
+    HarvestedTermRow,
+)
+from connector.store.dataset_tables import DatasetRetirementRow
+from connector.store.store import Transaction
+from connector.store.tables import AgreementRow, DatasetRow, NegotiationRow, OfferRow
+
+
+def retirement(tx: Transaction, dataset_id: str) -> DatasetRetirementRow | None:
+    return tx.session.get(DatasetRetirementRow, dataset_id)
+
+
+def retired_ids(tx: Transaction) -> set[str]:
+    return set(tx.session.exec(select(DatasetRetirementRow.dataset_id)).all())
+
+
+def retire(tx: Transaction, dataset_id: str, *, now: datetime, reason: str) -> bool:
+    """Retire a dataset; False when it was retired already (nothing changes)."""
+    if retirement(tx, dataset_id) is not None:
+        return False
+    tx.session.add(DatasetRetirementRow(dataset_id=dataset_id, retired_at=now, reason=reason))
+    return True
+
+
+def unretire(tx: Transaction, dataset_id: str) -> bool:
+    row = retirement(tx, dataset_id)
+    if row is None:
+        return False
+    tx.session.delete(row)
+    return True
+
+
+def references(tx: Transaction, dataset_id: str) -> dict[str, int]:
+    """How many negotiations and agreements name the dataset (transfers go through these)."""
+    negotiations = tx.session.exec(
+        select(func.count()).where(col(NegotiationRow.dataset_id) == dataset_id)
+    ).one()
+    agreements = tx.session.exec(
+        select(func.count()).where(col(AgreementRow.dataset_id) == dataset_id)
+    ).one()
+    return {"negotiations": int(negotiations), "agreements": int(agreements)}
+
+
+def remove(tx: Transaction, dataset_id: str, *, own_did: str) -> None:
+    """Delete a dataset with its offers, retirement and catalogue description (callers check
+    `references` first). Nothing of it stays behind: a dataset added later under the same id
+    starts undescribed, and our own index (if we harvested ourselves) forgets it too."""
+    tx.session.execute(delete(OfferRow).where(col(OfferRow.dataset_id) == dataset_id))
+    tx.session.execute(
+        delete(CatalogAudienceRow).where(col(CatalogAudienceRow.dataset_id) == dataset_id)
+    )
+    tx.session.execute(delete(CatalogEntryRow).where(col(CatalogEntryRow.dataset_id) == dataset_id))
+    indexed = select(HarvestedDatasetRow.id).where(
+        col(HarvestedDatasetRow.peer_did) == own_did,
+        col(HarvestedDatasetRow.dataset_id) == dataset_id,
+    )
+    tx.session.execute(delete(HarvestedTermRow).where(col(HarvestedTermRow.dataset).in_(indexed)))
+    tx.session.execute(
+        delete(HarvestedDatasetRow).where(
+            col(HarvestedDatasetRow.peer_did) == own_did,
+            col(HarvestedDatasetRow.dataset_id) == dataset_id,
+        )
+    )
+    tx.session.execute(
+        delete(DatasetRetirementRow).where(col(DatasetRetirementRow.dataset_id) == dataset_id)
+    )
+    tx.session.execute(delete(DatasetRow).where(col(DatasetRow.id) == dataset_id))
+
+
+def refuse_if_retired(tx: Transaction, dataset_id: str) -> None:
+    """A new negotiation for a retired dataset is refused (a 400 DSP error for a peer)."""
+    row = retirement(tx, dataset_id)
+    if row is not None:
+        raise MessageError(
+            f"dataset {dataset_id!r} is retired: it takes no new negotiations"
+            + (f" ({row.reason})" if row.reason else ""),
+            code="dataset_retired",
+        )
