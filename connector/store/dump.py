@@ -24,6 +24,10 @@ from connector.store.database import build_engine, normalise_url
 from connector.store.migrate import upgrade
 
 SKIP = {"alembic_version"}  # the restored database is migrated by the running code
+# SQLite's full-text index of harvested datasets (an FTS5 table and its shadow tables) is
+# derived from harvested_dataset by triggers: it is rebuilt as those rows load, and a
+# PostgreSQL target indexes the table itself.
+DERIVED_PREFIX = "harvested_text"
 
 
 def is_sqlite(url: str) -> bool:
@@ -53,7 +57,11 @@ def backup_sqlite(url: str, target: Path) -> None:
 def _tables(connection: Connection) -> list[Table]:
     metadata = MetaData()
     metadata.reflect(connection)
-    return [t for t in metadata.sorted_tables if t.name not in SKIP]
+    return [
+        t
+        for t in metadata.sorted_tables
+        if t.name not in SKIP and not t.name.startswith(DERIVED_PREFIX)
+    ]
 
 
 def _encode(value: Any) -> Any:
@@ -108,7 +116,7 @@ def load_tables(url: str, lines: IO[str]) -> dict[str, int]:
     try:
         with engine.connect() as connection:  # before migrating: is anything there already?
             for table in _tables(connection):
-                if connection.execute(select(func.count()).select_from(table)).scalar():
+                if _holds_data(connection, table):
                     raise ConfigError(
                         f"the database at the restore target already has rows in "
                         f"{table.name!r}; restore into an empty database"
@@ -134,6 +142,15 @@ def load_tables(url: str, lines: IO[str]) -> dict[str, int]:
     finally:
         engine.dispose()
     return counts
+
+
+def _holds_data(connection: Connection, table: Table) -> bool:
+    """Rows of a participant's own, not the empty audit log (head at size 0) the migrations
+    seed: a database that was only migrated (`tsunagu init` on it, say) is an empty target."""
+    query = select(func.count()).select_from(table)
+    if table.name == "audit_head":
+        query = query.where(table.c.size != 0)
+    return bool(connection.execute(query).scalar())
 
 
 def _advance_sequences(connection: Connection, tables: list[Table]) -> None:
