@@ -28,6 +28,7 @@ from sqlalchemy import create_engine, text
 from connector.clock import system_clock
 from connector.identity.authority import Authority
 from connector.participant import init_participant
+from connector.private_files import write_private
 from connector.serving import BackgroundServer, free_port
 from connector.settings import Settings
 from connector.store.database import normalise_url
@@ -176,7 +177,8 @@ class Cluster:
                 trusted_authorities=(authority.did,),
                 database_url=self._database(name),
             )
-            settings.credential_path.write_text(
+            write_private(
+                settings.credential_path,
                 authority.issue(
                     subject=settings.did,
                     legal_name=name,
@@ -185,7 +187,7 @@ class Cluster:
                     memberships=[],
                     valid_days=1,
                     now=system_clock(),
-                )
+                ),
             )
             env = {k: v for k, v in os.environ.items() if k != "TSUNAGU_DATABASE_URL"}
             ports = (
