@@ -9,12 +9,11 @@ from typing import Any
 import click
 
 from connector.cli import views
-from connector.cli.common import DIR, client_for, run
+from connector.cli.common import DIR, client_for, run, wait_showing
 from connector.cli.holds import (
     act_and_show,
     json_flag,
     json_option,
-    negotiation_line,
     policy_file,
     timeout_option,
     wait_option,
@@ -76,8 +75,14 @@ def negotiate(
         async with client_for(directory) as client:
             record = await client.call("POST", "/negotiations", json=body)
             if wait:
-                record = await client.wait_for(
-                    "negotiations", record["id"], ["FINALIZED"], timeout=timeout, or_waiting=True
+                record = await wait_showing(
+                    client,
+                    "negotiations",
+                    record["id"],
+                    ["FINALIZED"],
+                    timeout=timeout,
+                    what=f"negotiation {record['id']}",
+                    or_waiting=True,
                 )
             return record
 
@@ -113,10 +118,8 @@ def negotiations_list(directory: Path, state: str | None, waiting: bool, as_json
     if as_json:
         print_json(records)
         return
-    for n in records:
-        click.echo(negotiation_line(n))
-    if waiting and not records:
-        click.echo("no negotiation waits for you")
+    none = "no negotiation waits for you" if waiting else "no negotiations yet"
+    views.negotiations(records, waiting=waiting_text, empty=none)
 
 
 @negotiations.command("show")

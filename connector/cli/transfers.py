@@ -15,8 +15,8 @@ from connector.cli.holds import (
     act_and_show,
     json_flag,
     timeout_option,
-    transfer_line,
     wait_option,
+    waiting_text,
 )
 from connector.cli.output import emit, print_json, show_token_option
 from connector.protocol.formats import FORMATS, PULL
@@ -86,10 +86,8 @@ def transfer_list(directory: Path, waiting: bool, as_json: bool) -> None:
     if as_json:
         print_json(records)
         return
-    for t in records:
-        click.echo(transfer_line(t))
-    if waiting and not records:
-        click.echo("no transfer waits for you")
+    none = "no transfer waits for you" if waiting else "no transfers yet"
+    views.transfers(records, waiting=waiting_text, empty=none)
 
 
 @transfer.command("approve")

@@ -3,6 +3,7 @@ into the next command, the state), then the details. `--json` prints the records
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from connector.cli.output import LABELS, say, summary, table
@@ -95,9 +96,15 @@ def negotiation(n: dict[str, Any], *, title: str | None = None) -> None:
         say(f"next: tsunagu transfer start DIR {n['agreement_id']}")
 
 
-def negotiations(rows: list[dict[str, Any]]) -> None:
+def negotiations(
+    rows: list[dict[str, Any]],
+    *,
+    waiting: Callable[[dict[str, Any]], str] = lambda _: "",
+    empty: str = "no negotiations yet",
+) -> None:
+    """A table, process ids first; `waiting` says what a row waits for (blank if nothing)."""
     table(
-        [{**n, "awaiting": "your decision" if n.get("awaiting_decision") else ""} for n in rows],
+        [{**n, "waiting": _waiting(n, waiting)} for n in rows],
         [
             ("id", LABELS["id"]),
             ("role", "role"),
@@ -105,10 +112,17 @@ def negotiations(rows: list[dict[str, Any]]) -> None:
             ("dataset_id", LABELS["dataset_id"]),
             ("counterparty", "counterparty"),
             ("agreement_id", LABELS["agreement_id"]),
-            ("awaiting", "awaiting"),
+            ("waiting", "waiting"),
         ],
-        empty="no negotiations",
+        empty=empty,
     )
+
+
+def _waiting(record: dict[str, Any], text: Callable[[dict[str, Any]], str]) -> str:
+    shown = text(record).removeprefix("waiting ")
+    if not shown and record.get("awaiting_decision"):
+        return "for your decision"
+    return shown
 
 
 def _endpoint(address: dict[str, Any] | None) -> tuple[Any, Any]:
@@ -142,9 +156,15 @@ def transfer(t: dict[str, Any], *, title: str | None = None) -> None:
         say(f"next: tsunagu fetch DIR {t['id']} -o FILE")
 
 
-def transfers(rows: list[dict[str, Any]]) -> None:
+def transfers(
+    rows: list[dict[str, Any]],
+    *,
+    waiting: Callable[[dict[str, Any]], str] = lambda _: "",
+    empty: str = "no transfers yet",
+) -> None:
+    """A table, process ids first; `waiting` as for `negotiations`."""
     table(
-        rows,
+        [{**t, "waiting": _waiting(t, waiting)} for t in rows],
         [
             ("id", LABELS["id"]),
             ("role", "role"),
@@ -152,6 +172,7 @@ def transfers(rows: list[dict[str, Any]]) -> None:
             ("format", "format"),
             ("agreement_id", LABELS["agreement_id"]),
             ("counterparty", "counterparty"),
+            ("waiting", "waiting"),
         ],
-        empty="no transfers",
+        empty=empty,
     )
