@@ -55,7 +55,7 @@ def catalog(cat: dict[str, Any]) -> None:
         rows.append(
             {
                 "id": d.get("@id"),
-                "title": _literal(d.get("title")),
+                "title": _literal(d.get("title", d.get("dct:title"))),  # DSP compacts dct:
                 "offers": ", ".join(str(o.get("@id")) for o in offers),
             }
         )
