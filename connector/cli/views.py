@@ -9,9 +9,68 @@ from connector.cli.output import LABELS, say, summary, table
 
 
 def _offers(offers: list[dict[str, Any]]) -> str:
-    return ", ".join(
-        o["id"] + (" (needs approval)" if o.get("requires_approval") else "") for o in offers
-    )
+    return ", ".join(o["id"] + _offer_notes(o) for o in offers)
+
+
+def _offer_notes(offer: dict[str, Any]) -> str:
+    notes = ["needs approval"] if offer.get("requires_approval") else []
+    notes += [f"{step}={choice}" for step, choice in sorted((offer.get("steps") or {}).items())]
+    return f" ({', '.join(notes)})" if notes else ""
+
+
+# How the operator answers each waiting step: the command that takes it, and the others.
+ANSWERS = {
+    "AGREEMENT": ("approve", "or counter --policy FILE, terminate"),
+    "ACCEPTED": ("accept", "or counter --policy FILE, terminate"),
+    "VERIFICATION": ("verify", "or terminate"),
+    "FINALIZED": ("finalize", "or terminate"),
+    "START": ("approve", "or terminate"),
+    "peer_not_found": ("approve", "to send it again, or terminate"),
+}
+
+
+def waiting_text(record: dict[str, Any], *, lead: str = "waiting ") -> str:
+    """`waiting since <when> for <what>` and why, or ''."""
+    waiting = record.get("waiting")
+    if not waiting:
+        return ""
+    detail = waiting.get("detail") or {}
+    why = detail.get("reason") or detail.get("error")
+    text = f"{lead}since {waiting['since']} for {waiting['description']}"
+    if detail.get("window_opens"):
+        text += f" (starts by itself at {detail['window_opens']})"
+    return text + (f": {why}" if why else "")
+
+
+def _waiting_fields(record: dict[str, Any]) -> list[tuple[str, Any]]:
+    waiting = record.get("waiting")
+    if not waiting:
+        return []
+    fields: list[tuple[str, Any]] = [("waiting", waiting_text(record, lead=""))]
+    if waiting["for"] in ANSWERS:
+        action, others = ANSWERS[waiting["for"]]
+        group = "transfer" if "format" in record else "negotiations"
+        fields.append(("next", f"tsunagu {group} {action} DIR {record['id']}  ({others})"))
+    return fields
+
+
+def history(record: dict[str, Any]) -> None:
+    """A process's events, oldest first: what was sent, received, held and decided."""
+    events = record.get("events") or []
+    if not events:
+        return
+    say("history")
+    for e in events:
+        detail = e.get("detail") or {}
+        if e["message"] == "HOLD":
+            what = f"waits for {detail.get('waiting_for')}"
+        elif e["message"] == "OPERATOR":
+            what = f"{detail.get('action')} (it waited for {detail.get('waited_for')})"
+        elif e.get("from") != e.get("to"):
+            what = f"{e.get('from') or '-'} -> {e.get('to')}"
+        else:
+            what = ""
+        say(f"  {e['at']}  {e['direction']:<8} {e['message']:<16} {what}".rstrip())
 
 
 def dataset(d: dict[str, Any], *, title: str | None = None) -> None:
@@ -86,8 +145,7 @@ def negotiation(n: dict[str, Any], *, title: str | None = None) -> None:
         (LABELS["dataset_id"], n["dataset_id"]),
         ("counterparty", n["counterparty"]),
     ]
-    if n.get("awaiting_decision"):
-        fields.append(("awaiting", "your decision: `tsunagu negotiations approve|terminate`"))
+    fields += _waiting_fields(n)
     if n.get("last_error"):
         fields.append(("last error", n["last_error"]))
     summary(title or f"negotiation {n['state']}", fields)
@@ -135,6 +193,7 @@ def transfer(t: dict[str, Any], *, title: str | None = None) -> None:
         fields.append(("endpoint", endpoint))
     if token:
         fields.append(("token", token))
+    fields += _waiting_fields(t)
     if t.get("last_error"):
         fields.append(("last error", t["last_error"]))
     summary(title or f"transfer {t['state']}", fields)

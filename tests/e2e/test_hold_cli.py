@@ -145,9 +145,13 @@ async def test_negotiate_returns_when_a_step_waits_for_the_operator(
         "20",
     )
     assert result.exit_code == 0, result.output
-    assert "waiting since" in result.output and "verify the agreement" in result.output
+    assert field(result.output, "waiting").startswith("since ")
+    assert "verify the agreement" in field(result.output, "waiting")
     [held] = await consumer.client.call("GET", "/negotiations", params={"waiting": "true"})
     assert (held["state"], held["waiting"]["for"]) == ("AGREED", "VERIFICATION")
+    assert field(result.output, "next") == (
+        f"tsunagu negotiations verify DIR {held['id']}  (or terminate)"
+    )
     verified = await tsunagu("negotiations", "verify", consumer.settings.directory, held["id"])
     assert verified.exit_code == 0, verified.output
     assert shown(verified.output)[1] in ("VERIFIED", "FINALIZED")
