@@ -65,7 +65,7 @@ def act_and_show(
     if as_json:
         print_json(record)
         return
-    (views.negotiation if kind == "negotiations" else views.transfer)(record)
+    (views.negotiation if kind == "negotiations" else views.transfer)(record, directory=directory)
     if record.get("pending"):
         say(f"sending {record['pending']} to the peer")
 

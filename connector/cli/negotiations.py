@@ -95,7 +95,7 @@ def negotiate(
             return record
 
     record = run(go)
-    emit(record, views.negotiation)
+    emit(record, lambda r: views.negotiation(r, directory=directory))
     if wait and peer_holds(record, ["FINALIZED"]):
         say(
             f"waiting for the provider (its operator may hold this step); see `tsunagu"
@@ -146,7 +146,7 @@ def negotiations_show(directory: Path, process_id: str) -> None:
             return await client.call("GET", f"/negotiations/{process_id}")
 
     def human(record: dict[str, Any]) -> None:
-        views.negotiation(record)
+        views.negotiation(record, directory=directory)
         views.history(record)
 
     emit(run(go), human)
@@ -207,7 +207,7 @@ def negotiations_offer(
             return record
 
     record = run(go)
-    emit(record, views.negotiation)
+    emit(record, lambda r: views.negotiation(r, directory=directory))
     if record["state"] == "OFFERED" and not record.get("pending"):
         say("the consumer has the offer; it accepts by its own rules or its operator decides")
     if record["state"] == "TERMINATED":

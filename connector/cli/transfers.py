@@ -75,7 +75,7 @@ def transfer_start(
             return record
 
     record = run(go)
-    emit(record, views.transfer)
+    emit(record, lambda r: views.transfer(r, directory=directory))
     if wait and peer_holds(record, ["STARTED"]):
         say(
             f"waiting for the provider to start it (its operator or the agreement's time window"
@@ -139,7 +139,7 @@ def transfer_show(directory: Path, process_id: str) -> None:
             return await client.call("GET", f"/transfers/{process_id}")
 
     def human(record: dict[str, Any]) -> None:
-        views.transfer(record)
+        views.transfer(record, directory=directory)
         views.history(record)
 
     emit(run(go), human)

@@ -42,7 +42,7 @@ def waiting_text(record: dict[str, Any], *, lead: str = "waiting ") -> str:
     return text + (f": {why}" if why else "")
 
 
-def _waiting_fields(record: dict[str, Any]) -> list[tuple[str, Any]]:
+def _waiting_fields(record: dict[str, Any], directory: Any) -> list[tuple[str, Any]]:
     waiting = record.get("waiting")
     if not waiting:
         return []
@@ -50,7 +50,8 @@ def _waiting_fields(record: dict[str, Any]) -> list[tuple[str, Any]]:
     if waiting["for"] in ANSWERS:
         action, others = ANSWERS[waiting["for"]]
         group = "transfer" if "format" in record else "negotiations"
-        fields.append(("next", f"tsunagu {group} {action} DIR {record['id']}  ({others})"))
+        where = directory or "DIR"
+        fields.append(("next", f"tsunagu {group} {action} {where} {record['id']}  ({others})"))
     return fields
 
 
@@ -70,6 +71,9 @@ def history(record: dict[str, Any]) -> None:
             what = f"{e.get('from') or '-'} -> {e.get('to')}"
         else:
             what = ""
+        reason = detail.get("reason") if e["message"] == "TERMINATION" else None
+        if reason:
+            what += ": " + ("; ".join(reason) if isinstance(reason, list) else str(reason))
         say(f"  {e['at']}  {e['direction']:<8} {e['message']:<16} {what}".rstrip())
 
 
@@ -134,7 +138,8 @@ def _literal(value: Any) -> Any:
     return value
 
 
-def negotiation(n: dict[str, Any], *, title: str | None = None) -> None:
+def negotiation(n: dict[str, Any], *, title: str | None = None, directory: Any = None) -> None:
+    """`directory`: the participant directory as the operator gave it (for the next command)."""
     fields: list[tuple[str, Any]] = []
     if n.get("agreement_id"):
         fields.append((LABELS["agreement_id"], n["agreement_id"]))
@@ -145,12 +150,12 @@ def negotiation(n: dict[str, Any], *, title: str | None = None) -> None:
         (LABELS["dataset_id"], n["dataset_id"]),
         ("counterparty", n["counterparty"]),
     ]
-    fields += _waiting_fields(n)
+    fields += _waiting_fields(n, directory)
     if n.get("last_error"):
         fields.append(("last error", n["last_error"]))
     summary(title or f"negotiation {n['state']}", fields)
     if n.get("agreement_id") and n["role"] == "consumer" and n["state"] == "FINALIZED":
-        say(f"next: tsunagu transfer start DIR {n['agreement_id']}")
+        say(f"next: tsunagu transfer start {directory or 'DIR'} {n['agreement_id']}")
 
 
 def negotiations(rows: list[dict[str, Any]]) -> None:
@@ -179,7 +184,7 @@ def _endpoint(address: dict[str, Any] | None) -> tuple[Any, Any]:
     return address.get("endpoint"), token
 
 
-def transfer(t: dict[str, Any], *, title: str | None = None) -> None:
+def transfer(t: dict[str, Any], *, title: str | None = None, directory: Any = None) -> None:
     endpoint, token = _endpoint(t.get("data_address"))
     fields: list[tuple[str, Any]] = [
         (LABELS["id"], t["id"]),
@@ -193,12 +198,12 @@ def transfer(t: dict[str, Any], *, title: str | None = None) -> None:
         fields.append(("endpoint", endpoint))
     if token:
         fields.append(("token", token))
-    fields += _waiting_fields(t)
+    fields += _waiting_fields(t, directory)
     if t.get("last_error"):
         fields.append(("last error", t["last_error"]))
     summary(title or f"transfer {t['state']}", fields)
     if t["role"] == "consumer" and t["state"] == "STARTED" and t["format"].endswith("PULL"):
-        say(f"next: tsunagu fetch DIR {t['id']} -o FILE")
+        say(f"next: tsunagu fetch {directory or 'DIR'} {t['id']} -o FILE")
 
 
 def transfers(rows: list[dict[str, Any]]) -> None:

@@ -150,7 +150,7 @@ async def test_negotiate_returns_when_a_step_waits_for_the_operator(
     [held] = await consumer.client.call("GET", "/negotiations", params={"waiting": "true"})
     assert (held["state"], held["waiting"]["for"]) == ("AGREED", "VERIFICATION")
     assert field(result.output, "next") == (
-        f"tsunagu negotiations verify DIR {held['id']}  (or terminate)"
+        f"tsunagu negotiations verify {consumer.settings.directory} {held['id']}  (or terminate)"
     )
     verified = await tsunagu("negotiations", "verify", consumer.settings.directory, held["id"])
     assert verified.exit_code == 0, verified.output

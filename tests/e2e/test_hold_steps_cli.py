@@ -88,7 +88,7 @@ async def test_the_provider_takes_each_held_step_from_the_cli(
     assert "the offer needs the operator's approval" in listed.output
     held = await tsunagu("negotiations", "show", pdir, ppid)
     assert field(held.output, "next") == (
-        f"tsunagu negotiations approve DIR {ppid}  (or counter --policy FILE, terminate)"
+        f"tsunagu negotiations approve {pdir} {ppid}  (or counter --policy FILE, terminate)"
     )
     assert "local    HOLD             waits for AGREEMENT" in held.output
     assert ("outbound", "AGREEMENT") not in await history(provider, "negotiations", ppid)
