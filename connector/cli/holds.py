@@ -131,9 +131,15 @@ wait_option = click.option(
     "--wait/--no-wait",
     default=True,
     show_default=True,
-    help="Show the process once the message the action sends is delivered.",
+    help="Show the process once the message the action sends is delivered (or the next step"
+    " waits for you); --no-wait shows it at once, the message still being sent.",
 )
-timeout_option = click.option("--timeout", default=30.0, show_default=True)
+timeout_option = click.option(
+    "--timeout",
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for the delivery before giving up (exit 1; the message is retried).",
+)
 
 
 def json_flag(command: Callable[..., Any]) -> Callable[..., Any]:

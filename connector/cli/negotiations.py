@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 from typing import Any
@@ -215,7 +216,8 @@ def negotiations_offer(
 
 
 def _decide(name: str, doc: str) -> None:
-    @negotiations.command(name)
+    # click reads the help when the command is made: give it here, not as __doc__ afterwards
+    @negotiations.command(name, help=inspect.cleandoc(doc))
     @click.argument("directory", type=DIR)
     @click.argument("pid")
     @wait_option
@@ -226,8 +228,6 @@ def _decide(name: str, doc: str) -> None:
         act_and_show(
             directory, "negotiations", path, None, wait=wait, timeout=timeout, as_json=as_json
         )
-
-    command.__doc__ = doc
 
 
 _decide(

@@ -115,7 +115,10 @@ def transfer_list(directory: Path, waiting: bool, as_json: bool) -> None:
 @timeout_option
 @json_flag
 def transfer_approve(directory: Path, pid: str, wait: bool, timeout: float, as_json: bool) -> None:
-    """Provider: start a transfer that waits for you (or for its time window) now."""
+    """Provider: start transfer PID, which waits for you (or for its time window), now.
+
+    Sends the consumer the TransferStartMessage with a fresh data address; `tsunagu transfer
+    list DIR --waiting` lists the transfers that wait."""
     act_and_show(
         directory,
         "transfers",
@@ -165,8 +168,22 @@ def _transfer_action(action: str) -> Callable[..., None]:
             as_json=as_json,
         )
 
-    command.__doc__ = f"{action.capitalize()} a transfer (either side); shows it afterwards."
+    command.__doc__ = _ACTION_HELP[action]
     return command
+
+
+_ACTION_HELP = {
+    "suspend": """Suspend transfer PROCESS_ID (either side): sends a TransferSuspensionMessage;
+    data requests stop until it is resumed. Shows the transfer afterwards.""",
+    "resume": """Resume suspended transfer PROCESS_ID (either side): sends a
+    TransferStartMessage (the provider's with a fresh data address). Shows the transfer
+    afterwards.""",
+    "complete": """Complete transfer PROCESS_ID (either side): sends a TransferCompletionMessage.
+    Shows the transfer afterwards.""",
+    "terminate": """End transfer PROCESS_ID, waiting or running (either side): sends the peer a
+    TransferTerminationMessage with REASON; both sides end TERMINATED. A provider uses it
+    to refuse a transfer that waits for its start. Shows the transfer afterwards.""",
+}
 
 
 for _action in ("suspend", "resume", "complete", "terminate"):

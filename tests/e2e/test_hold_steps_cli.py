@@ -77,7 +77,7 @@ async def test_the_provider_takes_each_held_step_from_the_cli(
     assert offer["steps"] == {"finalize": "hold", "transfer_start": "hold"}
 
     # The consumer's negotiate does not run into its timeout: it says the provider decides.
-    asked = await tsunagu("negotiate", cdir, provider.did, DATASET, "--timeout", "3")
+    asked = await tsunagu("negotiate", cdir, provider.did, DATASET, "--timeout", "4")
     assert asked.exit_code == 0, asked.output
     kind, state, cpid = shown(asked.output)
     assert (kind, state) == ("negotiation", "REQUESTED")
@@ -109,7 +109,7 @@ async def test_the_provider_takes_each_held_step_from_the_cli(
     assert ("inbound", "FINALIZED") in messages(done)
 
     # The transfer: the consumer's start ends waiting for the provider, exit 0, not a timeout.
-    started = await tsunagu("transfer", "start", cdir, done["agreement_id"], "--timeout", "3")
+    started = await tsunagu("transfer", "start", cdir, done["agreement_id"], "--timeout", "4")
     assert started.exit_code == 0, started.output
     kind, state, ctid = shown(started.output)
     assert (kind, state) == ("transfer", "REQUESTED")
@@ -387,3 +387,29 @@ async def test_bad_steps_and_offers_are_one_line_and_change_nothing(
     assert unknown.output.strip().endswith("[unknown_offer]")
     assert len(unknown.output.strip().splitlines()) == 1
     assert await provider.client.call("GET", "/negotiations") == []
+
+
+async def test_participant_defaults_hold_and_an_offers_own_steps_win(
+    space: LocalDataspace, tmp_path: Path
+) -> None:
+    """`[provider] finalize = "hold"` and `transfer_start = "hold"` in tsunagu.toml; an offer
+    published with `--step finalize=auto` finalizes at once, its transfers still wait."""
+    provider = await configure(
+        space, "provider", HoldSettings(steps=Steps(finalize="hold", transfer_start="hold"))
+    )
+    consumer = space["consumer"]
+    await publish_from_cli(space, tmp_path, open_offer("urn:offer:own"), "--step", "finalize=auto")
+    result = await tsunagu(
+        "negotiate", consumer.settings.directory, provider.did, DATASET, "--timeout", "20"
+    )
+    assert result.exit_code == 0, result.output
+    assert shown(result.output)[1] == "FINALIZED"
+    assert await provider.client.call("GET", "/negotiations", params={"waiting": "true"}) == []
+    agreement = field(result.output, "agreement id")
+    started = await tsunagu(
+        "transfer", "start", consumer.settings.directory, agreement, "--timeout", "4"
+    )
+    assert started.exit_code == 0, started.output
+    assert shown(started.output)[1] == "REQUESTED"
+    held = await only_waiting(provider, "transfers")
+    assert (held["state"], held["waiting"]["for"]) == ("REQUESTED", "START")
