@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -77,7 +78,7 @@ class OfferToIn(BaseModel):
 class CounterOfferIn(BaseModel):
     policy: dict[str, Any] = Field(
         description="The terms to answer with (ODRL Offer): a provider's counter-offer, or a"
-        " consumer's counter-request."
+        " consumer's counter-request; a fresh urn:uuid @id when it has none."
     )
 
 
@@ -365,11 +366,11 @@ async def approve(pid: str, connector: ConnectorDep) -> dict[str, Any]:
 )
 async def counter_offer(pid: str, body: CounterOfferIn, connector: ConnectorDep) -> dict[str, Any]:
     """Either side: answer a waiting step with other terms (provider: a counter-offer to a
-    request; consumer: a counter-request to the provider's offer)."""
+    request; consumer: a counter-request to the provider's offer). Terms without an @id get a
+    fresh urn:uuid: the peer needs one to name them, the operator need not invent it."""
+    terms = body.policy if "@id" in body.policy else {"@id": uuid.uuid4().urn, **body.policy}
     return _negotiation(
-        await connector.store.call(
-            connector.negotiations.counter_offer, pid, policy_of(body.policy)
-        )
+        await connector.store.call(connector.negotiations.counter_offer, pid, policy_of(terms))
     )
 
 

@@ -267,7 +267,7 @@ _decide(
     "policy_path",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The terms to answer with: an ODRL Offer as JSON.",
+    help="The terms to answer with: an ODRL Offer as JSON (an @id is made up if absent).",
 )
 @wait_option
 @timeout_option

@@ -193,11 +193,15 @@ async def test_the_provider_counters_from_the_cli_and_the_consumer_accepts(
     ppid = (await consumer.client.wait_for("negotiations", asked["id"], ["REQUESTED"]))["peer_pid"]
     assert (await only_waiting(provider))["id"] == ppid
     terms = tmp_path / "members.json"
-    terms.write_text(json.dumps(members_offer("urn:offer:ask-members")))
+    # no @id: the operator need not invent one, a fresh urn:uuid names the terms
+    unnamed = {k: v for k, v in members_offer("-").items() if k != "@id"}
+    terms.write_text(json.dumps(unnamed))
     countered = await tsunagu("negotiations", "counter", pdir, ppid, "--policy", terms)
     assert countered.exit_code == 0, countered.output
     assert shown(countered.output) == ("negotiation", "OFFERED", ppid)
     assert ("outbound", "CONTRACT_OFFER") in await history(provider, "negotiations", ppid)
+    offered = await provider.client.call("GET", f"/negotiations/{ppid}")
+    assert offered["offer"]["@id"].startswith("urn:uuid:")
 
     held = await consumer.client.wait_for(
         "negotiations", asked["id"], ["FINALIZED"], or_waiting=True
