@@ -13,6 +13,7 @@ import pytest
 
 from connector.control.hold_rules import HoldSettings, Steps
 from connector.demo.localspace import LocalDataspace, Participant
+from connector.store.tables import TransferRow
 from tests.e2e.conftest import members_offer, open_offer
 from tests.e2e.holds_support import (
     configure,
@@ -417,3 +418,63 @@ async def test_participant_defaults_hold_and_an_offers_own_steps_win(
     assert shown(started.output)[1] == "REQUESTED"
     held = await only_waiting(provider, "transfers")
     assert (held["state"], held["waiting"]["for"]) == ("REQUESTED", "START")
+
+
+async def settle(space: LocalDataspace) -> None:
+    """Step both runners until neither has anything to send (bounded)."""
+    for _ in range(20):
+        sent = await space["provider"].connector.runner.run_once()
+        sent += await space["consumer"].connector.runner.run_once()
+        if not sent:
+            return
+    raise AssertionError("the runners never settled")
+
+
+async def test_a_transfer_message_the_peer_answers_404_waits_and_is_sent_again_from_the_cli(
+    stepped: LocalDataspace,
+) -> None:
+    provider, consumer = stepped["provider"], stepped["consumer"]
+    pdir = provider.settings.directory
+    await provider.client.call(
+        "POST",
+        "/datasets",
+        json={"id": DATASET, "title": "t", "offers": [{"policy": open_offer("urn:offer:404")}]},
+    )
+    asked = await consumer.client.call(
+        "POST", "/negotiations", json={"provider": provider.did, "dataset_id": DATASET}
+    )
+    await settle(stepped)
+    done = await consumer.client.call("GET", f"/negotiations/{asked['id']}")
+    assert done["state"] == "FINALIZED"
+    transfer = await consumer.client.call(
+        "POST", "/transfers", json={"agreement_id": done["agreement_id"]}
+    )
+    await consumer.connector.runner.run_once()  # the request; the provider owes START
+    [owed] = await provider.client.call("GET", "/transfers")
+    assert owed["pending"] == "START"
+
+    def point_at(peer_pid: str) -> None:  # which consumer process the provider talks to
+        with provider.connector.store.transaction() as tx:
+            row = tx.process(TransferRow, owed["id"])
+            row.peer_pid = peer_pid
+            tx.add(row)
+
+    point_at("urn:uuid:00000000-0000-0000-0000-000000000000")  # one the consumer never had
+    assert await provider.connector.runner.run_once() == 1  # answered 404
+    assert await provider.connector.runner.run_once() == 0  # not retried
+    listed = await tsunagu("transfer", "list", pdir, "--waiting")
+    assert owed["id"] in listed.output and "answered 404" in listed.output
+    shown_now = await tsunagu("transfer", "show", pdir, owed["id"])
+    assert field(shown_now.output, "next") == (
+        f"tsunagu transfer approve {pdir} {owed['id']}  (to send it again, or terminate)"
+    )
+    assert "404" in field(shown_now.output, "last error")
+
+    point_at(transfer["id"])  # the operator fixed what the peer did not know
+    again = await tsunagu("transfer", "approve", pdir, owed["id"], "--no-wait")
+    assert again.exit_code == 0, again.output
+    assert "sending START to the peer" in again.output
+    await settle(stepped)
+    started = await consumer.client.call("GET", f"/transfers/{transfer['id']}")
+    assert started["state"] == "STARTED"
+    assert ("inbound", "START") in messages(started)
