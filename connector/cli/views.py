@@ -3,6 +3,7 @@ into the next command, the state), then the details. `--json` prints the records
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from connector.cli.output import LABELS, say, summary, table
@@ -42,9 +43,11 @@ def waiting_text(record: dict[str, Any], *, lead: str = "waiting ") -> str:
     return text + (f": {why}" if why else "")
 
 
-def _waiting_fields(record: dict[str, Any], directory: Any) -> list[tuple[str, Any]]:
+def _waiting_fields(record: dict[str, Any], directory: Path | None) -> list[tuple[str, Any]]:
     waiting = record.get("waiting")
     if not waiting:
+        if record.get("awaiting_decision"):  # parked before holds were recorded with a reason
+            return [("waiting", "for your decision: approve, counter --policy FILE or terminate")]
         return []
     fields: list[tuple[str, Any]] = [("waiting", waiting_text(record, lead=""))]
     if waiting["for"] in ANSWERS:
@@ -138,7 +141,9 @@ def _literal(value: Any) -> Any:
     return value
 
 
-def negotiation(n: dict[str, Any], *, title: str | None = None, directory: Any = None) -> None:
+def negotiation(
+    n: dict[str, Any], *, title: str | None = None, directory: Path | None = None
+) -> None:
     """`directory`: the participant directory as the operator gave it (for the next command)."""
     fields: list[tuple[str, Any]] = []
     if n.get("agreement_id"):
@@ -184,7 +189,7 @@ def _endpoint(address: dict[str, Any] | None) -> tuple[Any, Any]:
     return address.get("endpoint"), token
 
 
-def transfer(t: dict[str, Any], *, title: str | None = None, directory: Any = None) -> None:
+def transfer(t: dict[str, Any], *, title: str | None = None, directory: Path | None = None) -> None:
     endpoint, token = _endpoint(t.get("data_address"))
     fields: list[tuple[str, Any]] = [
         (LABELS["id"], t["id"]),
