@@ -99,8 +99,8 @@ def negotiate(
     emit(record, lambda r: views.negotiation(r, directory=directory))
     if wait and peer_holds(record, ["FINALIZED"]):
         say(
-            f"waiting for the provider (its operator may hold this step); see `tsunagu"
-            f" negotiations show {directory} {record['id']}`"
+            f"still waiting for the provider after {timeout:g}s; `tsunagu negotiations show"
+            f" {directory} {record['id']}` tells later where it is"
         )
     if record["state"] == "TERMINATED":
         sys.exit(1)

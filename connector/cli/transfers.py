@@ -78,8 +78,9 @@ def transfer_start(
     emit(record, lambda r: views.transfer(r, directory=directory))
     if wait and peer_holds(record, ["STARTED"]):
         say(
-            f"waiting for the provider to start it (its operator or the agreement's time window"
-            f" may hold the start); see `tsunagu transfer show {directory} {record['id']}`"
+            f"still waiting for the provider to start it after {timeout:g}s (its operator or"
+            f" the agreement's time window may hold the start); `tsunagu transfer show"
+            f" {directory} {record['id']}` tells later whether it started"
         )
     if record["state"] == "TERMINATED":
         sys.exit(1)

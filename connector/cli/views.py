@@ -58,6 +58,26 @@ def _waiting_fields(record: dict[str, Any], directory: Path | None) -> list[tupl
     return fields
 
 
+# Where a delivered process waits for the peer's next message (our role, kind) -> states.
+_PEER_TURN = {
+    ("consumer", "negotiation"): ("REQUESTED", "ACCEPTED", "VERIFIED"),
+    ("provider", "negotiation"): ("OFFERED", "AGREED"),
+    ("consumer", "transfer"): ("REQUESTED",),
+}
+
+
+def peer_turn(record: dict[str, Any]) -> str | None:
+    """What a process waits for when its next step is the peer's, or None (ours to take, in
+    flight, or over). The peer's hold cannot be seen from here: DSP has no message for it."""
+    if record.get("waiting") or record.get("pending") or record.get("awaiting_decision"):
+        return None
+    kind = "transfer" if "format" in record else "negotiation"
+    if record["state"] not in _PEER_TURN.get((record["role"], kind), ()):
+        return None
+    peer = "consumer" if record["role"] == "provider" else "provider"
+    return f"the {peer}'s next message (its operator may hold this step)"
+
+
 def history(record: dict[str, Any]) -> None:
     """A process's events, oldest first: what was sent, received, held and decided."""
     events = record.get("events") or []
@@ -156,6 +176,8 @@ def negotiation(
         ("counterparty", n["counterparty"]),
     ]
     fields += _waiting_fields(n, directory)
+    if peer_turn(n):
+        fields.append(("awaiting", peer_turn(n)))
     if n.get("last_error"):
         fields.append(("last error", n["last_error"]))
     summary(title or f"negotiation {n['state']}", fields)
@@ -204,6 +226,8 @@ def transfer(t: dict[str, Any], *, title: str | None = None, directory: Path | N
     if token:
         fields.append(("token", token))
     fields += _waiting_fields(t, directory)
+    if peer_turn(t):
+        fields.append(("awaiting", peer_turn(t)))
     if t.get("last_error"):
         fields.append(("last error", t["last_error"]))
     summary(title or f"transfer {t['state']}", fields)

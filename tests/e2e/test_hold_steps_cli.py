@@ -82,7 +82,8 @@ async def test_the_provider_takes_each_held_step_from_the_cli(
     assert asked.exit_code == 0, asked.output
     kind, state, cpid = shown(asked.output)
     assert (kind, state) == ("negotiation", "REQUESTED")
-    assert "waiting for the provider" in asked.output
+    assert "still waiting for the provider after 4s" in asked.output
+    assert field(asked.output, "awaiting").startswith("the provider's next message")
 
     listed = await tsunagu("negotiations", "list", pdir, "--waiting")
     [ppid] = [line.split()[0] for line in listed.output.splitlines() if "REQUESTED" in line]
@@ -114,7 +115,8 @@ async def test_the_provider_takes_each_held_step_from_the_cli(
     assert started.exit_code == 0, started.output
     kind, state, ctid = shown(started.output)
     assert (kind, state) == ("transfer", "REQUESTED")
-    assert "waiting for the provider to start it" in started.output
+    assert "still waiting for the provider to start it after 4s" in started.output
+    assert field(started.output, "awaiting").startswith("the provider's next message")
     waiting = await tsunagu("transfer", "list", pdir, "--waiting")
     assert "start the transfer" in waiting.output
     ptid = waiting.output.split()[0]
