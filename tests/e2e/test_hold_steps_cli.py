@@ -331,10 +331,19 @@ async def test_a_pushed_paid_offer_does_not_bind_a_consumer_without_rules(
         json={"id": DATASET, "title": "t", "offers": [{"policy": paid_offer("urn:offer:paid")}]},
     )
     pushed = await tsunagu(
-        "negotiations", "offer", provider.settings.directory, consumer.did, DATASET
+        "negotiations",
+        "offer",
+        provider.settings.directory,
+        consumer.did,
+        DATASET,
+        "--address",  # given, not found from the consumer's DID document
+        consumer.settings.dsp_base,
     )
     assert pushed.exit_code == 0, pushed.output
     ppid = shown(pushed.output)[2]
+    assert (await provider.client.call("GET", f"/negotiations/{ppid}"))[
+        "counterparty_address"
+    ] == consumer.settings.dsp_base
     held = await only_waiting(consumer)
     assert (held["state"], held["pending"]) == ("OFFERED", None)
     assert "no acceptance rule is configured" in held["waiting"]["detail"]["reason"]
