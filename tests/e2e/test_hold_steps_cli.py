@@ -17,12 +17,14 @@ from connector.store.tables import TransferRow
 from tests.e2e.conftest import members_offer, open_offer
 from tests.e2e.holds_support import (
     configure,
+    field,
     offer_to_consumer,
     only_waiting,
     paid_offer,
     peer_message,
+    shown,
+    tsunagu,
 )
-from tests.e2e.test_hold_cli import field, shown, tsunagu
 
 pytestmark = pytest.mark.anyio
 DATASET = "urn:tsunagu:dataset:202151:water-level"
