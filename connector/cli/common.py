@@ -65,7 +65,14 @@ def print_json(data: Any) -> None:
 
 
 async def wait_showing(
-    client: ManagementClient, kind: str, pid: str, states: list[str], *, timeout: float, what: str
+    client: ManagementClient,
+    kind: str,
+    pid: str,
+    states: list[str],
+    *,
+    timeout: float,
+    what: str,
+    or_waiting: bool = False,
 ) -> dict[str, Any]:
     """`client.wait_for`, with a spinner on a terminal naming the state it waits in."""
     from connector.cli.output import progress
@@ -78,5 +85,10 @@ async def wait_showing(
             meter.describe(f"{what}: {record['state']}{hint}")
 
         return await client.wait_for(
-            kind, pid, states, timeout=timeout, on_update=update if meter.visible else None
+            kind,
+            pid,
+            states,
+            timeout=timeout,
+            or_waiting=or_waiting,
+            on_update=update if meter.visible else None,
         )
