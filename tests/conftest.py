@@ -127,6 +127,12 @@ def _postgres(request: pytest.FixtureRequest) -> PostgresSchemas:
     return schemas
 
 
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> str:
+    """An empty PostgreSQL schema, for what only PostgreSQL has (skipped without one)."""
+    return _postgres(request).new()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A database URL with nothing in it yet: a SQLite file, or a PostgreSQL schema."""

@@ -108,7 +108,6 @@ async def make_checkpoint(connector: ConnectorDep) -> dict[str, Any]:
     them too, see `[audit] checkpoint_seconds`)."""
     row = await connector.store.call(
         checkpoint_now,
-        connector.store,
         connector.keys,
         connector.did,
         _queries(connector),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from connector.dataplane.sources import parse_source
 from connector.errors import Conflict, MessageError
 from connector.store import dataset_queries
 from connector.store.consent_queries import ConsentQueries
-from connector.store.hold_queries import set_offer_steps
+from connector.store.hold_queries import set_offer_steps, steps_of_offers
 from connector.store.tables import DatasetRow, EventRow, OfferRow
 from policies.errors import PolicyError
 from policies.odrl import Policy
@@ -129,6 +130,11 @@ class OfferOut(BaseModel):
     id: str = Field(description="The offer's id (unique on this participant).")
     policy: dict[str, Any] = Field(description="The ODRL offer as stored.")
     requires_approval: bool
+    steps: dict[str, str] = Field(
+        default_factory=dict,
+        description="The steps this offer sets (docs/holds.md); the participant's own rules"
+        " decide the others.",
+    )
 
 
 class DatasetOut(BaseModel):
@@ -399,8 +405,10 @@ async def list_datasets(connector: ConnectorDep) -> list[dict[str, Any]]:
             for o in tx.offers():
                 offers.setdefault(o.dataset_id, []).append(o)
             retired = dataset_queries.retired_ids(tx)
+            steps = steps_of_offers(tx)
             return [
-                _dataset(d, offers.get(d.id, []), retired=d.id in retired) for d in tx.datasets()
+                _dataset(d, offers.get(d.id, []), steps, retired=d.id in retired)
+                for d in tx.datasets()
             ]
 
     return await connector.store.call(read)
@@ -431,8 +439,14 @@ async def add_offer(dataset_id: str, body: OfferIn, connector: ConnectorDep) -> 
             row = _offer_row(dataset_id, body, policy, now)
             _offer_id_free(tx, row.id)
             tx.add(row)
-            set_offer_steps(tx, row.id, parse_offer_steps(body.steps))
-            return {"id": row.id, "policy": row.policy, "requires_approval": row.requires_approval}
+            steps = parse_offer_steps(body.steps)
+            set_offer_steps(tx, row.id, steps)
+            return {
+                "id": row.id,
+                "policy": row.policy,
+                "requires_approval": row.requires_approval,
+                "steps": steps,
+            }
 
     return await connector.store.call(write)
 
@@ -444,9 +458,11 @@ async def get_dataset(dataset_id: str, connector: ConnectorDep) -> dict[str, Any
     def read() -> dict[str, Any]:
         with connector.store.transaction() as tx:
             retirement = dataset_queries.retirement(tx, dataset_id)
+            offers = list(tx.offers([dataset_id]))
             return _dataset(
                 tx.dataset(dataset_id),
-                list(tx.offers([dataset_id])),
+                offers,
+                steps_of_offers(tx, [o.id for o in offers]),
                 retired=retirement is not None,
                 retired_at=retirement.retired_at if retirement else None,
             )
@@ -457,6 +473,7 @@ async def get_dataset(dataset_id: str, connector: ConnectorDep) -> dict[str, Any
 def _dataset(
     row: DatasetRow,
     offers: list[OfferRow],
+    steps: Mapping[str, dict[str, Any]],
     *,
     retired: bool = False,
     retired_at: datetime | None = None,
@@ -469,7 +486,12 @@ def _dataset(
         "themes": row.themes,
         "data_address": row.data_address,
         "offers": [
-            {"id": o.id, "policy": o.policy, "requires_approval": o.requires_approval}
+            {
+                "id": o.id,
+                "policy": o.policy,
+                "requires_approval": o.requires_approval,
+                "steps": steps.get(o.id, {}),
+            }
             for o in offers
         ],
         "state": "retired" if retired else "published",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -18,7 +19,7 @@ from connector.api.schema import ERRORS_400, ERRORS_401, ERRORS_404, ERRORS_409,
 from connector.control.catalog import fetch_dataset
 from connector.control.hold_rules import accept_rules_of
 from connector.control.holds import waiting_json
-from connector.control.peers import provider_base
+from connector.control.peers import dsp_base_of, provider_base
 from connector.control.process import dsp_state
 from connector.errors import MessageError, NotFound
 from connector.protocol.roles import Role
@@ -65,8 +66,10 @@ class NegotiationIn(BaseModel):
 
 class OfferToIn(BaseModel):
     consumer: Name = Field(description="The consumer's DID.")
-    consumer_address: Address = Field(
-        description="The consumer's DSP base URL (where it takes initial offers)."
+    consumer_address: Address | None = Field(
+        None,
+        description="The consumer's DSP base URL (where it takes initial offers); found from"
+        " its DID document when absent.",
     )
     dataset_id: Name
     offer_id: Name
@@ -75,7 +78,7 @@ class OfferToIn(BaseModel):
 class CounterOfferIn(BaseModel):
     policy: dict[str, Any] = Field(
         description="The terms to answer with (ODRL Offer): a provider's counter-offer, or a"
-        " consumer's counter-request."
+        " consumer's counter-request; a fresh urn:uuid @id when it has none."
     )
 
 
@@ -201,15 +204,18 @@ async def start_negotiation(body: NegotiationIn, connector: ConnectorDep) -> dic
     "/negotiations/offers",
     status_code=201,
     response_model=NegotiationOut,
-    responses={**ERRORS_400, **ERRORS_404},
+    responses={**ERRORS_400, **ERRORS_404, **ERRORS_502},
 )
 async def offer_to_consumer(body: OfferToIn, connector: ConnectorDep) -> dict[str, Any]:
     """Provider: offer one of our dataset offers to a consumer (provider-initiated negotiation)."""
-    await connector.outbound.vet(body.consumer_address, what="the consumer's address")
+    base = body.consumer_address or await dsp_base_of(
+        connector.resolver, connector.outbound, body.consumer
+    )
+    await connector.outbound.vet(base, what="the consumer's address")
     row = await connector.store.call(
         connector.negotiations.offer_to,
         consumer_did=body.consumer,
-        consumer_address=body.consumer_address,
+        consumer_address=base,
         dataset_id=body.dataset_id,
         offer_id=body.offer_id,
     )
@@ -360,11 +366,11 @@ async def approve(pid: str, connector: ConnectorDep) -> dict[str, Any]:
 )
 async def counter_offer(pid: str, body: CounterOfferIn, connector: ConnectorDep) -> dict[str, Any]:
     """Either side: answer a waiting step with other terms (provider: a counter-offer to a
-    request; consumer: a counter-request to the provider's offer)."""
+    request; consumer: a counter-request to the provider's offer). Terms without an @id get a
+    fresh urn:uuid: the peer needs one to name them, the operator need not invent it."""
+    terms = body.policy if "@id" in body.policy else {"@id": uuid.uuid4().urn, **body.policy}
     return _negotiation(
-        await connector.store.call(
-            connector.negotiations.counter_offer, pid, policy_of(body.policy)
-        )
+        await connector.store.call(connector.negotiations.counter_offer, pid, policy_of(terms))
     )
 
 

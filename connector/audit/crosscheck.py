@@ -231,21 +231,26 @@ def _check_agreement(x: LogView, seq: int, entry: Mapping[str, Any], y: LogView)
 
 
 def _reads(view: LogView, kind: str, subject: str) -> list[tuple[int, str | None]]:
-    """(bytes, sha256) of each complete data read of `kind` about one transfer."""
+    """(bytes, sha256) of each complete data read of `kind` about one transfer. A push counts
+    once per distinct body: an upload the sink took whole but whose answer the provider never
+    saw is sent again, the same bytes, and the sink then records it twice."""
     out = []
+    pushed = set()
     for entry in view.entries.values():
         details = entry.get("details")
         if entry.get("kind") != kind or entry.get("subject") != subject:
             continue
         if isinstance(details, Mapping) and details.get("complete") is True:
             size, digest = details.get("bytes"), details.get("sha256")
-            out.append(
-                (
-                    int(size) if isinstance(size, int) else -1,
-                    digest if isinstance(digest, str) else None,
-                )
+            read = (
+                int(size) if isinstance(size, int) else -1,
+                digest if isinstance(digest, str) else None,
             )
-    return sorted(out, key=lambda r: (r[0], r[1] or ""))
+            if details.get("delivery") == "push":
+                pushed.add(read)
+            else:
+                out.append(read)
+    return sorted(out + list(pushed), key=lambda r: (r[0], r[1] or ""))
 
 
 def _check_deliveries(views: Sequence[LogView], by_origin: Mapping[str, LogView]) -> None:

@@ -38,7 +38,9 @@ def load_state(path: Path) -> dict[str, str]:
 def previous_checkpoints(
     state: Mapping[str, str], trusted: Mapping[str, Sequence[NoteVerifier]]
 ) -> dict[str, Checkpoint]:
-    """The remembered checkpoints, verified again under the keys trusted now."""
+    """The remembered checkpoints of the logs verified now. Each was verified when it was
+    remembered; one signed by a key the log no longer publishes (rotated out since) still
+    counts: dropping it would let a log escape the consistency check by rotating its key."""
     out = {}
     for origin, note in state.items():
         verifiers = trusted.get(origin)
@@ -46,9 +48,25 @@ def previous_checkpoints(
             continue
         try:
             out[origin] = verify_checkpoint(note, origin, verifiers)
-        except AuditError:
-            continue  # signed by a key no longer published: nothing to compare with
+        except AuditError as exc:
+            if exc.code != "note_unknown_key":
+                raise AuditError(
+                    f"the remembered checkpoint of {origin} does not verify: {exc}",
+                    code="state_unreadable",
+                ) from exc
+            out[origin] = _unverified(note, origin)
     return out
+
+
+def _unverified(note: str, origin: str) -> Checkpoint:
+    try:
+        checkpoint = Checkpoint.parse(note[: note.rfind("\n\n") + 1])
+    except AuditError as exc:
+        message = f"the remembered checkpoint of {origin} is damaged: {exc}"
+        raise AuditError(message, code="state_unreadable") from exc
+    if checkpoint.origin != origin:
+        raise AuditError(f"the remembered checkpoint is not of {origin}", code="state_unreadable")
+    return checkpoint
 
 
 def save_state(path: Path, state: Mapping[str, str]) -> None:

@@ -24,6 +24,19 @@ def dataset() -> None:
     """Publish and manage this participant's datasets (needs `tsunagu serve` running)."""
 
 
+def _steps(given: tuple[str, ...]) -> dict[str, str]:
+    """`--step after_accept=hold ...` as the offer's steps (the API checks names and choices)."""
+    out: dict[str, str] = {}
+    for item in given:
+        step, sep, choice = item.partition("=")
+        if not sep or not step.strip() or not choice.strip():
+            raise click.BadParameter(f"{item!r} is not STEP=CHOICE", param_hint="--step")
+        if step.strip() in out:
+            raise click.BadParameter(f"{step.strip()} given twice", param_hint="--step")
+        out[step.strip()] = choice.strip()
+    return out
+
+
 def _path(dataset_id: str) -> str:
     return "/datasets/" + quote(dataset_id, safe=":/@")
 
@@ -44,6 +57,15 @@ def _path(dataset_id: str) -> str:
 @click.option("--offer-id", help="The offer's id; the policy's @id or a fresh urn:uuid if absent.")
 @click.option(
     "--requires-approval", is_flag=True, help="Park negotiations until an operator decides."
+)
+@click.option(
+    "--step",
+    "steps",
+    multiple=True,
+    metavar="STEP=CHOICE",
+    help="A later provider step of this offer (docs/holds.md), repeatable: after_accept=hold, "
+    "finalize=hold, transfer_start=hold|window, narrower=hold|refuse, resume=hold "
+    "(each also =auto; unset steps follow tsunagu.toml's [provider]).",
 )
 @click.option("--data-address", default=None, help=_ADDRESS_HELP)
 @click.option(
@@ -67,6 +89,7 @@ def dataset_add(
     policy_file: Any,
     offer_id: str | None,
     requires_approval: bool,
+    steps: tuple[str, ...],
     data_address: str | None,
     data_file: Path | None,
     subject_field: str | None,
@@ -78,6 +101,8 @@ def dataset_add(
         else {"@type": "Offer", "permission": [{"action": "use"}]}
     )
     offer: dict[str, Any] = {"policy": policy, "requires_approval": requires_approval}
+    if steps:
+        offer["steps"] = _steps(steps)
     if offer_id:
         offer["id"] = offer_id
     body = {

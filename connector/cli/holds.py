@@ -7,29 +7,21 @@ import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from connector.cli import views
-from connector.cli.common import client_for, run
+from connector.cli.common import client_for, run, wait_showing
 from connector.cli.output import json_mode, print_json, say
+from connector.cli.views import waiting_text
+from connector.errors import ConnectorError
+
+if TYPE_CHECKING:
+    from connector.api.client import ManagementClient
 
 NEGOTIATION_STATES = ("REQUESTED", "OFFERED", "ACCEPTED", "AGREED", "VERIFIED", "FINALIZED")
 TRANSFER_STATES = ("REQUESTED", "STARTED", "SUSPENDED", "COMPLETED")
-
-
-def waiting_text(record: dict[str, Any]) -> str:
-    """`waiting since <when> for <what>` and why, or ''."""
-    waiting = record.get("waiting")
-    if not waiting:
-        return ""
-    why = waiting.get("detail", {}).get("reason") or waiting.get("detail", {}).get("error")
-    opens = waiting.get("detail", {}).get("window_opens")
-    text = f"waiting since {waiting['since']} for {waiting['description']}"
-    if opens:
-        text += f" (starts by itself at {opens})"
-    return text + (f": {why}" if why else "")
 
 
 def negotiation_line(n: dict[str, Any]) -> str:
@@ -73,12 +65,45 @@ def act_and_show(
     if as_json:
         print_json(record)
         return
-    (views.negotiation if kind == "negotiations" else views.transfer)(record)
+    (views.negotiation if kind == "negotiations" else views.transfer)(record, directory=directory)
     if record.get("pending"):
         say(f"sending {record['pending']} to the peer")
-    waiting = waiting_text(record)
-    if waiting:
-        say(waiting)
+
+
+async def wait_or_peer(
+    client: ManagementClient,
+    kind: str,
+    pid: str,
+    states: list[str],
+    *,
+    timeout: float,
+    what: str,
+) -> dict[str, Any]:
+    """Wait (with a spinner on a terminal) until the process is in one of `states`, ends, or
+    a step waits for our operator. When `timeout` passes while our message is delivered and
+    the peer has not answered, the process is returned as it is: the peer may hold its step
+    for its own operator, which is not an error (`peer_holds` says so)."""
+    try:
+        return await wait_showing(
+            client, kind, pid, states, timeout=timeout, what=what, or_waiting=True
+        )
+    except ConnectorError as exc:
+        if exc.code != "timeout":
+            raise
+        record: dict[str, Any] = await client.call("GET", f"/{kind}/{pid}")
+        if record.get("pending") or record["state"] == "TERMINATED":
+            raise  # our own message is not through: that is an error
+        return record
+
+
+def peer_holds(record: dict[str, Any], states: list[str]) -> bool:
+    """Whether `record` waits for the peer: delivered, not ended, not where we waited for,
+    and not waiting for our own operator."""
+    return (
+        record["state"] not in [*states, "TERMINATED"]
+        and not record.get("pending")
+        and not record.get("waiting")
+    )
 
 
 def policy_file(path: Path) -> dict[str, Any]:
@@ -106,9 +131,15 @@ wait_option = click.option(
     "--wait/--no-wait",
     default=True,
     show_default=True,
-    help="Show the process once the message the action sends is delivered.",
+    help="Show the process once the message the action sends is delivered (or the next step"
+    " waits for you); --no-wait shows it at once, the message still being sent.",
 )
-timeout_option = click.option("--timeout", default=30.0, show_default=True)
+timeout_option = click.option(
+    "--timeout",
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for the delivery before giving up (exit 1; the message is retried).",
+)
 
 
 def json_flag(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import click
 
 from connector.cli import views
-from connector.cli.common import DIR, client_for, run, wait_showing
+from connector.cli.common import DIR, client_for, run
 from connector.cli.holds import (
     act_and_show,
     json_flag,
     json_option,
+    peer_holds,
     policy_file,
     timeout_option,
     wait_option,
-    waiting_text,
+    wait_or_peer,
 )
-from connector.cli.output import emit, json_mode, print_json
+from connector.cli.output import emit, print_json, say
 
 
 @click.command()
@@ -31,7 +34,11 @@ from connector.cli.output import emit, json_mode, print_json
     "--address", help="The provider's DSP base URL; found from its DID document when absent."
 )
 @click.option(
-    "--wait/--no-wait", default=True, show_default=True, help="Wait until FINALIZED or TERMINATED."
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="Wait until FINALIZED, TERMINATED or a step waits for you, at most --timeout seconds;"
+    " a negotiation the provider holds by then is shown as waiting for it (exit 0).",
 )
 @click.option("--timeout", default=60.0, show_default=True)
 @click.option(
@@ -60,8 +67,10 @@ def negotiate(
 ) -> None:
     """Negotiate a contract for PROVIDER's DATASET_ID; prints the negotiation (and agreement id).
 
-    With --wait it returns at FINALIZED, at TERMINATED, or as soon as a step waits for you
-    (a provider offer no rule accepts, an agreement held for verification)."""
+    With --wait it returns at FINALIZED, at TERMINATED (exit 1), as soon as a step waits for
+    you (a provider offer no rule accepts, an agreement held for verification), or after
+    --timeout with the negotiation as it is when the provider holds its step for its operator
+    (exit 0: see it later with `tsunagu negotiations show`)."""
     body = {
         "provider": provider,
         "dataset_id": dataset_id,
@@ -75,21 +84,23 @@ def negotiate(
         async with client_for(directory) as client:
             record = await client.call("POST", "/negotiations", json=body)
             if wait:
-                record = await wait_showing(
+                record = await wait_or_peer(
                     client,
                     "negotiations",
                     record["id"],
                     ["FINALIZED"],
                     timeout=timeout,
                     what=f"negotiation {record['id']}",
-                    or_waiting=True,
                 )
             return record
 
     record = run(go)
-    emit(record, views.negotiation)
-    if record.get("waiting") and not json_mode():
-        click.echo(waiting_text(record), err=True)
+    emit(record, lambda r: views.negotiation(r, directory=directory))
+    if wait and peer_holds(record, ["FINALIZED"]):
+        say(
+            f"still waiting for the provider after {timeout:g}s; `tsunagu negotiations show"
+            f" {directory} {record['id']}` tells later where it is"
+        )
     if record["state"] == "TERMINATED":
         sys.exit(1)
 
@@ -119,24 +130,91 @@ def negotiations_list(directory: Path, state: str | None, waiting: bool, as_json
         print_json(records)
         return
     none = "no negotiation waits for you" if waiting else "no negotiations yet"
-    views.negotiations(records, waiting=waiting_text, empty=none)
+    views.negotiations(records, empty=none)
 
 
 @negotiations.command("show")
 @click.argument("directory", type=DIR)
 @click.argument("process_id", metavar="PROCESS_ID")
 def negotiations_show(directory: Path, process_id: str) -> None:
-    """One negotiation with its history."""
+    """One negotiation: its state, what it waits for (and how to answer), and its history."""
 
     async def go() -> Any:
         async with client_for(directory) as client:
             return await client.call("GET", f"/negotiations/{process_id}")
 
-    emit(run(go), views.negotiation)
+    def human(record: dict[str, Any]) -> None:
+        views.negotiation(record, directory=directory)
+        views.history(record)
+
+    emit(run(go), human)
+
+
+@negotiations.command("offer")
+@click.argument("directory", type=DIR)
+@click.argument("consumer")
+@click.argument("dataset_id")
+@click.option("--offer", "offer_id", help="Which of the dataset's offers; its first when absent.")
+@click.option(
+    "--address", help="The consumer's DSP base URL; found from its DID document when absent."
+)
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="Wait until the consumer has the offer (OFFERED), has answered, or a step waits.",
+)
+@click.option("--timeout", default=30.0, show_default=True)
+def negotiations_offer(
+    directory: Path,
+    consumer: str,
+    dataset_id: str,
+    offer_id: str | None,
+    address: str | None,
+    wait: bool,
+    timeout: float,
+) -> None:
+    """Provider: offer CONSUMER (a DID) one of DATASET_ID's offers, opening a negotiation.
+
+    The consumer's connector accepts it by itself only if one of its acceptance rules allows
+    it; otherwise it waits there for its operator, and this side stays OFFERED."""
+
+    async def go() -> Any:
+        async with client_for(directory) as client:
+            chosen = offer_id
+            if chosen is None:
+                dataset = await client.call("GET", "/datasets/" + quote(dataset_id, safe=":/@"))
+                if not dataset["offers"]:
+                    raise click.UsageError(f"dataset {dataset_id} has no offer to make")
+                chosen = dataset["offers"][0]["id"]
+            body = {
+                "consumer": consumer,
+                "consumer_address": address,
+                "dataset_id": dataset_id,
+                "offer_id": chosen,
+            }
+            record = await client.call("POST", "/negotiations/offers", json=body)
+            if wait:
+                record = await client.wait_for(
+                    "negotiations",
+                    record["id"],
+                    ["OFFERED", "AGREED", "FINALIZED"],
+                    timeout=timeout,
+                    or_waiting=True,
+                )
+            return record
+
+    record = run(go)
+    emit(record, lambda r: views.negotiation(r, directory=directory))
+    if record["state"] == "OFFERED" and not record.get("pending"):
+        say("the consumer has the offer; it accepts by its own rules or its operator decides")
+    if record["state"] == "TERMINATED":
+        sys.exit(1)
 
 
 def _decide(name: str, doc: str) -> None:
-    @negotiations.command(name)
+    # click reads the help when the command is made: give it here, not as __doc__ afterwards
+    @negotiations.command(name, help=inspect.cleandoc(doc))
     @click.argument("directory", type=DIR)
     @click.argument("pid")
     @wait_option
@@ -148,13 +226,34 @@ def _decide(name: str, doc: str) -> None:
             directory, "negotiations", path, None, wait=wait, timeout=timeout, as_json=as_json
         )
 
-    command.__doc__ = doc
 
+_decide(
+    "approve",
+    """Take the step PID waits for, whichever it is (either role).
 
-_decide("approve", "Take the step that waits: agree, accept, verify or finalize (either role).")
-_decide("accept", "Consumer: accept the provider's offer that waits for you.")
-_decide("verify", "Consumer: verify the agreement that waits for you.")
-_decide("finalize", "Provider: finalize the verified agreement that waits for you.")
+    Provider: agree to a request (REQUESTED) or after the consumer's ACCEPTED, finalize a
+    verified agreement (VERIFIED). Consumer: accept an offer (OFFERED), verify an agreement
+    (AGREED). Either: send again a message the peer answered with 404. `accept`, `verify` and
+    `finalize` are the same action, named for reading.""",
+)
+_decide(
+    "accept",
+    """Consumer: accept the provider's offer PID waits on (OFFERED): sends ACCEPTED.
+
+    The provider then sends its agreement (or holds it for its own operator).""",
+)
+_decide(
+    "verify",
+    """Consumer: verify the agreement PID waits on (AGREED): sends the verification.
+
+    The agreement binds once the provider finalizes it.""",
+)
+_decide(
+    "finalize",
+    """Provider: finalize the verified agreement PID waits on (VERIFIED): sends FINALIZED.
+
+    Transfers can start under the agreement from then on.""",
+)
 
 
 @negotiations.command("counter")
@@ -165,7 +264,7 @@ _decide("finalize", "Provider: finalize the verified agreement that waits for yo
     "policy_path",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The terms to answer with: an ODRL Offer as JSON.",
+    help="The terms to answer with: an ODRL Offer as JSON (an @id is made up if absent).",
 )
 @wait_option
 @timeout_option
@@ -173,8 +272,13 @@ _decide("finalize", "Provider: finalize the verified agreement that waits for yo
 def negotiations_counter(
     directory: Path, pid: str, policy_path: Path, wait: bool, timeout: float, as_json: bool
 ) -> None:
-    """Answer a waiting step with other terms: a provider's counter-offer to a request, or a
-    consumer's counter-request to the provider's offer."""
+    """Answer the step PID waits for with other terms (POLICY: an ODRL Offer as JSON).
+
+    Provider, on a request (REQUESTED): sends a ContractOfferMessage; the consumer accepts it
+    by its own rules or its operator decides. Consumer, on an offer (OFFERED): sends a
+    ContractRequestMessage; the provider agrees if the terms are those of its last offer,
+    otherwise its operator decides. Either side can counter again, until one approves or
+    terminates."""
     body = {"policy": policy_file(policy_path)}
     act_and_show(
         directory,
@@ -197,7 +301,10 @@ def negotiations_counter(
 def negotiations_terminate(
     directory: Path, pid: str, reason: str, wait: bool, timeout: float, as_json: bool
 ) -> None:
-    """End a negotiation."""
+    """End negotiation PROCESS_ID, waiting or not (either role): sends the peer a
+    ContractNegotiationTerminationMessage with REASON; both sides end TERMINATED.
+
+    After a peer's 404 (it does not know the process) it ends here only."""
     act_and_show(
         directory,
         "negotiations",

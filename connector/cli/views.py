@@ -3,16 +3,101 @@ into the next command, the state), then the details. `--json` prints the records
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from connector.cli.output import LABELS, say, summary, table
 
 
 def _offers(offers: list[dict[str, Any]]) -> str:
-    return ", ".join(
-        o["id"] + (" (needs approval)" if o.get("requires_approval") else "") for o in offers
-    )
+    return ", ".join(o["id"] + _offer_notes(o) for o in offers)
+
+
+def _offer_notes(offer: dict[str, Any]) -> str:
+    notes = ["needs approval"] if offer.get("requires_approval") else []
+    notes += [f"{step}={choice}" for step, choice in sorted((offer.get("steps") or {}).items())]
+    return f" ({', '.join(notes)})" if notes else ""
+
+
+# How the operator answers each waiting step: the command that takes it, and the others.
+ANSWERS = {
+    "AGREEMENT": ("approve", "or counter --policy FILE, terminate"),
+    "ACCEPTED": ("accept", "or counter --policy FILE, terminate"),
+    "VERIFICATION": ("verify", "or terminate"),
+    "FINALIZED": ("finalize", "or terminate"),
+    "START": ("approve", "or terminate"),
+    "peer_not_found": ("approve", "to send it again, or terminate"),
+}
+
+
+def waiting_text(record: dict[str, Any], *, lead: str = "waiting ") -> str:
+    """`waiting since <when> for <what>` and why, or ''."""
+    waiting = record.get("waiting")
+    if not waiting:
+        return ""
+    detail = waiting.get("detail") or {}
+    why = detail.get("reason") or detail.get("error")
+    text = f"{lead}since {waiting['since']} for {waiting['description']}"
+    if detail.get("window_opens"):
+        text += f" (starts by itself at {detail['window_opens']})"
+    return text + (f": {why}" if why else "")
+
+
+def _waiting_fields(record: dict[str, Any], directory: Path | None) -> list[tuple[str, Any]]:
+    waiting = record.get("waiting")
+    if not waiting:
+        if record.get("awaiting_decision"):  # parked before holds were recorded with a reason
+            return [("waiting", "for your decision: approve, counter --policy FILE or terminate")]
+        return []
+    fields: list[tuple[str, Any]] = [("waiting", waiting_text(record, lead=""))]
+    if waiting["for"] in ANSWERS:
+        action, others = ANSWERS[waiting["for"]]
+        group = "transfer" if "format" in record else "negotiations"
+        where = directory or "DIR"
+        fields.append(("next", f"tsunagu {group} {action} {where} {record['id']}  ({others})"))
+    return fields
+
+
+# Where a delivered process waits for the peer's next message (our role, kind) -> states.
+_PEER_TURN = {
+    ("consumer", "negotiation"): ("REQUESTED", "ACCEPTED", "VERIFIED"),
+    ("provider", "negotiation"): ("OFFERED", "AGREED"),
+    ("consumer", "transfer"): ("REQUESTED",),
+}
+
+
+def peer_turn(record: dict[str, Any]) -> str | None:
+    """What a process waits for when its next step is the peer's, or None (ours to take, in
+    flight, or over). The peer's hold cannot be seen from here: DSP has no message for it."""
+    if record.get("waiting") or record.get("pending") or record.get("awaiting_decision"):
+        return None
+    kind = "transfer" if "format" in record else "negotiation"
+    if record["state"] not in _PEER_TURN.get((record["role"], kind), ()):
+        return None
+    peer = "consumer" if record["role"] == "provider" else "provider"
+    return f"the {peer}'s next message (its operator may hold this step)"
+
+
+def history(record: dict[str, Any]) -> None:
+    """A process's events, oldest first: what was sent, received, held and decided."""
+    events = record.get("events") or []
+    if not events:
+        return
+    say("history")
+    for e in events:
+        detail = e.get("detail") or {}
+        if e["message"] == "HOLD":
+            what = f"waits for {detail.get('waiting_for')}"
+        elif e["message"] == "OPERATOR":
+            what = f"{detail.get('action')} (it waited for {detail.get('waited_for')})"
+        elif e.get("from") != e.get("to"):
+            what = f"{e.get('from') or '-'} -> {e.get('to')}"
+        else:
+            what = ""
+        reason = detail.get("reason") if e["message"] == "TERMINATION" else None
+        if reason:
+            what += ": " + ("; ".join(reason) if isinstance(reason, list) else str(reason))
+        say(f"  {e['at']}  {e['direction']:<8} {e['message']:<16} {what}".rstrip())
 
 
 def dataset(d: dict[str, Any], *, title: str | None = None) -> None:
@@ -76,7 +161,10 @@ def _literal(value: Any) -> Any:
     return value
 
 
-def negotiation(n: dict[str, Any], *, title: str | None = None) -> None:
+def negotiation(
+    n: dict[str, Any], *, title: str | None = None, directory: Path | None = None
+) -> None:
+    """`directory`: the participant directory as the operator gave it (for the next command)."""
     fields: list[tuple[str, Any]] = []
     if n.get("agreement_id"):
         fields.append((LABELS["agreement_id"], n["agreement_id"]))
@@ -87,24 +175,20 @@ def negotiation(n: dict[str, Any], *, title: str | None = None) -> None:
         (LABELS["dataset_id"], n["dataset_id"]),
         ("counterparty", n["counterparty"]),
     ]
-    if n.get("awaiting_decision"):
-        fields.append(("awaiting", "your decision: `tsunagu negotiations approve|terminate`"))
+    fields += _waiting_fields(n, directory)
+    if peer_turn(n):
+        fields.append(("awaiting", peer_turn(n)))
     if n.get("last_error"):
         fields.append(("last error", n["last_error"]))
     summary(title or f"negotiation {n['state']}", fields)
     if n.get("agreement_id") and n["role"] == "consumer" and n["state"] == "FINALIZED":
-        say(f"next: tsunagu transfer start DIR {n['agreement_id']}")
+        say(f"next: tsunagu transfer start {directory or 'DIR'} {n['agreement_id']}")
 
 
-def negotiations(
-    rows: list[dict[str, Any]],
-    *,
-    waiting: Callable[[dict[str, Any]], str] = lambda _: "",
-    empty: str = "no negotiations yet",
-) -> None:
-    """A table, process ids first; `waiting` says what a row waits for (blank if nothing)."""
+def negotiations(rows: list[dict[str, Any]], *, empty: str = "no negotiations yet") -> None:
+    """A table, process ids first, with what each waits for (blank if nothing)."""
     table(
-        [{**n, "waiting": _waiting(n, waiting)} for n in rows],
+        [{**n, "waiting": _waits(n)} for n in rows],
         [
             ("id", LABELS["id"]),
             ("role", "role"),
@@ -118,11 +202,13 @@ def negotiations(
     )
 
 
-def _waiting(record: dict[str, Any], text: Callable[[dict[str, Any]], str]) -> str:
-    shown = text(record).removeprefix("waiting ")
+def _waits(record: dict[str, Any]) -> str:
+    """A table row's "waiting" cell: for our operator (since when, why), else for the peer."""
+    shown = waiting_text(record, lead="")
     if not shown and record.get("awaiting_decision"):
         return "for your decision"
-    return shown
+    turn = peer_turn(record)
+    return shown or (f"for {turn}" if turn else "")
 
 
 def _endpoint(address: dict[str, Any] | None) -> tuple[Any, Any]:
@@ -135,7 +221,7 @@ def _endpoint(address: dict[str, Any] | None) -> tuple[Any, Any]:
     return address.get("endpoint"), token
 
 
-def transfer(t: dict[str, Any], *, title: str | None = None) -> None:
+def transfer(t: dict[str, Any], *, title: str | None = None, directory: Path | None = None) -> None:
     endpoint, token = _endpoint(t.get("data_address"))
     fields: list[tuple[str, Any]] = [
         (LABELS["id"], t["id"]),
@@ -149,22 +235,20 @@ def transfer(t: dict[str, Any], *, title: str | None = None) -> None:
         fields.append(("endpoint", endpoint))
     if token:
         fields.append(("token", token))
+    fields += _waiting_fields(t, directory)
+    if peer_turn(t):
+        fields.append(("awaiting", peer_turn(t)))
     if t.get("last_error"):
         fields.append(("last error", t["last_error"]))
     summary(title or f"transfer {t['state']}", fields)
     if t["role"] == "consumer" and t["state"] == "STARTED" and t["format"].endswith("PULL"):
-        say(f"next: tsunagu fetch DIR {t['id']} -o FILE")
+        say(f"next: tsunagu fetch {directory or 'DIR'} {t['id']} -o FILE")
 
 
-def transfers(
-    rows: list[dict[str, Any]],
-    *,
-    waiting: Callable[[dict[str, Any]], str] = lambda _: "",
-    empty: str = "no transfers yet",
-) -> None:
-    """A table, process ids first; `waiting` as for `negotiations`."""
+def transfers(rows: list[dict[str, Any]], *, empty: str = "no transfers yet") -> None:
+    """A table, process ids first, with what each waits for (blank if nothing)."""
     table(
-        [{**t, "waiting": _waiting(t, waiting)} for t in rows],
+        [{**t, "waiting": _waits(t)} for t in rows],
         [
             ("id", LABELS["id"]),
             ("role", "role"),

@@ -14,7 +14,6 @@ from connector.clock import Clock
 from connector.errors import ConnectorError
 from connector.identity.keys import KeyRing, SigningKey
 from connector.store.audit_log import AuditQueries, Checkpointed
-from connector.store.key_queries import announced_kid
 from connector.store.store import Store
 
 log = logging.getLogger("tsunagu.checkpoints")
@@ -22,31 +21,27 @@ log = logging.getLogger("tsunagu.checkpoints")
 __all__ = ["CheckpointSchedule", "checkpoint_now", "signing_key"]
 
 
-def signing_key(store: Store, keys: KeyRing, did: str) -> SigningKey:
+def signing_key(keys: KeyRing, announced: str | None) -> SigningKey:
     """The key checkpoints are signed with: the one the log's last `key.rotated` entry made
-    active, while it is still published; else the ring's active key. So between `keys rotate`
-    changing the key files and its entry landing, checkpoints keep the key the log announces
-    (an auditor holds each checkpoint to the key announced below its size). A rotation that
-    commits in the instant between this read and the signer's read of the size is the one
-    window left; the next checkpoint is right again."""
-    kid = announced_kid(store, did)
-    if kid is not None:
+    active (`announced`), while it is still published; else the ring's active key. So between
+    `keys rotate` changing the key files and its entry landing, checkpoints keep the key the
+    log announces (an auditor holds each checkpoint to the key announced below its size)."""
+    if announced is not None:
         for key in keys.published():
-            if key.kid == kid:
+            if key.kid == announced:
                 return key
     return keys.active
 
 
-def checkpoint_now(
-    store: Store, keys: KeyRing, did: str, queries: AuditQueries, now: datetime
-) -> Checkpointed:
-    """Sign the log's current size (once per size) with `signing_key`."""
-    key, origin = signing_key(store, keys, did), origin_for(did)
+def checkpoint_now(keys: KeyRing, did: str, queries: AuditQueries, now: datetime) -> Checkpointed:
+    """Sign the log's current size (once per size) with `signing_key`, chosen under the head
+    lock: a rotation committing at the same moment cannot fall between the two reads."""
+    origin = origin_for(did)
 
-    def sign(size: int, root: bytes) -> str:
-        return sign_checkpoint(Checkpoint(origin, size, root), key)
+    def sign(size: int, root: bytes, announced: str | None) -> str:
+        return sign_checkpoint(Checkpoint(origin, size, root), signing_key(keys, announced))
 
-    return queries.make_checkpoint(sign, now)
+    return queries.make_checkpoint(sign, now, key_owner=did)
 
 
 class CheckpointSchedule:
@@ -93,7 +88,7 @@ class CheckpointSchedule:
         )
 
     def sign_now(self) -> int:
-        return checkpoint_now(self.store, self.keys, self.own_did, self.queries, self.clock()).size
+        return checkpoint_now(self.keys, self.own_did, self.queries, self.clock()).size
 
     def run_once(self) -> int | None:
         """Sign a checkpoint if one is due; its size, or None."""

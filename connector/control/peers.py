@@ -21,9 +21,15 @@ class Peer:
 async def provider_base(resolver: DidResolver, outbound: OutboundPolicy, provider_did: str) -> str:
     """Where a provider's DSP endpoints are, from the CatalogService in its DID document: an
     address the peer gave us, so the outbound policy must allow it."""
-    document = await resolver.resolve(provider_did)
+    return await dsp_base_of(resolver, outbound, provider_did)
+
+
+async def dsp_base_of(resolver: DidResolver, outbound: OutboundPolicy, did: str) -> str:
+    """A peer's DSP base URL, either role: every connector's DID document names its
+    CatalogService under the one DSP base that also takes negotiation and transfer messages."""
+    document = await resolver.resolve(did)
     endpoint = document.service_endpoint("CatalogService")
     if not endpoint:
-        raise PeerError(f"{provider_did} publishes no CatalogService", code="no_catalog_service")
-    outbound.check_url(endpoint, what=f"the CatalogService of {provider_did}")
+        raise PeerError(f"{did} publishes no CatalogService", code="no_catalog_service")
+    outbound.check_url(endpoint, what=f"the CatalogService of {did}")
     return endpoint.rstrip("/").removesuffix("/catalog")

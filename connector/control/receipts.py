@@ -164,7 +164,7 @@ class ReceiptExchange:
 
     def receipt_for(self, seq: int) -> Receipt:
         """Our receipt for entry `seq`: signed at the log's current size (made if need be)."""
-        checkpoint = checkpoint_now(self.store, self.keys, self.own_did, self.log, self.clock())
+        checkpoint = checkpoint_now(self.keys, self.own_did, self.log, self.clock())
         stored = self.log.entries(seq, 1)
         if not stored or stored[0].seq != seq:
             raise ReceiptError(f"entry {seq} is not in the log", code="receipt_unavailable")

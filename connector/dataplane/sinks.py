@@ -16,6 +16,7 @@ has arrived, a live one with whatever has arrived so far.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import uuid
@@ -108,10 +109,12 @@ class Sinks:
         await self._admit(sink_id, authorization)
         part = self.path(sink_id).with_suffix(".part")
         size = 0
+        digest = hashlib.sha256()
         try:
             async with await anyio.open_file(part, "wb") as out:
                 async for chunk in body:
                     size += len(chunk)
+                    digest.update(chunk)
                     await out.write(chunk)
         except ClientDisconnect:
             # The provider cut the push (a suspension): a partial body must not look whole.
@@ -119,10 +122,10 @@ class Sinks:
             raise PushAborted(f"the push was cut off after {size} bytes") from None
         await anyio.to_thread.run_sync(os.replace, part, self.path(sink_id))
         await anyio.to_thread.run_sync(
-            lambda: self.queries.update_sink(
+            lambda: self.queries.sink_filled(
                 sink_id,
-                received=size,
-                complete=True,
+                size=size,
+                digest=digest.hexdigest(),
                 content_type=content_type or "application/octet-stream",
                 now=self.clock(),
             )

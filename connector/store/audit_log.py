@@ -11,6 +11,7 @@ with it) and proofs are served up to the sealed size."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,7 @@ from connector.audit.merkle import (
     perfect_subtrees,
 )
 from connector.errors import Conflict, StoreError
+from connector.store.audit_records import KEY_FAMILY, RECORD, ROTATED
 from connector.store.audit_tables import (
     HEAD_ID,
     AuditCheckpointRow,
@@ -42,6 +44,7 @@ from connector.store.audit_tables import (
     AuditNodeRow,
     AuditPendingRow,
 )
+from connector.store.tables import EventRow
 
 if TYPE_CHECKING:  # store.py calls `append`; only the type flows the other way
     from connector.store.store import Store
@@ -282,8 +285,17 @@ class AuditQueries:
             row = tx.session.get(AuditCheckpointRow, size)
         return None if row is None else _checkpointed(row)
 
-    def make_checkpoint(self, sign: Callable[[int, bytes], str], now: datetime) -> Checkpointed:
-        """Sign the current tree head, once per size, and keep the note.
+    def make_checkpoint(
+        self,
+        sign: Callable[[int, bytes, str | None], str],
+        now: datetime,
+        *,
+        key_owner: str | None = None,
+    ) -> Checkpointed:
+        """Sign the current tree head, once per size, and keep the note. `sign` gets size,
+        root and the key id `key_owner`'s last `key.rotated` entry made active (None: no such
+        entry, or no owner given), read under the head lock: a rotation landing at the same
+        moment is then either below the size signed or not in the log yet.
 
         Refuses (Conflict `log_inconsistent`) when the stored tree no longer extends the last
         checkpoint: the log must never sign two inconsistent checkpoints, so damage to the
@@ -313,9 +325,32 @@ class AuditQueries:
                         code="log_inconsistent",
                     )
             root = _root(session, size)
-            row = AuditCheckpointRow(size=size, root=root, note=sign(size, root), created_at=now)
+            announced = _announced_kid(session, key_owner) if key_owner else None
+            note = sign(size, root, announced)
+            row = AuditCheckpointRow(size=size, root=root, note=note, created_at=now)
             session.add(row)
             return _checkpointed(row)
+
+
+def _announced_kid(session: Session, did: str) -> str | None:
+    query = (
+        select(col(AuditEntryRow.body))
+        .join(EventRow, col(EventRow.seq) == col(AuditEntryRow.event_seq))
+        .where(
+            col(EventRow.process_id) == did,  # indexed: a DID's own records are few
+            col(EventRow.process) == KEY_FAMILY,
+            col(EventRow.message) == ROTATED,
+            col(EventRow.direction) == RECORD,
+        )
+        .order_by(col(AuditEntryRow.seq).desc())
+        .limit(1)
+    )
+    body = session.execute(query).scalars().first()
+    if body is None:
+        return None
+    details: Any = json.loads(body).get("details", {})
+    new = details.get("new") if isinstance(details, dict) else None
+    return new if isinstance(new, str) else None
 
 
 def _entries(session: Session, start: int, limit: int) -> list[StoredEntry]:

@@ -19,6 +19,11 @@ __all__ = ["RECORD", "record_event"]
 RECORD = "record"  # EventRow.direction of an event that records something other than a transition
 
 
+# A key rotation's record (store.key_queries): family and action, so `key.rotated`.
+KEY_FAMILY = "key"
+ROTATED = "rotated"
+
+
 def record_event(
     *,
     at: datetime,

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col
 
 from connector.errors import StoreError
+from connector.store.audit_records import record_event
 from connector.store.consent_tables import PersonalDatasetRow
 from connector.store.dataplane_tables import (
     AgreementUsageRow,
@@ -371,30 +372,50 @@ class DataPlaneQueries:
             query = select(PushSinkRow).where(col(PushSinkRow.transfer_id) == transfer_id)
             return tx.session.execute(query).scalars().first()
 
-    def update_sink(
-        self,
-        sink_id: str,
-        *,
-        transfer_id: str | None = None,
-        received: int | None = None,
-        complete: bool | None = None,
-        content_type: str | None = None,
-        now: datetime,
-    ) -> None:
+    def update_sink(self, sink_id: str, *, received: int, content_type: str, now: datetime) -> None:
+        """What a live push's batches add up to so far."""
         with self.store.transaction() as tx:
             sink = tx.session.get(PushSinkRow, sink_id, with_for_update=True)
             if sink is None:
                 return
-            if transfer_id is not None:
-                sink.transfer_id = transfer_id
-            if received is not None:
-                sink.received_bytes = received
-            if complete is not None:
-                sink.complete = complete
-            if content_type is not None:
-                sink.content_type = content_type[:256]
+            sink.received_bytes = received
+            sink.content_type = content_type[:256]
             sink.updated_at = now
             tx.add(sink)
+
+    def sink_filled(
+        self, sink_id: str, *, size: int, digest: str, content_type: str, now: datetime
+    ) -> None:
+        """A finite push arrived whole: the sink says so, and our log records what came in
+        (a `data.received` entry, as a pull read's), in one transaction. The auditor holds it
+        against the provider's `data.access` of the same delivery."""
+        with self.store.transaction() as tx:
+            sink = tx.session.get(PushSinkRow, sink_id, with_for_update=True)
+            if sink is None:
+                return
+            sink.received_bytes, sink.complete = size, True
+            sink.content_type, sink.updated_at = content_type[:256], now
+            tx.add(sink)
+            transfer = tx.session.get(TransferRow, sink.transfer_id) if sink.transfer_id else None
+            if transfer is None:
+                return  # a sink made before its transfer was recorded: nothing to vouch for
+            tx.add(
+                record_event(
+                    at=now,
+                    family="data",
+                    action="received",
+                    subject=transfer.id,
+                    peer=transfer.counterparty_did,
+                    details={
+                        "agreement": transfer.agreement_id,
+                        "path": "",
+                        "bytes": size,
+                        "sha256": digest,
+                        "complete": True,
+                        "delivery": "push",
+                    },
+                )
+            )
 
 
 def _ensure_usage(tx: Transaction, agreement_id: str) -> None:

@@ -74,6 +74,19 @@ def offer_steps(tx: Transaction, offer_id: str | None) -> dict[str, Any]:
     return dict(row.steps) if row is not None else {}
 
 
+def steps_of_offers(
+    tx: Transaction, offer_ids: Sequence[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The steps set on each of `offer_ids` (None: every offer), in one query; an offer with
+    none set is absent."""
+    query = select(OfferStepsRow)
+    if offer_ids is not None:
+        if not offer_ids:
+            return {}
+        query = query.where(col(OfferStepsRow.offer_id).in_(offer_ids))
+    return {r.offer_id: dict(r.steps) for r in tx.session.exec(query).all()}
+
+
 def set_offer_steps(tx: Transaction, offer_id: str, steps: dict[str, Any]) -> None:
     if steps:
         tx.session.merge(OfferStepsRow(offer_id=offer_id, steps=steps))

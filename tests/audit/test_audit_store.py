@@ -181,7 +181,7 @@ def test_a_checkpoint_is_made_once_per_size_and_never_over_a_rewritten_log(store
     audit = AuditQueries(store)
     signed: list[int] = []
 
-    def sign(size: int, root: bytes) -> str:
+    def sign(size: int, root: bytes, _announced: str | None) -> str:
         signed.append(size)
         return f"note {size} {root.hex()}\n"
 

@@ -236,6 +236,31 @@ def test_the_same_delivery_on_both_sides_is_clean_and_a_different_byte_count_is_
     assert "content hashes" in views[1].report.findings[0].message
 
 
+def _pushed(log: Log, kind: str, subject: str, peer: str, size: int, digest: str) -> None:
+    details = {"event": 0, "agreement": "urn:agreement", "path": "", "bytes": size}
+    log.add(
+        kind, subject, peer, {**details, "sha256": digest, "complete": True, "delivery": "push"}
+    )
+
+
+def test_a_push_the_sink_took_twice_is_one_delivery_and_a_different_count_is_found() -> None:
+    a, b = exchanged()
+    _pushed(a, "data.access", "urn:a-tr", B, 1226, "ff" * 32)
+    _pushed(b, "data.received", "urn:b-tr", A, 1226, "ff" * 32)
+    _pushed(b, "data.received", "urn:b-tr", A, 1226, "ff" * 32)  # the upload sent again
+    views = [a.view(), b.view()]
+    cross_check(views)
+    assert [codes(v) for v in views] == [[], []]
+
+    a, b = exchanged()
+    _pushed(a, "data.access", "urn:a-tr", B, 1226, "ff" * 32)
+    _pushed(b, "data.received", "urn:b-tr", A, 1000, "ff" * 32)  # the sink says it got less
+    views = [a.view(), b.view()]
+    cross_check(views)
+    assert codes(views[0]) == codes(views[1]) == ["reported_differently"]
+    assert "byte counts" in views[1].report.findings[0].message
+
+
 def test_an_entry_with_an_impossible_time_is_malformed_not_a_crash() -> None:
     a = Log(A)
     a.transition("urn:a-tr", B, "provider", "REQUESTED", "STARTED")

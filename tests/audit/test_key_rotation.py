@@ -96,7 +96,7 @@ async def test_a_checkpoint_signed_by_a_key_not_announced_is_a_finding(
     write_events(participant, 1, prefix="q")
     origin = origin_for(participant.did)
 
-    def sign_with_the_retired_key(size: int, root: bytes) -> str:
+    def sign_with_the_retired_key(size: int, root: bytes, _announced: str | None) -> str:
         return sign_checkpoint(Checkpoint(origin, size, root), old)
 
     queries = AuditQueries(participant.connector.store)

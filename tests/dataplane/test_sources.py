@@ -128,10 +128,9 @@ async def test_sqlite_source_is_read_only(space: LocalDataspace, tmp_path: Path)
 
 @pytest.mark.postgres
 async def test_postgresql_query_in_a_read_only_transaction(
-    space: LocalDataspace, database_url: str
+    space: LocalDataspace, postgres_url: str
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the PostgreSQL half of this test")
+    database_url = postgres_url  # the owner's database, beside the participants' own
     engine = create_engine(normalise_url(database_url))
     with engine.begin() as db:
         db.execute(text("CREATE TABLE levels (station TEXT, at TEXT, level_m DOUBLE PRECISION)"))

@@ -1,11 +1,17 @@
 """Helpers for the operator-hold tests: participants reconfigured with their own rules, offers
-with the terms the tests need, and raw protocol messages a peer would send."""
+with the terms the tests need, raw protocol messages a peer would send, and the CLI as an
+operator runs it (with readers of what it prints)."""
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
+import anyio
+from click.testing import CliRunner, Result
+
+from connector.cli import main
 from connector.control.hold_rules import HoldSettings
 from connector.demo.localspace import LocalDataspace, Participant
 from connector.settings import load_settings, write_settings
@@ -91,3 +97,25 @@ async def peer_message(
         who=receiver,
     )
     return response.status_code, response.json() if response.content else {}
+
+
+async def tsunagu(*args: str | Path) -> Result:
+    """The CLI in a worker thread (it runs its own event loop)."""
+    result = await anyio.to_thread.run_sync(
+        lambda: CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    )
+    return result
+
+
+def field(output: str, label: str) -> str:
+    """A value of the summary a command prints (`  label   value` lines)."""
+    for line in output.splitlines():
+        if line.startswith(f"  {label}  "):
+            return line[len(label) + 2 :].strip()
+    raise AssertionError(f"no {label!r} in {output}")
+
+
+def shown(output: str) -> tuple[str, str, str]:
+    """What a summary is of: (negotiation|transfer, its state, its process id)."""
+    kind, state = output.splitlines()[0].split()
+    return kind, state, field(output, "process id")

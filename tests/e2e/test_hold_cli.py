@@ -7,39 +7,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import anyio
 import pytest
-from click.testing import CliRunner, Result
 
-from connector.cli import main
 from connector.demo.localspace import LocalDataspace
 from tests.e2e.conftest import members_offer, open_offer
-from tests.e2e.holds_support import offer_to_consumer
+from tests.e2e.holds_support import field, offer_to_consumer, shown, tsunagu
 
 pytestmark = pytest.mark.anyio
 DATASET = "urn:tsunagu:dataset:202151:water-level"
-
-
-async def tsunagu(*args: str | Path) -> Result:
-    """The CLI in a worker thread (it runs its own event loop)."""
-    result = await anyio.to_thread.run_sync(
-        lambda: CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-    )
-    return result
-
-
-def field(output: str, label: str) -> str:
-    """A value of the summary a command prints (`  label   value` lines)."""
-    for line in output.splitlines():
-        if line.startswith(f"  {label}  "):
-            return line[len(label) + 2 :].strip()
-    raise AssertionError(f"no {label!r} in {output}")
-
-
-def shown(output: str) -> tuple[str, str, str]:
-    """What a summary is of: (negotiation|transfer, its state, its process id)."""
-    kind, state = output.splitlines()[0].split()
-    return kind, state, field(output, "process id")
 
 
 async def test_operator_accepts_and_counters_from_the_cli(
@@ -147,9 +122,13 @@ async def test_negotiate_returns_when_a_step_waits_for_the_operator(
         "20",
     )
     assert result.exit_code == 0, result.output
-    assert "waiting since" in result.output and "verify the agreement" in result.output
+    assert field(result.output, "waiting").startswith("since ")
+    assert "verify the agreement" in field(result.output, "waiting")
     [held] = await consumer.client.call("GET", "/negotiations", params={"waiting": "true"})
     assert (held["state"], held["waiting"]["for"]) == ("AGREED", "VERIFICATION")
+    assert field(result.output, "next") == (
+        f"tsunagu negotiations verify {consumer.settings.directory} {held['id']}  (or terminate)"
+    )
     verified = await tsunagu("negotiations", "verify", consumer.settings.directory, held["id"])
     assert verified.exit_code == 0, verified.output
     assert shown(verified.output)[1] in ("VERIFIED", "FINALIZED")

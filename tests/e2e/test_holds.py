@@ -309,7 +309,8 @@ async def test_provider_agrees_and_finalizes_only_when_the_operator_says_so(
     await provider.client.call("POST", f"/negotiations/{started['id']}/approve")
     done = await consumer.client.wait_for("negotiations", cpid, ["FINALIZED"], timeout=20)
     assert done["state"] == "FINALIZED"
-    history = await provider.client.call("GET", f"/negotiations/{started['id']}")
+    # The provider records its FINALIZED as sent a moment after the consumer has it.
+    history = await provider.client.wait_for("negotiations", started["id"], ["FINALIZED"])
     assert messages(history)[-2:] == [("local", "OPERATOR"), ("outbound", "FINALIZED")]
 
 
