@@ -53,8 +53,10 @@ def bulk_convert(
     *,
     strict: bool = False,
     validate_every: int = 10_000,
+    on_rows: Callable[[int], None] | None = None,
 ) -> ConversionSummary:
-    """Convert `source` into shared-model CSV on `output`; returns the summary."""
+    """Convert `source` into shared-model CSV on `output`; returns the summary. `on_rows` is
+    told how many source rows each block converted (for a progress display)."""
     if validate_every < 0:
         raise ValueError("validate_every must be 0 (off), 1 (all) or a sampling stride")
     conversion = Conversion(source, mapping, strict=strict, validate_every=validate_every)
@@ -74,6 +76,8 @@ def bulk_convert(
                 sink.hold(general.convert(position, block[offset]))
                 start = offset + 1
             _emit(blocks, sink, general, first + start, block[start:])
+            if on_rows is not None:
+                on_rows(len(block))
     sink.finish()
     return conversion.summary
 

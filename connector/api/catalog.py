@@ -14,6 +14,7 @@ from catalog.dsp import dataset_to_json
 from catalog.filters import parse_filter
 from connector.api.deps import ConnectorDep, PeerDep, message
 from connector.api.encoding import json_response, page_links
+from connector.api.schema import dsp_answer
 from connector.control.catalog import DEFAULT_PAGE, MAX_PAGE
 from connector.errors import NotFound
 from connector.protocol.messages import CatalogRequestMessage
@@ -22,7 +23,7 @@ from connector.settings import DSP_PATH
 router = APIRouter(prefix=DSP_PATH + "/catalog", tags=["dsp: catalog"])
 
 
-@router.post("/request")
+@router.post("/request", **dsp_answer("Catalog"))
 async def catalog_request(
     request: Request,
     connector: ConnectorDep,
@@ -40,7 +41,7 @@ async def catalog_request(
     return json_response(request, connector.catalog.catalog_json(page.catalog), headers=links)
 
 
-@router.get("/datasets/{dataset_id:path}")
+@router.get("/datasets/{dataset_id:path}", **dsp_answer("Dataset"))
 async def dataset(
     dataset_id: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:

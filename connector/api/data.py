@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from connector.api.body import read_json
 from connector.api.deps import ConnectorDep, OperatorDep
 from connector.api.process_models import RevokedOut
-from connector.api.schema import ERRORS_400, ERRORS_401, ERRORS_404, ERRORS_502
+from connector.api.schema import ERRORS_400, ERRORS_401, ERRORS_404, ERRORS_502, bytes_answer
 from connector.dataplane.errors import BadDataRequest
 from connector.dataplane.sources import Body, DataRequest
 from connector.dataplane.streaming import StreamedBody, compressible, gzipped
@@ -70,16 +70,24 @@ def respond(connector: Any, body: Body, request: DataRequest, transfer_id: str) 
     )
 
 
+_DATA = bytes_answer(
+    "The data, as its source gives it (a file's type, JSON, NDJSON or SSE when live).",
+    "application/octet-stream",
+    "application/x-ndjson",
+    "text/event-stream",
+)
+
+
 # -- for consumers -----------------------------------------------------------------------------
 
 
-@router.get("/data/{transfer_id}")
+@router.get("/data/{transfer_id}", **_DATA)
 async def pull(transfer_id: str, request: Request, connector: ConnectorDep) -> Response:
     """The transfer's data (needs the transfer's access token as a bearer token)."""
     return await _pull(transfer_id, "", request, connector)
 
 
-@router.get("/data/{transfer_id}/{subpath:path}")
+@router.get("/data/{transfer_id}/{subpath:path}", **_DATA)
 async def pull_path(
     transfer_id: str, subpath: str, request: Request, connector: ConnectorDep
 ) -> Response:
@@ -143,8 +151,9 @@ async def sink_batch(sink_id: str, request: Request, connector: ConnectorDep) ->
 
 @management.get(
     "/transfers/{pid}/data",
+    response_class=Response,
     responses={
-        200: {"description": "The data, streamed as the provider sends it (any media type)."},
+        **_DATA["responses"],
         **ERRORS_400,
         **ERRORS_404,
         **ERRORS_502,

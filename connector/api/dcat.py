@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from catalog.rdf import serialise
 from connector.api.deps import ConnectorDep
 from connector.api.encoding import body_response, page_links
+from connector.api.schema import RDF_MEDIA, bytes_answer
 from connector.control.catalog import DEFAULT_PAGE, MAX_PAGE
 from connector.errors import ConnectorError
 
@@ -65,7 +66,10 @@ def negotiate(accept: str) -> str:
     return best[2]
 
 
-@router.get("/catalog")
+@router.get(
+    "/catalog",
+    **bytes_answer("The public catalogue page as RDF.", *RDF_MEDIA[:3]),
+)
 async def public_catalog(
     request: Request,
     connector: ConnectorDep,

@@ -6,11 +6,12 @@ requests and data-plane bytes. docs/operations.md says how to use them."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connector.api.deps import ConnectorDep, OperatorDep
@@ -33,7 +34,24 @@ async def healthz() -> dict[str, str]:
     return {"status": "alive"}
 
 
-@router.get("/readyz", responses={503: {"description": "Not ready; `failed` names what."}})
+class Check(BaseModel):
+    ok: bool
+    code: str | None = Field(None, description="Why it failed, when it did.")
+    message: str | None = None
+    model_config = {"extra": "allow"}  # what each probe found (key id, credential expiry)
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    failed: list[str] = Field(description="The names of the checks that failed.")
+    checks: dict[str, Check]
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready; `failed` names what."}},
+)
 async def readyz(connector: ConnectorDep) -> JSONResponse:
     """200 when every check passes, else 503 naming the failed checks."""
     checks = {

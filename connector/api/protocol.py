@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from connector.api.deps import ConnectorDep, PeerDep, message
+from connector.api.schema import dsp_answer, no_body
 from connector.errors import MessageError, NotFound
 from connector.protocol.messages import (
     ContractAgreementMessage,
@@ -40,6 +41,7 @@ from connector.settings import DSP_PATH
 T = TypeVar("T")
 router = APIRouter(prefix=DSP_PATH, tags=["dsp: negotiation and transfer"])
 PROVIDER = Role.PROVIDER
+_ACCEPTED = no_body("The message is accepted and stored (no body); a DSP error otherwise.")
 CONSUMER = Role.CONSUMER
 
 
@@ -50,13 +52,15 @@ def _ok() -> Response:
 # -- contract negotiation: provider --------------------------------------------------------
 
 
-@router.get("/negotiations/{pid}")
+@router.get("/negotiations/{pid}", **dsp_answer("ContractNegotiation"))
 async def get_negotiation(pid: str, connector: ConnectorDep, peer: PeerDep) -> dict[str, Any]:
     row = await connector.store.call(connector.negotiations.get, pid, peer=peer)
     return connector.negotiations.ack(row).to_json()
 
 
-@router.post("/negotiations/request", status_code=201)
+@router.post(
+    "/negotiations/request", status_code=201, **dsp_answer("ContractNegotiation", status=201)
+)
 async def negotiation_request(
     request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> JSONResponse:
@@ -66,7 +70,7 @@ async def negotiation_request(
     return await _opened(connector, connector.negotiations.on_request, peer, msg)
 
 
-@router.post("/negotiations/{pid}/request")
+@router.post("/negotiations/{pid}/request", **_ACCEPTED)
 async def negotiation_counter_request(
     pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:
@@ -76,7 +80,7 @@ async def negotiation_counter_request(
     return _ok()
 
 
-@router.post("/negotiations/{pid}/events")
+@router.post("/negotiations/{pid}/events", **_ACCEPTED)
 async def negotiation_event(
     pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:
@@ -87,7 +91,7 @@ async def negotiation_event(
     return _ok()
 
 
-@router.post("/negotiations/{pid}/agreement/verification")
+@router.post("/negotiations/{pid}/agreement/verification", **_ACCEPTED)
 async def negotiation_verification(
     pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:
@@ -97,7 +101,7 @@ async def negotiation_verification(
     return _ok()
 
 
-@router.post("/negotiations/{pid}/termination")
+@router.post("/negotiations/{pid}/termination", **_ACCEPTED)
 async def negotiation_termination(
     pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:
@@ -111,7 +115,9 @@ async def negotiation_termination(
 # -- contract negotiation: consumer (initial offers, counter-offers, agreements) ---------
 
 
-@router.post("/negotiations/offers", status_code=201)
+@router.post(
+    "/negotiations/offers", status_code=201, **dsp_answer("ContractNegotiation", status=201)
+)
 async def negotiation_initial_offer(
     request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> JSONResponse:
@@ -121,7 +127,7 @@ async def negotiation_initial_offer(
     return await _opened(connector, connector.negotiations.on_offer, peer, msg)
 
 
-@router.post("/negotiations/{pid}/offers")
+@router.post("/negotiations/{pid}/offers", **_ACCEPTED)
 async def negotiation_counter_offer(
     pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:
@@ -131,7 +137,7 @@ async def negotiation_counter_offer(
     return _ok()
 
 
-@router.post("/negotiations/{pid}/agreement")
+@router.post("/negotiations/{pid}/agreement", **_ACCEPTED)
 async def negotiation_agreement(
     pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:
@@ -144,13 +150,13 @@ async def negotiation_agreement(
 # -- transfer process (either role) ---------------------------------------------------------------
 
 
-@router.get("/transfers/{pid}")
+@router.get("/transfers/{pid}", **dsp_answer("TransferProcess"))
 async def get_transfer(pid: str, connector: ConnectorDep, peer: PeerDep) -> dict[str, Any]:
     row = await connector.store.call(connector.transfers.get, pid, peer=peer)
     return connector.transfers.ack(row).to_json()
 
 
-@router.post("/transfers/request", status_code=201)
+@router.post("/transfers/request", status_code=201, **dsp_answer("TransferProcess", status=201))
 async def transfer_request(
     request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> JSONResponse:
@@ -169,7 +175,7 @@ _TRANSFER_MESSAGES: dict[str, type[Any]] = {
 }
 
 
-@router.post("/transfers/{pid}/{kind}")
+@router.post("/transfers/{pid}/{kind}", **_ACCEPTED)
 async def transfer_message(
     pid: str, kind: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:

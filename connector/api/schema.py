@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 
@@ -78,3 +79,44 @@ _BAD_REQUEST = {
     "description": "The request is malformed or its content is unusable (see `code`).",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
 }
+
+
+# -- answers that are not a JSON record ----------------------------------------------------------
+
+RDF_MEDIA = ("text/turtle", "application/ld+json", "application/rdf+xml", "text/html")
+
+
+def bytes_answer(description: str, *media: str, status: int = 200) -> dict[str, Any]:
+    """Route options for an operation that answers with bytes (data, RDF, a page): its media
+    types instead of FastAPI's default of an untyped JSON object."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        "response_class": Response,
+        "responses": {
+            status: {"description": description, "content": dict.fromkeys(media, binary)}
+        },
+    }
+
+
+def no_body(description: str) -> dict[str, Any]:
+    """Route options for an operation that answers with a status alone."""
+    return {"response_class": Response, "responses": {200: {"description": description}}}
+
+
+def dsp_answer(kind: str, *, status: int = 200) -> dict[str, Any]:
+    """Route options for a DSP answer: a JSON-LD object of type `kind` (its full schema is the
+    Dataspace Protocol's, in shared/dsp)."""
+    schema = {
+        "type": "object",
+        "required": ["@type"],
+        "properties": {"@type": {"const": kind}},
+        "additionalProperties": True,
+    }
+    return {
+        "responses": {
+            status: {
+                "description": f"The DSP {kind} as it is now (Dataspace Protocol 2025-1).",
+                "content": {"application/json": {"schema": schema}},
+            }
+        }
+    }

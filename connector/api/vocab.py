@@ -20,6 +20,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from rdflib import Graph
 
+from connector.api.schema import RDF_MEDIA, bytes_answer
 from vocab.contexts import context_text
 from vocab.errors import VocabularyError
 from vocab.namespaces import BASE, CONTEXT_IRI
@@ -35,6 +36,7 @@ from vocab.vocabulary import (
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 _IMMUTABLE = "public, max-age=31536000, immutable"
 _CURRENT = "public, max-age=300"
+_RDF = bytes_answer("RDF in the format asked for (?format= or Accept), or a page.", *RDF_MEDIA)
 
 
 def vocab_router(*, vocabulary: Vocabulary | None = None, prefix: str = "/vocab") -> APIRouter:
@@ -44,13 +46,17 @@ def vocab_router(*, vocabulary: Vocabulary | None = None, prefix: str = "/vocab"
     def current() -> Vocabulary:
         return vocabulary or load_vocabulary()
 
-    @router.get("", summary="The vocabulary this connector uses")
+    @router.get("", summary="The vocabulary this connector uses", **_RDF)
     def whole(request: Request, format: str | None = Query(None)) -> Response:
         vocab = current()
         title = f"tsunagu 共有語彙 / shared vocabulary {vocab.version}"
         return _negotiated(request, format, vocab.graph, title, prefix, _CURRENT)
 
-    @router.get("/context.jsonld", summary="Pinned JSON-LD context of shared-model records")
+    @router.get(
+        "/context.jsonld",
+        summary="Pinned JSON-LD context of shared-model records",
+        **bytes_answer("The JSON-LD context.", "application/ld+json"),
+    )
     def context() -> Response:
         return Response(
             context_text(CONTEXT_IRI),
@@ -58,17 +64,17 @@ def vocab_router(*, vocabulary: Vocabulary | None = None, prefix: str = "/vocab"
             headers={"Cache-Control": _CURRENT},
         )
 
-    @router.get("/shapes", summary="SHACL shapes for readings and stations")
+    @router.get("/shapes", summary="SHACL shapes for readings and stations", **_RDF)
     def shapes(request: Request, format: str | None = Query(None)) -> Response:
         return _negotiated(
             request, format, shapes_graph(), "tsunagu SHACL shapes", prefix, _CURRENT
         )
 
-    @router.get("/term", summary="Any term by IRI, local terms included")
+    @router.get("/term", summary="Any term by IRI, local terms included", **_RDF)
     def term(request: Request, iri: str = Query(...), format: str | None = Query(None)) -> Response:
         return _term(request, format, current(), iri, prefix)
 
-    @router.get("/{path:path}", summary="A release (/vocab/0.1.0) or a shared term")
+    @router.get("/{path:path}", summary="A release (/vocab/0.1.0) or a shared term", **_RDF)
     def by_path(request: Request, path: str, format: str | None = Query(None)) -> Response:
         if _VERSION.match(path):
             if path not in releases():

@@ -24,7 +24,7 @@ import click
 import httpx
 
 from connector.cli.common import DIR, CommandFailed, run, settings_of
-from connector.cli.output import emit, json_mode, print_json, summary
+from connector.cli.output import Meter, emit, json_mode, print_json, progress, summary
 
 STATE = Path.home() / ".tsunagu" / "audit-state.json"
 
@@ -72,17 +72,17 @@ async def _resolve(
     return _Target(did, base, token)
 
 
-def _progress(did: str) -> Callable[[int, int], None] | None:
-    if not sys.stderr.isatty():
-        return None
+def _progress(
+    meter: Meter, did: str, counts: dict[str, tuple[int, int]]
+) -> Callable[[int, int], None]:
+    """A reader's (entries read, log size) reports, summed over the logs into `meter`."""
 
     def show(done: int, total: int) -> None:
-        width = 30
-        filled = width * done // max(total, 1)
-        bar = "#" * filled + "-" * (width - filled)
-        click.echo(f"\r{did} [{bar}] {done}/{total}", nl=False, err=True)
-        if done >= total:
-            click.echo("", err=True)
+        before, _ = counts.get(did, (0, 0))
+        counts[did] = (done, total)
+        meter.total(sum(size for _, size in counts.values()))
+        meter.describe(f"reading {did}'s log")
+        meter.advance(done - before)
 
     return show
 
@@ -111,22 +111,24 @@ def verify(targets: tuple[str, ...], auditor: Path | None, state: Path) -> None:
 
     async def go() -> list[Any]:
         remembered = load_state(state)
-        async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as http:
-            logs: list[Any] = []
-            files = []
-            for spec in targets:
-                if Path(spec).is_file():  # an export: its keys from the DID, never the file
-                    export = _read_export(Path(spec))
-                    did = export.origin.removesuffix("/audit")
-                    files.append((did, export, await verifiers_of(http, did)))
-                    continue
-                target = await _resolve(spec, http, tokens)
-                reader = AuditReader(http, target.base_url, target.token)
-                reader.progress = _progress(target.did)
-                logs.append((target.did, reader, await verifiers_of(http, target.did)))
-            trusted = {f"{did}/audit": v for did, _, v in [*logs, *files]}
-            previous = previous_checkpoints(remembered, trusted)
-            views = await verify_connectors(logs, previous=previous, exports=files)
+        counts: dict[str, tuple[int, int]] = {}
+        with progress("reading audit logs", unit="entries") as meter:
+            async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as http:
+                logs: list[Any] = []
+                files = []
+                for spec in targets:
+                    if Path(spec).is_file():  # an export: its keys from the DID, never the file
+                        export = _read_export(Path(spec))
+                        did = export.origin.removesuffix("/audit")
+                        files.append((did, export, await verifiers_of(http, did)))
+                        continue
+                    target = await _resolve(spec, http, tokens)
+                    reader = AuditReader(http, target.base_url, target.token)
+                    reader.progress = _progress(meter, target.did, counts)
+                    logs.append((target.did, reader, await verifiers_of(http, target.did)))
+                trusted = {f"{did}/audit": v for did, _, v in [*logs, *files]}
+                previous = previous_checkpoints(remembered, trusted)
+                views = await verify_connectors(logs, previous=previous, exports=files)
         updated = dict(remembered)
         for view in views:
             if view.report.ok and view.report.checkpoint is not None:
@@ -173,12 +175,13 @@ def export(target: str, auditor: Path | None, form: str, output: Path) -> None:
     tokens = None if auditor is None else auditor_tokens(settings_of(auditor))
 
     async def go() -> str:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as http:
-            resolved = await _resolve(target, http, tokens)
-            reader = AuditReader(http, resolved.base_url, resolved.token)
-            reader.progress = _progress(resolved.did)
-            note, vkeys = await reader.fresh_checkpoint()
-            _size, entries = await reader.entries()
+        with progress("reading the audit log", unit="entries") as meter:
+            async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as http:
+                resolved = await _resolve(target, http, tokens)
+                reader = AuditReader(http, resolved.base_url, resolved.token)
+                reader.progress = _progress(meter, resolved.did, {})
+                note, vkeys = await reader.fresh_checkpoint()
+                _size, entries = await reader.entries()
         if form == "prov":
             parsed = {e.seq: json.loads(e.body) for e in entries}
             return to_prov(exchanges([(resolved.did, parsed)]))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from connector.cli.output import emit, table
+from connector.cli.output import emit, json_mode, print_json, say, summary, table
 from connector.clock import Clock, system_clock
 from connector.errors import ConnectorError
 from connector.private_files import write_private
@@ -88,10 +88,21 @@ def authority_group() -> None:
 def init(directory: Path, name: str, port: int, host: str, base_url: str | None) -> None:
     """Create a new authority in DIRECTORY: key pair, DID and an empty status list."""
     authority = _authority().init(directory, name=name, host=host, port=port, base_url=base_url)
-    click.echo(f"created authority {authority.name!r}")
-    click.echo(f"  DID:         {authority.did}")
-    click.echo(f"  status list: {authority.status_list_url}")
-    click.echo("Add the DID to each connector's trusted authorities.")
+    record = {
+        "name": authority.name,
+        "did": authority.did,
+        "status_list": authority.status_list_url,
+        "directory": str(directory),
+    }
+
+    def human(r: dict[str, Any]) -> None:
+        summary(
+            f"created authority {r['name']!r}",
+            [("DID", r["did"]), ("status list", r["status_list"])],
+        )
+        say("Add the DID to each connector's trusted authorities (tsunagu init DIR --trust DID).")
+
+    emit(record, human)
 
 
 @authority_group.command("issue")
@@ -151,9 +162,16 @@ def issue(
         address=address,
     )
     if output is None:
-        click.echo(token)
+        # The credential is what was asked for: printed as such (JSON: beside its subject).
+        if json_mode():
+            print_json({"subject": subject, "credential": token})
+        else:
+            click.echo(token)
+        return
+    write_private(output, token + "\n")  # a credential: its holder's alone
+    if json_mode():
+        print_json({"subject": subject, "output": str(output)})
     else:
-        write_private(output, token + "\n")  # a credential: its holder's alone
         click.echo(f"wrote the credential for {subject} to {output}", err=True)
 
 
@@ -167,10 +185,14 @@ def revoke(directory: Path, subject: str | None, index: int | None) -> None:
     if (subject is None) == (index is None):
         raise click.UsageError("give exactly one of --subject or --index")
     flipped = _authority().load(directory).revoke(subject=subject, index=index, now=_now())
-    if flipped:
-        click.echo("revoked status index " + ", ".join(str(i) for i in flipped))
-    else:
-        click.echo("already revoked; nothing changed")
+    emit(
+        {"revoked": flipped},
+        lambda _: say(
+            "revoked status index " + ", ".join(str(i) for i in flipped)
+            if flipped
+            else "already revoked; nothing changed"
+        ),
+    )
 
 
 @authority_group.command("participants")
@@ -181,7 +203,11 @@ def participants(directory: Path, signed: bool) -> None:
     """The participant list the authority publishes at /participants."""
     authority = _authority().load(directory)
     if signed:
-        click.echo(authority.participant_list(_now()))
+        jws = authority.participant_list(_now())
+        if json_mode():
+            print_json({"jws": jws})
+        else:
+            click.echo(jws)
         return
     rows = [
         {"did": p.did, "name": p.name, "address": p.address, "roles": ", ".join(p.roles)}
@@ -255,5 +281,9 @@ def serve(directory: Path, dev: bool) -> None:
             f"{authority.base_url} is plain http: pass --dev for local development, "
             "or set base_url to the https address of a TLS proxy"
         )
-    click.echo(f"serving {authority.did} on http://127.0.0.1:{authority.port}", err=True)
+    url = f"http://127.0.0.1:{authority.port}"
+    if json_mode():
+        print_json({"did": authority.did, "serving": url})
+    else:
+        click.echo(f"serving {authority.did} on {url}", err=True)
     uvicorn.run(build_authority_app(authority, system_clock), host="127.0.0.1", port=authority.port)

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from connector.cli.common import DIR
+from connector.cli.output import emit, say
 from connector.errors import ConnectorError
 
 
@@ -29,7 +30,17 @@ def backup_command(directory: Path, output: Path) -> None:
         summary = backup(directory, output, now=datetime.now(UTC))
     except ConnectorError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"backed up {summary.files} files and the {summary.database} database to {output}")
+    emit(
+        {
+            "output": str(output),
+            "files": summary.files,
+            "database": summary.database,
+            "rows": summary.rows,
+        },
+        lambda _: say(
+            f"backed up {summary.files} files and the {summary.database} database to {output}"
+        ),
+    )
 
 
 @click.command("restore")
@@ -48,6 +59,14 @@ def restore_command(archive: Path, directory: Path, database_url: str | None) ->
         summary = restore(archive, directory, database_url=database_url)
     except ConnectorError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(
-        f"restored {summary.files} files and the {summary.database} database into {directory}"
+    emit(
+        {
+            "directory": str(directory),
+            "files": summary.files,
+            "database": summary.database,
+            "rows": summary.rows,
+        },
+        lambda _: say(
+            f"restored {summary.files} files and the {summary.database} database into {directory}"
+        ),
     )

@@ -13,7 +13,7 @@ import click
 
 from connector.cli import views
 from connector.cli.common import DIR, client_for, run
-from connector.cli.output import emit, json_mode, print_json, say, summary
+from connector.cli.output import emit, json_mode, print_json, progress, say, summary
 
 _SUFFIXES = {
     ".ttl": "turtle",
@@ -293,19 +293,23 @@ def harvest(directory: Path, peers: tuple[str, ...], deadline: float) -> None:
 
     async def go() -> tuple[int, list[dict[str, Any]]]:
         results: list[dict[str, Any]] = []
-        async with client_for(directory) as client:
-            total = 0
-            async for line in client.lines(
-                "POST", "/catalog/harvest", params={"stream": "true"}, json=body
-            ):
-                if "peers" in line and "did" not in line:
-                    total = line["peers"]
-                    if total and not as_json:
-                        click.echo(f"harvesting {total} peer(s)", err=True)
-                    continue
-                results.append(line)
-                if not as_json:
-                    click.echo(f"[{len(results)}/{total}] {_harvested(line)}")
+        with progress("harvesting catalogues", unit="peers") as meter:
+            async with client_for(directory) as client:
+                total = 0
+                async for line in client.lines(
+                    "POST", "/catalog/harvest", params={"stream": "true"}, json=body
+                ):
+                    if "peers" in line and "did" not in line:
+                        total = line["peers"]
+                        meter.total(total)
+                        meter.describe(f"harvesting {total} peer(s)")
+                        if total and not as_json and not meter.visible:
+                            click.echo(f"harvesting {total} peer(s)", err=True)
+                        continue
+                    results.append(line)
+                    meter.advance()
+                    if not as_json:
+                        click.echo(f"[{len(results)}/{total}] {_harvested(line)}")
         return total, results
 
     total, results = run(go)

@@ -35,7 +35,13 @@ def run(fn: Callable[[], Awaitable[T]]) -> T:
     try:
         return anyio.run(fn)
     except ConnectorError as exc:
-        raise click.ClickException(f"{exc.message} [{exc.code}]") from None
+        raise click.ClickException(coded(exc)) from None
+
+
+def coded(exc: ConnectorError) -> str:
+    """The error's message with its code, once (a peer's refusal already names it)."""
+    tag = f"[{exc.code}]"
+    return exc.message if exc.message.endswith(tag) else f"{exc.message} {tag}"
 
 
 def settings_of(directory: Path) -> Settings:

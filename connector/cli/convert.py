@@ -105,12 +105,17 @@ def convert_command(
         fail(error)
     try:
         with _destination(output, atomic=strict) as stream:
-            if sample is not None:
-                summary = bulk_convert(
-                    source, mapping, stream, strict=strict, validate_every=sample
-                )
-            else:
-                with progress(f"converting {source.name}", unit="rows") as meter:
+            with progress(f"converting {source.name}", unit="rows") as meter:
+                if sample is not None:
+                    summary = bulk_convert(
+                        source,
+                        mapping,
+                        stream,
+                        strict=strict,
+                        validate_every=sample,
+                        on_rows=meter.advance,
+                    )
+                else:
                     summary = convert_to(
                         source,
                         mapping,

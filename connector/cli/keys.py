@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from connector.cli.common import DIR, settings_of
+from connector.cli.output import emit, say, table
 from connector.errors import ConnectorError
 
 
@@ -26,8 +27,11 @@ def list_keys(directory: Path) -> None:
         ring = KeyRing.load(settings.directory, settings.did)
     except ConnectorError as exc:
         raise click.ClickException(exc.message) from None
-    for i, key in enumerate(ring.published()):
-        click.echo(f"{key.kid}  {'active' if i == 0 else 'retired, still published'}")
+    rows = [
+        {"kid": key.kid, "state": "active" if i == 0 else "retired, still published"}
+        for i, key in enumerate(ring.published())
+    ]
+    emit(rows, lambda shown: table(shown, [("kid", "key id"), ("state", "state")]))
 
 
 @keys_group.command("rotate")
@@ -44,7 +48,10 @@ def rotate(directory: Path) -> None:
         old, new = rotate_keys(settings, by=f"cli:{_user()}", now=datetime.now(UTC))
     except ConnectorError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"active key {new} (was {old}, still published as retired)")
+    emit(
+        {"active": new, "retired": old},
+        lambda r: say(f"active key {r['active']} (was {r['retired']}, still published as retired)"),
+    )
 
 
 def _user() -> str:

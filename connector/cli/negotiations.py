@@ -16,7 +16,6 @@ from connector.cli.holds import (
     act_and_show,
     json_flag,
     json_option,
-    negotiation_line,
     peer_holds,
     policy_file,
     timeout_option,
@@ -130,10 +129,8 @@ def negotiations_list(directory: Path, state: str | None, waiting: bool, as_json
     if as_json:
         print_json(records)
         return
-    for n in records:
-        click.echo(negotiation_line(n))
-    if waiting and not records:
-        click.echo("no negotiation waits for you")
+    none = "no negotiation waits for you" if waiting else "no negotiations yet"
+    views.negotiations(records, empty=none)
 
 
 @negotiations.command("show")

@@ -176,7 +176,10 @@ def serve(directory: Path, log_level: str, port: int | None, log_format: str) ->
     except ConnectorError as exc:
         listener.close()
         raise click.ClickException(exc.message) from None
-    click.echo(f"{settings.name} ({settings.did}) serving on {settings.bind}:{listen}")
+    emit(
+        {"name": settings.name, "did": settings.did, "serving": f"{settings.bind}:{listen}"},
+        lambda r: click.echo(f"{r['name']} ({r['did']}) serving on {r['serving']}"),
+    )
     config = uvicorn.Config(
         app,
         log_level=log_level,

@@ -16,7 +16,6 @@ from connector.cli.holds import (
     json_flag,
     peer_holds,
     timeout_option,
-    transfer_line,
     wait_option,
     wait_or_peer,
 )
@@ -103,10 +102,8 @@ def transfer_list(directory: Path, waiting: bool, as_json: bool) -> None:
     if as_json:
         print_json(records)
         return
-    for t in records:
-        click.echo(transfer_line(t))
-    if waiting and not records:
-        click.echo("no transfer waits for you")
+    none = "no transfer waits for you" if waiting else "no transfers yet"
+    views.transfers(records, empty=none)
 
 
 @transfer.command("approve")

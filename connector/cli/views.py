@@ -140,7 +140,7 @@ def catalog(cat: dict[str, Any]) -> None:
         rows.append(
             {
                 "id": d.get("@id"),
-                "title": _literal(d.get("title")),
+                "title": _literal(d.get("title", d.get("dct:title"))),  # DSP compacts dct:
                 "offers": ", ".join(str(o.get("@id")) for o in offers),
             }
         )
@@ -185,9 +185,10 @@ def negotiation(
         say(f"next: tsunagu transfer start {directory or 'DIR'} {n['agreement_id']}")
 
 
-def negotiations(rows: list[dict[str, Any]]) -> None:
+def negotiations(rows: list[dict[str, Any]], *, empty: str = "no negotiations yet") -> None:
+    """A table, process ids first, with what each waits for (blank if nothing)."""
     table(
-        [{**n, "awaiting": "your decision" if n.get("awaiting_decision") else ""} for n in rows],
+        [{**n, "waiting": _waits(n)} for n in rows],
         [
             ("id", LABELS["id"]),
             ("role", "role"),
@@ -195,10 +196,19 @@ def negotiations(rows: list[dict[str, Any]]) -> None:
             ("dataset_id", LABELS["dataset_id"]),
             ("counterparty", "counterparty"),
             ("agreement_id", LABELS["agreement_id"]),
-            ("awaiting", "awaiting"),
+            ("waiting", "waiting"),
         ],
-        empty="no negotiations",
+        empty=empty,
     )
+
+
+def _waits(record: dict[str, Any]) -> str:
+    """A table row's "waiting" cell: for our operator (since when, why), else for the peer."""
+    shown = waiting_text(record, lead="")
+    if not shown and record.get("awaiting_decision"):
+        return "for your decision"
+    turn = peer_turn(record)
+    return shown or (f"for {turn}" if turn else "")
 
 
 def _endpoint(address: dict[str, Any] | None) -> tuple[Any, Any]:
@@ -235,9 +245,10 @@ def transfer(t: dict[str, Any], *, title: str | None = None, directory: Path | N
         say(f"next: tsunagu fetch {directory or 'DIR'} {t['id']} -o FILE")
 
 
-def transfers(rows: list[dict[str, Any]]) -> None:
+def transfers(rows: list[dict[str, Any]], *, empty: str = "no transfers yet") -> None:
+    """A table, process ids first, with what each waits for (blank if nothing)."""
     table(
-        rows,
+        [{**t, "waiting": _waits(t)} for t in rows],
         [
             ("id", LABELS["id"]),
             ("role", "role"),
@@ -245,6 +256,7 @@ def transfers(rows: list[dict[str, Any]]) -> None:
             ("format", "format"),
             ("agreement_id", LABELS["agreement_id"]),
             ("counterparty", "counterparty"),
+            ("waiting", "waiting"),
         ],
-        empty="no transfers",
+        empty=empty,
     )

@@ -6,6 +6,7 @@ Exit codes: 0 success; 1 the data has problems (violations, rejected rows, stric
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from connector.cli.common import CommandFailed, fail
+from connector.cli.output import json_mode, print_json
 from vocab.errors import VocabError
 
 if TYPE_CHECKING:
@@ -86,7 +88,10 @@ def show(term: str | None, output_format: str | None, release: str, extension: P
     if term is None:
         graph = vocabulary.graph
         if output_format in (None, "summary"):
-            click.echo(_summary(vocabulary))
+            if json_mode():
+                print_json(_summary_record(vocabulary))
+            else:
+                click.echo(_summary(vocabulary))
             return
     else:
         iri = vocabulary.expand(term)
@@ -95,8 +100,35 @@ def show(term: str | None, output_format: str | None, release: str, extension: P
             raise CommandFailed(f"{term} is not a term of the vocabulary {vocabulary.version}")
         if output_format == "summary":
             output_format = "turtle"
+    if json_mode() and output_format is None:
+        output_format = "jsonld"  # a term as JSON: its JSON-LD description
     media = FORMAT_NAMES[output_format or "turtle"]
     click.echo(serialise(graph, media, title=term or "tsunagu vocabulary"), nl=False)
+
+
+def _summary_record(vocabulary: Vocabulary) -> dict[str, object]:
+    from vocab.namespaces import compact_iri
+    from vocab.versioning import deprecations
+    from vocab.vocabulary import releases
+
+    return {
+        "version": vocabulary.version,
+        "version_iri": str(vocabulary.version_iri),
+        "namespace": "https://w3id.org/tsunagu/vocab/",
+        "releases": list(releases()),
+        "concept_schemes": [
+            {
+                "id": compact_iri(str(scheme)),
+                "label": vocabulary.label(str(scheme), "en") or None,
+                "terms": len(vocabulary.concepts_in(str(scheme))),
+            }
+            for scheme in vocabulary.concept_schemes()
+        ],
+        "deprecated": {
+            compact_iri(old): compact_iri(new) if new else None
+            for old, new in sorted(deprecations(vocabulary.graph).items())
+        },
+    }
 
 
 def _summary(vocabulary: Vocabulary) -> str:
@@ -145,7 +177,7 @@ def diff_command(old: str, new: str, output_format: str) -> None:
     from vocab.versioning import diff
 
     result = diff(_release_or_file(old), _release_or_file(new))
-    if output_format == "json":
+    if output_format == "json" or json_mode():
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
     else:
         click.echo(result.text())
@@ -194,15 +226,33 @@ def validate(files: tuple[Path, ...], as_extension: bool) -> None:
         graph = graphs_from_files(files)
         if as_extension:
             problems = check_extension(graph, load_vocabulary())
-            for problem in problems:
-                click.echo(str(problem))
-            if any(p.severity == "error" for p in problems):
+            failed = any(p.severity == "error" for p in problems)
+            if json_mode():
+                print_json(
+                    {"ok": not failed, "problems": [dataclasses.asdict(p) for p in problems]}
+                )
+            else:
+                for problem in problems:
+                    click.echo(str(problem))
+                if not failed:
+                    click.echo(
+                        f"ok: local terms map onto the shared vocabulary ({len(problems)} notes)"
+                    )
+            if failed:
                 sys.exit(1)
-            click.echo(f"ok: local terms map onto the shared vocabulary ({len(problems)} notes)")
             return
         violations = validate_graph(graph)
     except (VocabError, OSError) as error:
         fail(error)
+    if json_mode():
+        print_json(
+            {
+                "ok": not violations,
+                "triples": len(graph),
+                "violations": [dataclasses.asdict(v) for v in violations],
+            }
+        )
+        sys.exit(1 if violations else 0)
     for violation in violations:
         click.echo(str(violation))
     if violations:

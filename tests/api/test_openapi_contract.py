@@ -18,6 +18,7 @@ from connector.demo.localspace import LocalDataspace, Participant
 pytestmark = pytest.mark.anyio
 
 OPEN = {"@type": "Offer", "permission": [{"action": "use"}]}
+DSP_ANSWERS = ("ContractNegotiation", "TransferProcess", "Catalog", "Dataset")
 
 
 @pytest.fixture
@@ -85,6 +86,39 @@ async def test_every_management_operation_is_described_typed_and_secured(
                 assert error == {"$ref": "#/components/schemas/ErrorOut"}, (where, code)
 
 
+async def test_every_answer_of_the_whole_api_says_what_it_is(
+    pair: tuple[Participant, Participant],
+) -> None:
+    """Beyond /management too (DSP, data plane, vocabulary, catalogue, operations): each
+    success is typed JSON, bytes of named media types, or no body, never FastAPI's untyped
+    default; DSP answers name the message type they carry."""
+    spec = await _spec(pair[0])
+    checked = 0
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            where = f"{method.upper()} {path}"
+            assert operation.get("description") or operation.get("summary"), where
+            for code, response in operation["responses"].items():
+                if not code.startswith("2"):
+                    continue
+                checked += 1
+                for media, body in response.get("content", {}).items():
+                    schema = body.get("schema")
+                    assert schema not in (None, {}), (where, code, media)
+                    if media != "application/json":
+                        assert schema.get("type") == "string", (where, media)  # bytes or text
+                standard = (
+                    "/dsp/2025-1/negotiations",
+                    "/dsp/2025-1/transfers",
+                    "/dsp/2025-1/catalog",
+                )
+                if path.startswith(standard) and response.get("content"):
+                    schema = response["content"]["application/json"]["schema"]
+                    kind = schema.get("properties", {}).get("@type", {}).get("const")
+                    assert kind in DSP_ANSWERS or "$ref" in json.dumps(schema), where
+    assert checked >= 90
+
+
 class Contract:
     """Calls the management API and checks each answer against the published schema."""
 
@@ -136,6 +170,8 @@ async def test_live_answers_match_the_published_schemas(
     address = {"type": "file", "path": str(data)}
 
     await a.call("GET", "/management/datasets", 401, headers={})
+    ready = await a.call("GET", "/readyz", 200, headers={})  # operations: typed as well
+    assert ready["status"] == "ready" and ready["checks"]["credential"]["ok"]
     await a.call("GET", "/management/datasets", 200)
     made = await a.call(
         "POST",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +142,22 @@ async def test_exports_verify_offline_and_say_who_sent_what_to_whom(
         URIRef("http://www.w3.org/ns/odrl/2/assigner"),
         URIRef(provider.did),
     ) in graph
+
+
+async def test_verify_shows_entries_per_second_on_a_terminal_only(
+    space: LocalDataspace, tmp_path: Path
+) -> None:
+    await exchange(space)
+    provider = space["provider"]
+    auditor = space["auditor"].settings.directory
+    args = ["audit", "verify", provider.did, "--as", str(auditor)]
+    args += ["--state", str(tmp_path / "state.json")]
+    shown = await anyio.to_thread.run_sync(
+        lambda: CliRunner().invoke(main, args, env={"TTY_COMPATIBLE": "1"})
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "entries/s" in shown.stderr and "reading" in shown.stderr
+    assert re.search(r"\b([1-9]\d*)/\1\b", shown.stderr)  # every entry of the log read
+    assert "clean" in shown.stdout and "entries/s" not in shown.stdout
+    piped = await tsunagu(*args)
+    assert piped.exit_code == 0 and "entries/s" not in piped.output

@@ -47,6 +47,9 @@ async def space(
         yield s
 
 
+TERMINAL = {"TTY_COMPATIBLE": "1"}  # rich shows progress as on a terminal
+
+
 async def tsunagu(*args: object) -> Result:
     runner = CliRunner()
     return await anyio.to_thread.run_sync(
@@ -86,6 +89,15 @@ async def test_publish_validate_show_harvest_search(space: LocalDataspace, tmp_p
     harvested = await tsunagu("catalog", "harvest", space["c"].settings.directory)
     assert harvested.exit_code == 0, harvested.output
     assert f"[1/1] {a.did}: 1 entries (1 new or changed" in harvested.output
+
+    on_terminal = await anyio.to_thread.run_sync(
+        lambda: CliRunner().invoke(
+            main, ["catalog", "harvest", str(space["c"].settings.directory)], env=TERMINAL
+        )
+    )
+    assert on_terminal.exit_code == 0, on_terminal.output
+    assert "peers/s" in on_terminal.stderr and "1/1" in on_terminal.stderr  # a bar with a rate
+    assert "peers/s" not in on_terminal.stdout and "peers/s" not in harvested.output
 
     again = await tsunagu("catalog", "harvest", space["c"].settings.directory, "--json")
     assert again.exit_code == 0, again.output

@@ -98,3 +98,40 @@ def test_token_only_with_show_token(args: list[str], secret_shown: bool) -> None
         assert lines[0] == "transfer STARTED"
         assert lines[1].split() == ["process", "id", "urn:uuid:t"]
         assert "tsunagu fetch DIR urn:uuid:t" in result.output
+
+
+def test_an_error_names_its_code_once() -> None:
+    from connector.cli.common import run
+    from connector.errors import ConnectorError
+
+    for message in ("peer refused: not yours [credential_subject_mismatch]", "peer refused"):
+
+        async def fail(message: str = message) -> None:
+            raise ConnectorError(message, code="credential_subject_mismatch")
+
+        with pytest.raises(click.ClickException) as caught:
+            run(fail)
+        assert caught.value.message.count("[credential_subject_mismatch]") == 1
+        assert caught.value.message.startswith("peer refused")
+
+
+def test_a_catalogue_shows_its_datasets_titles_as_dsp_sends_them() -> None:
+    @click.command()
+    def probe() -> None:
+        emit(
+            {
+                "participantId": "did:web:p",
+                "dataset": [
+                    {"@id": "urn:d:1", "dct:title": "河川水位", "hasPolicy": [{"@id": "urn:o:1"}]},
+                    {"@id": "urn:d:2", "title": [{"@value": "rain", "@language": "en"}]},
+                ],
+            },
+            views.catalog,
+        )
+
+    result = CliRunner().invoke(probe)
+    assert result.exit_code == 0, result.output
+    _, header, first, second = result.output.splitlines()
+    assert header.split()[:3] == ["dataset", "id", "title"]
+    assert first.split() == ["urn:d:1", "河川水位", "urn:o:1"]
+    assert second.split()[:2] == ["urn:d:2", "rain"]

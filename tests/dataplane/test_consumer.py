@@ -3,6 +3,7 @@ tokens kept fresh by the consumer's connector."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -95,6 +96,13 @@ async def test_tsunagu_fetch_streams_to_a_file_and_stdout(
     )
     assert out.read_bytes() == (share / "big.bin").read_bytes()
     assert b"wrote 2097152 bytes" in done.stderr
+    assert b"B/s" not in done.stderr  # no progress off a terminal
+    # On a terminal (rich's TTY_COMPATIBLE stands in for one): a bar with sizes and a rate.
+    shown = await anyio.run_process(
+        [TSUNAGU, "fetch", str(directory), pull.consumer_id, "--path", "big.bin", "-o", str(out)],
+        env={**os.environ, "TTY_COMPATIBLE": "1"},
+    )
+    assert b"2.1/2.1 MB" in shown.stderr and b"B/s" in shown.stderr
     printed = await anyio.run_process(
         [TSUNAGU, "fetch", str(directory), pull.consumer_id, "--path", "levels.csv"]
     )

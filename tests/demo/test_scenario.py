@@ -7,6 +7,7 @@ against the stations' thresholds.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -82,3 +83,10 @@ def test_demo_without_a_broker_reads_b_towns_json_export(
     out = _demo()
     assert "from its API's JSON export (ISO 8601, m)" in out, out
     _assert_basin_story(out)
+
+
+def test_demo_with_json_tells_its_outcome_on_stdout_and_its_story_on_stderr() -> None:
+    result = CliRunner().invoke(main, ["demo", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"ok": True, "interrupted": False, "kept": None}
+    assert "every step succeeded" in result.stderr

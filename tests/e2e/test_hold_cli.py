@@ -34,9 +34,11 @@ async def test_operator_accepts_and_counters_from_the_cli(
 
     listed = await tsunagu("negotiations", "list", cdir, "--waiting")
     assert listed.exit_code == 0, listed.output
-    assert "OFFERED" in listed.output and "waiting since" in listed.output
-    assert "accept the provider's offer" in listed.output
-    [cpid] = [line.split()[0] for line in listed.output.splitlines() if "OFFERED" in line]
+    header, *rows = listed.output.splitlines()
+    assert header.split()[:2] == ["process", "id"]  # a table, ids up front
+    [row] = [line for line in rows if "OFFERED" in line]
+    assert "since" in row and "accept the provider's offer" in row
+    cpid = row.split()[0]
 
     # The consumer counters; the provider (its offer needs no approval, but a counter-request
     # with other terms waits) counters back from the CLI as well.
@@ -64,7 +66,7 @@ async def test_operator_accepts_and_counters_from_the_cli(
     await consumer.client.wait_for("transfers", transfer["id"], ["REQUESTED"])
     held = await tsunagu("transfer", "list", pdir, "--waiting")
     assert "REQUESTED" in held.output and "start the transfer" in held.output
-    tpid = held.output.split()[0]
+    [tpid] = [line.split()[0] for line in held.output.splitlines() if "REQUESTED" in line]
     approved = await tsunagu("transfer", "approve", pdir, tpid)
     assert approved.exit_code == 0, approved.output
     assert shown(approved.output) == ("transfer", "STARTED", tpid)

@@ -121,7 +121,7 @@ async def test_the_provider_takes_each_held_step_from_the_cli(
     assert field(started.output, "awaiting").startswith("the provider's next message")
     waiting = await tsunagu("transfer", "list", pdir, "--waiting")
     assert "start the transfer" in waiting.output
-    ptid = waiting.output.split()[0]
+    [ptid] = [line.split()[0] for line in waiting.output.splitlines() if "REQUESTED" in line]
     approved = await tsunagu("transfer", "approve", pdir, ptid)
     assert approved.exit_code == 0, approved.output
     assert shown(approved.output) == ("transfer", "STARTED", ptid)

@@ -22,7 +22,9 @@ async def test_rotate_while_running(space: LocalDataspace) -> None:
     assert rotated.exit_code == 0, rotated.output
     assert consumer.connector.keys.active.kid != old  # the running connector took it up
     listed = runner.invoke(main, ["keys", "list", str(consumer.settings.directory)])
-    assert listed.output.splitlines()[0].endswith("active") and old in listed.output
+    header, active, *_ = listed.output.splitlines()
+    assert header.split() == ["key", "id", "state"] and active.endswith("active")
+    assert old in listed.output
 
     await publish(space["provider"], DATASET, open_offer("urn:offer:rotated"))
     started = await consumer.client.call(
