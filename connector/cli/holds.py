@@ -1,5 +1,5 @@
 """What the negotiation and transfer commands share about steps that wait for the operator:
-one line per process, and acting on a process and then showing where it is afterwards."""
+acting on a process and then showing where it is afterwards."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import click
 from connector.cli import views
 from connector.cli.common import client_for, run, wait_showing
 from connector.cli.output import json_mode, print_json, say
-from connector.cli.views import waiting_text
 from connector.errors import ConnectorError
 
 if TYPE_CHECKING:
@@ -22,20 +21,6 @@ if TYPE_CHECKING:
 
 NEGOTIATION_STATES = ("REQUESTED", "OFFERED", "ACCEPTED", "AGREED", "VERIFIED", "FINALIZED")
 TRANSFER_STATES = ("REQUESTED", "STARTED", "SUSPENDED", "COMPLETED")
-
-
-def negotiation_line(n: dict[str, Any]) -> str:
-    line = f"{n['id']}  {n['role']:<8} {n['state']:<10} {n['dataset_id']}  {n['counterparty']}"
-    if n.get("agreement_id"):
-        line += f"  agreement {n['agreement_id']}"
-    waiting = waiting_text(n)
-    return line + (f"\n    {waiting}" if waiting else "")
-
-
-def transfer_line(t: dict[str, Any]) -> str:
-    line = f"{t['id']}  {t['role']:<8} {t['state']:<10} {t['format']:<14} {t['agreement_id']}"
-    waiting = waiting_text(t)
-    return line + (f"\n    {waiting}" if waiting else "")
 
 
 def act_and_show(
