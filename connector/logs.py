@@ -75,3 +75,8 @@ def configure(level: int, *, json_format: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Schema migrations narrate every step at INFO ("Context impl ...", "Running upgrade ...");
+    # at the default level an operator wants the connector's own lines, not alembic's.
+    # (with --log-level debug they come through, for whoever debugs a migration).
+    quieter = level if level <= logging.DEBUG else max(level, logging.WARNING)
+    logging.getLogger("alembic").setLevel(quieter)

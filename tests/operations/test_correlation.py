@@ -63,3 +63,24 @@ def test_json_lines() -> None:
     line = json.loads(JsonFormatter().format(record))
     assert line["message"] == "GET /x" and line["level"] == "info"
     assert line["correlation_id"] == "c-1" and line["participant"] == "did:web:a"
+
+
+@pytest.mark.parametrize(
+    ("level", "alembic"),
+    [
+        (logging.INFO, logging.WARNING),
+        (logging.WARNING, logging.WARNING),
+        (logging.DEBUG, logging.DEBUG),
+    ],
+)
+def test_migrations_speak_only_when_debugging(level: int, alembic: int) -> None:
+    from connector.logs import configure
+
+    root, quiet = logging.getLogger(), logging.getLogger("alembic")
+    saved = (root.handlers[:], root.level, quiet.level)
+    try:
+        configure(level, json_format=False)
+        assert quiet.getEffectiveLevel() == alembic
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+        quiet.setLevel(saved[2])
