@@ -360,12 +360,13 @@ class _Lines(_Filter):
 
     def _lines(self, block: bytes) -> bytes:
         if block and b"\\" not in block and b"\r" not in block:
-            n = block.count(b"\n")
             for prefix in self.prefixes:
                 if not block.startswith(prefix):
                     continue
-                # each line begins with the key, and names it nowhere else
-                if block.count(b"\n" + prefix) + 1 != n or block.count(self.key) != n:
+                # Every line that names the key names it once, at its beginning: a line can
+                # only name it more often than it begins with it, so equal totals say so for
+                # each line. A line without the key is released by neither path.
+                if block.count(self.key) != block.count(b"\n" + prefix) + 1:
                     break
                 if not self.allowed_bytes:
                     return b""
