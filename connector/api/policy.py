@@ -165,11 +165,12 @@ async def alerts(connector: ConnectorDep) -> dict[str, Any]:
 async def set_alert(body: AlertIn, connector: ConnectorDep) -> dict[str, Any]:
     """Set the level in force for a station or basin (the basin watch does this from the
     gauges; an operator may too). Transfers that held only during an alert end when it is
-    over."""
+    over. Each change is an `alert.changed` audit entry (new and previous levels, who)."""
     if connector.policy is None:
         raise ConnectorError("this connector has no policy environment", code="no_policy")
-    changed = connector.policy.alerts.set_level(body.area, body.level)
-    return {"changed": changed, "levels": connector.policy.alerts.levels()}
+    alerts = connector.policy.alerts
+    changed = await connector.store.call(alerts.set_level, body.area, body.level)  # audited
+    return {"changed": changed, "levels": alerts.levels()}
 
 
 @router.get("/policies/geography", response_model=GeographyOut, responses=ERRORS_400)

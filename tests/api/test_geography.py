@@ -158,3 +158,30 @@ async def test_each_replacement_is_audited_with_both_digests(space: LocalDataspa
         await provider.client.call("PUT", "/policies/geography", json={"stations": ["x.ttl"]})
     assert len(replacements(provider)) == 2
     assert (directory / "geography.toml").read_bytes() == second
+
+
+def alert_changes(participant: Participant) -> list[dict[str, Any]]:
+    queries = AuditQueries(participant.connector.store)
+    found = [json.loads(e.body) for e in queries.entries(0, queries.size())]
+    return [e["details"] for e in found if e["kind"] == "alert.changed"]
+
+
+async def test_each_change_of_the_alert_levels_is_audited(space: LocalDataspace) -> None:
+    provider = space["provider"]
+    directory = provider.settings.directory
+    known = await provider.client.call("PUT", "/policies/geography", json=document(directory))
+    station = sorted(known["basins"][0]["stations"])[0]
+    assert alert_changes(provider) == []
+    raised = {"area": station, "level": 3}
+    done = await provider.client.call("PUT", "/alerts", json=raised)
+    assert done["changed"] == {station: 3, BASIN: 3}  # the basin follows its station
+    (entry,) = alert_changes(provider)
+    assert entry["levels"] == {BASIN: 3, station: 3}
+    assert entry["previous"] == {BASIN: 0, station: 0}
+    assert entry["by"] == "operator"
+    await provider.client.call("PUT", "/alerts", json=raised)  # no change: nothing to record
+    assert len(alert_changes(provider)) == 1
+    await provider.client.call("PUT", "/alerts", json={"area": station, "level": 0})
+    assert alert_changes(provider)[-1]["previous"] == {BASIN: 3, station: 3}
+    levels = await provider.client.call("GET", "/alerts")
+    assert levels["levels"][BASIN] == 0
