@@ -38,6 +38,7 @@ from connector.identity.tokens import TokenVerifier, issue_id_token
 from connector.metrics import Metrics
 from connector.outbound import AllowList, OutboundPolicy, Resolver, SystemResolver, pinned_client
 from connector.policy.access import DecisionAccessPolicy
+from connector.policy.alert_audit import AlertRecorder
 from connector.policy.digests import UsageDigests
 from connector.policy.environment import PolicyEnvironment, load_geography
 from connector.policy.monitor import PolicyMonitor
@@ -272,6 +273,7 @@ def build_connector(
     negotiations.on_hold = transfers.on_hold = runner.on_hold = webhook
     monitor = PolicyMonitor(store, clock, transfers=transfers, access=access, dataplane=dataplane)
     policy.alerts.subscribe(monitor.wake)  # an alert over ends what held only during it
+    policy.alerts.recorder = AlertRecorder(store, clock, settings.did)  # each change audited
     digests = UsageDigests(store, clock, dispatcher, keys, dids, own_did=settings.did)
     monitor.digests = digests  # `inform` digests go out on the monitor's rounds
     receipts = ReceiptExchange(store, dispatcher, clock, keys, dids, own_did=settings.did)

@@ -26,6 +26,12 @@ of the wrong form, an event with no alert state to read) makes the constraint *u
 and undecidable never means yes: an undecidable permission grants nothing and an undecidable
 prohibition denies (unless a satisfied permission overrides it under `perm`).
 
+Quick decisions (`decide(..., explain=False)`, the data plane's every access) evaluate the same
+checks but keep only their outcomes: no reasons are assembled beneath a rule, no duty is shown
+as text. An allowed quick decision carries its granting permission's reason (without what is
+beneath it), the duties and the restrictions; a refusal is decided again in full, so what a
+refused requester is told never depends on the path taken.
+
 `count` and `timeInterval` are enforced by the data plane at each access (`uses` and
 `last_use` in the request); while an agreement is being made (`uses` is None) a `count`
 holds when it allows at least one access.
@@ -33,7 +39,7 @@ holds when it allows at least one access.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -59,6 +65,7 @@ __all__ = [
 ]
 
 Phase = Literal["catalog", "negotiation", "transfer", "access"]
+Test = Callable[["DecisionRequest"], bool | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +110,9 @@ class DecisionRequest:
 
 
 class PolicyDecisionPoint(Protocol):
-    def decide(self, policy: Policy, request: DecisionRequest) -> Decision: ...
+    def decide(
+        self, policy: Policy, request: DecisionRequest, *, explain: bool = True
+    ) -> Decision: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +120,8 @@ class _CompiledRule:
     index: int
     rule: Rule
     check: Check
+    test: Test
+    """The same check, its outcome only (quick decisions)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +178,9 @@ class DecisionPoint:
         self._by_id[id(policy)] = compiled
         return compiled
 
-    def decide(self, policy: Policy, request: DecisionRequest) -> Decision:
-        return decide(self.compile(policy), request)
+    def decide(self, policy: Policy, request: DecisionRequest, *, explain: bool = True) -> Decision:
+        """`explain=False`: a quick decision (see the module's notes); same answer."""
+        return decide(self.compile(policy), request, explain=explain)
 
 
 class BasicDecisionPoint(DecisionPoint):
@@ -177,20 +189,27 @@ class BasicDecisionPoint(DecisionPoint):
 
 
 def compile_policy(policy: Policy, env: Environment) -> CompiledPolicy:
+    def rule(i: int, r: Rule, kind: str, counted: bool) -> _CompiledRule:
+        path = f"/{kind}/{i}"
+        return _CompiledRule(
+            i,
+            r,
+            _rule_check(r, env, path, counted=counted),
+            _rule_test(r, env, path, counted=counted),
+        )
+
     return CompiledPolicy(
         policy,
-        tuple(
-            _CompiledRule(i, r, _rule_check(r, env, f"/permission/{i}", counted=True))
-            for i, r in enumerate(policy.permissions)
-        ),
-        tuple(
-            _CompiledRule(i, r, _rule_check(r, env, f"/prohibition/{i}", counted=False))
-            for i, r in enumerate(policy.prohibitions)
-        ),
+        tuple(rule(i, r, "permission", True) for i, r in enumerate(policy.permissions)),
+        tuple(rule(i, r, "prohibition", False) for i, r in enumerate(policy.prohibitions)),
     )
 
 
-def decide(compiled: CompiledPolicy, request: DecisionRequest) -> Decision:
+def decide(compiled: CompiledPolicy, request: DecisionRequest, *, explain: bool = True) -> Decision:
+    if not explain:
+        quick = _quick(compiled, request)
+        if quick is not None:
+            return quick
     policy, action = compiled.policy, request.action
     satisfied: tuple[_CompiledRule, Verdict] | None = None
     failures: list[Reason] = []
@@ -238,6 +257,37 @@ def decide(compiled: CompiledPolicy, request: DecisionRequest) -> Decision:
     )
     shown = tuple(Reason("action_prohibited", "", (("action", r.action),)) for r in restrictions)
     return Decision(True, (granted, *overridden, *notes, *shown), duties, tuple(restrictions))
+
+
+def _quick(compiled: CompiledPolicy, request: DecisionRequest) -> Decision | None:
+    """The allowed decision without its explanation, or None when the request is refused
+    (decided again in full then). Mirrors `decide` step by step."""
+    action = request.action
+    granted: _CompiledRule | None = None
+    for entry in compiled.permissions:
+        if covers(entry.rule.action, action) and entry.test(request):
+            granted = entry
+            break
+    if granted is None:
+        return None
+    restrictions: list[Rule] = []
+    applies = False
+    for entry in compiled.prohibitions:
+        if not covers(entry.rule.action, action):
+            if covers(action, entry.rule.action):
+                restrictions.append(entry.rule)
+            continue
+        if entry.test(request) is not False:  # applying, or undecidable: both count
+            applies = True
+    if applies and (compiled.policy.conflict or "invalid") != "perm":
+        return None
+    head = Reason(
+        "permission_satisfied",
+        f"/permission/{granted.index}",
+        (("index", str(granted.index + 1)), ("action", granted.rule.action)),
+    )
+    duties = (*granted.rule.duties, *compiled.policy.obligations)
+    return Decision(True, (head,), duties, tuple(restrictions))
 
 
 def _duty_path(permission: int, i: int, own: int) -> str:
@@ -345,3 +395,53 @@ def _logical(operator: LogicalOperator, parts: list[Check], path: str) -> Check:
         )
 
     return check
+
+
+# -- the same, outcomes only (quick decisions) -------------------------------------------------
+
+
+def _rule_test(rule: Rule, env: Environment, path: str, *, counted: bool) -> Test:
+    if not rule.constraints:
+        return lambda request: True
+    parts = [
+        _constraint_test(c, env, f"{path}/constraint/{i}", counted)
+        for i, c in enumerate(rule.constraints)
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    return _logical_test(LogicalOperator.AND, parts)
+
+
+def _constraint_test(c: ConstraintLike, env: Environment, path: str, counted: bool) -> Test:
+    if isinstance(c, LogicalConstraint):
+        inner = counted and c.operator in (LogicalOperator.AND, LogicalOperator.AND_SEQUENCE)
+        parts = [
+            _constraint_test(x, env, f"{path}/{c.operator.value}/{i}", inner)
+            for i, x in enumerate(c.constraints)
+        ]
+        return _logical_test(c.operator, parts)
+    check = _atomic(c, env, path, counted)
+    return lambda request: check(request).holds
+
+
+def _logical_test(operator: LogicalOperator, parts: list[Test]) -> Test:
+    # Every part is evaluated, as in `_logical`: one undecidable part makes the whole
+    # undecidable whatever the others say, so stopping at the first true or false would differ.
+    def test(request: DecisionRequest) -> bool | None:
+        true = 0
+        undecided = False
+        for part in parts:
+            holds = part(request)
+            if holds is None:
+                undecided = True
+            elif holds:
+                true += 1
+        if undecided:
+            return None
+        if operator is LogicalOperator.OR:
+            return true >= 1
+        if operator is LogicalOperator.XONE:
+            return true == 1
+        return true == len(parts)
+
+    return test

@@ -46,6 +46,7 @@ from connector.policy.whatif import (
 )
 from connector.store.tables import TransferRow
 from policies.errors import PolicyError
+from policies.geography import Geography
 from policies.profile import check_policy
 
 router = APIRouter(
@@ -164,11 +165,12 @@ async def alerts(connector: ConnectorDep) -> dict[str, Any]:
 async def set_alert(body: AlertIn, connector: ConnectorDep) -> dict[str, Any]:
     """Set the level in force for a station or basin (the basin watch does this from the
     gauges; an operator may too). Transfers that held only during an alert end when it is
-    over."""
+    over. Each change is an `alert.changed` audit entry (new and previous levels, who)."""
     if connector.policy is None:
         raise ConnectorError("this connector has no policy environment", code="no_policy")
-    changed = connector.policy.alerts.set_level(body.area, body.level)
-    return {"changed": changed, "levels": connector.policy.alerts.levels()}
+    alerts = connector.policy.alerts
+    changed = await connector.store.call(alerts.set_level, body.area, body.level)  # audited
+    return {"changed": changed, "levels": alerts.levels()}
 
 
 @router.get("/policies/geography", response_model=GeographyOut, responses=ERRORS_400)
@@ -187,11 +189,23 @@ async def replace_geography(
 ) -> dict[str, Any]:
     """Replace geography.toml: basins must be the vocabulary's, municipality codes real and
     every station file readable, or nothing changes (400 `invalid_geography`). The decision
-    point knows the new basins at once."""
+    point knows the new basins at once; the audit log records the swap (`geography.replaced`,
+    digests of the new and the previous file)."""
     if connector.policy is None:
         raise ConnectorError("this connector has no policy environment", code="no_policy")
     document = parse_document(body.model_dump())
-    known = await anyio.to_thread.run_sync(replace_document, connector.settings.directory, document)
+
+    def replace() -> Geography:
+        return replace_document(
+            connector.settings.directory,
+            document,
+            store=connector.store,
+            did=connector.did,
+            by="operator",
+            at=connector.clock(),
+        )
+
+    known = await anyio.to_thread.run_sync(replace)
     connector.policy.use_geography(known)
     return {"document": document.to_json(), "basins": describe(known)}
 

@@ -189,6 +189,9 @@ class _Csv(_Filter):
         self.index = -1
         self.encoding = "utf-8"
         self.pending = b""
+        # Looked up once per access, not per block: finding the cached pattern compares the
+        # whole subject set, which cost more than filtering a block.
+        self.pattern: re.Pattern[bytes] | None = None
 
     def feed(self, chunk: bytes) -> bytes:
         data = self.pending + chunk
@@ -236,6 +239,10 @@ class _Csv(_Filter):
             )
         self.index = names.index(self.field)
         self.allowed = frozenset(s.encode(self.encoding) for s in self.allowed_text)
+        if 0 < len(self.allowed) <= MAX_TRIE:
+            # "\n" then `index` fields, a consenting subject, the end of its field: in C
+            head = b"(?:[^,\n]*,)" * self.index
+            self.pattern = _compiled(b"\n" + head + b"KEYS(?=[,\r\n])[^\n]*", self.allowed)
 
     @staticmethod
     def _complete(data: bytes) -> int:
@@ -266,11 +273,8 @@ class _Csv(_Filter):
             return b""
         if b'"' in block:
             return self._quoted(block)
-        if 0 < len(self.allowed) <= MAX_TRIE:
-            # "\n" then `index` fields, a consenting subject, the end of its field: in C
-            head = b"(?:[^,\n]*,)" * self.index
-            pattern = _compiled(b"\n" + head + b"KEYS(?=[,\r\n])[^\n]*", self.allowed)
-            kept = pattern.findall(b"\n" + block)  # each with its leading newline
+        if self.pattern is not None:
+            kept = self.pattern.findall(b"\n" + block)  # each with its leading newline
             return b"".join(kept)[1:] + b"\n" if kept else b""
         lines = block.split(b"\n")[:-1]  # the block ends with a newline
         index = self.index
@@ -337,6 +341,7 @@ class _Lines(_Filter):
         self.prefixes = tuple(
             b"{" + self.key + b":" + space + b'"' for space in (b"", b" ")
         )  # compact and json.dumps' default spelling
+        self.patterns: dict[bytes, re.Pattern[bytes]] = {}  # per prefix, compiled once
         self.pending = b""
 
     def feed(self, chunk: bytes) -> bytes:
@@ -355,18 +360,21 @@ class _Lines(_Filter):
 
     def _lines(self, block: bytes) -> bytes:
         if block and b"\\" not in block and b"\r" not in block:
-            n = block.count(b"\n")
             for prefix in self.prefixes:
                 if not block.startswith(prefix):
                     continue
-                # each line begins with the key, and names it nowhere else
-                if block.count(b"\n" + prefix) + 1 != n or block.count(self.key) != n:
+                # Every line that names the key names it once, at its beginning: a line can
+                # only name it more often than it begins with it, so equal totals say so for
+                # each line. A line without the key is released by neither path.
+                if block.count(self.key) != block.count(b"\n" + prefix) + 1:
                     break
                 if not self.allowed_bytes:
                     return b""
                 if len(self.allowed_bytes) <= MAX_TRIE:
-                    template = b"\n" + re.escape(prefix) + b'KEYS"[^\n]*'
-                    pattern = _compiled(template, self.allowed_bytes)
+                    pattern = self.patterns.get(prefix)
+                    if pattern is None:
+                        template = b"\n" + re.escape(prefix) + b'KEYS"[^\n]*'
+                        pattern = self.patterns[prefix] = _compiled(template, self.allowed_bytes)
                     kept = pattern.findall(b"\n" + block)  # each with its leading newline
                     return b"".join(kept)[1:] + b"\n" if kept else b""
                 lines = block.split(b"\n")[:-1]

@@ -129,7 +129,8 @@ class DecisionAccessPolicy:
             last_use=snapshot.last_access_at,
             payment=terms.payment,
         )
-        return self.pdp.decide(terms.policy, request), terms
+        # Quick: an allowed access needs no explanation; a refusal comes back in full.
+        return self.pdp.decide(terms.policy, request, explain=False), terms
 
     def terms(self, agreement_id: str, policy: dict[str, Any]) -> AgreedTerms:
         terms = self._terms.get(agreement_id)

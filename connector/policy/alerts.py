@@ -4,6 +4,12 @@ The owner's connector computes it from its own gauge readings, classified on the
 ladder (`vocab.thresholds`) by its basin watch, and the decision point reads it at every
 decision. A change of level wakes whoever listens (the policy monitor), so a transfer that
 held only while an alert was in force ends when the alert is over, not at the next tick.
+
+The levels live in memory (the watch reports them again after a restart), but every change is
+audited: the connector gives the service a recorder that writes an `alert.changed` entry
+(connector/policy/alert_audit.py), called before the new levels take effect and under the same
+lock, so a level the decision point reads is always one the log announced; if the entry cannot
+be written, the levels stay as they were.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from policies.geography import Geography
 from vocab.thresholds import Classification
 
 Listener = Callable[[Mapping[str, int]], None]
+Recorder = Callable[[Mapping[str, int], Mapping[str, int], str], None]
+"""(changed area -> new level, the same areas' previous levels, who) -> None, or raises."""
 
 
 class AlertService:
@@ -31,6 +39,7 @@ class AlertService:
             self._levels[basin.iri] = 0
             self._levels.update(dict.fromkeys(basin.stations, 0))
         self._listeners: list[Listener] = []
+        self.recorder: Recorder | None = None
 
     def use_geography(self, geography: Geography) -> None:
         """Know these basins and stations (level 0 until reported); known levels stay."""
@@ -62,18 +71,18 @@ class AlertService:
         updates = {
             c.station.iri: state.alert_level(c.station.iri, datetime.min) or 0 for c in batch
         }
-        return self._apply(updates)
+        return self._apply(updates, "basin-watch")
 
-    def set_level(self, area: str, level: int) -> dict[str, int]:
+    def set_level(self, area: str, level: int, *, by: str = "operator") -> dict[str, int]:
         """An operator's (or another watch's) word for one station or basin."""
         if not 0 <= level <= 5:
             raise ValueError(f"alert level {level} is not 0-5")
-        return self._apply({area: level})
+        return self._apply({area: level}, by)
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def _apply(self, updates: Mapping[str, int]) -> dict[str, int]:
+    def _apply(self, updates: Mapping[str, int], by: str) -> dict[str, int]:
         with self._lock:
             levels = dict(self._levels)
             levels.update(updates)
@@ -83,6 +92,8 @@ class AlertService:
                         (levels.get(s, 0) for s in basin.stations), default=levels[basin.iri]
                     )
             changed = {a: v for a, v in levels.items() if self._levels.get(a) != v}
+            if changed and self.recorder is not None:
+                self.recorder(changed, {a: self._levels.get(a, 0) for a in changed}, by)
             self._levels = levels
         if changed:
             for listener in list(self._listeners):

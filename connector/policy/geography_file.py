@@ -8,15 +8,22 @@ namespace (`https://w3id.org/tsunagu/id/basin/NAME`), each municipality code is 
 (check digit verified, vocab.codes), every station file loads, and every basin ends up with
 at least one municipality (from its river's stations or its members). Then the file is
 replaced atomically and the decision point knows the new basins at once.
+
+Every replacement is a `geography.replaced` audit entry carrying the SHA-256 of the new file
+and of the one it replaced (null when there was none), written in the transaction of the swap:
+the file is renamed into place inside it, and put back if the transaction does not commit, so
+the log and the file never disagree about which document the decisions used.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +31,8 @@ import tomli_w
 
 from connector.errors import MessageError
 from connector.policy.environment import GEOGRAPHY_FILE, geography_from
+from connector.store.audit_records import record_event
+from connector.store.store import Store
 from policies.errors import PolicyError
 from policies.geography import BASIN, Geography
 from policies.values import municipality_code
@@ -123,19 +132,61 @@ def read_document(directory: Path) -> GeographyDocument | None:
         raise InvalidGeography(f"{path}: {exc}") from None
 
 
-def replace_document(directory: Path, document: GeographyDocument) -> Geography:
-    """Check the document, then write it in place of the file (atomically)."""
+GEOGRAPHY_FAMILY = "geography"  # the audit entry's kind is `geography.replaced`
+REPLACED = "replaced"
+
+
+def digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def replace_document(
+    directory: Path, document: GeographyDocument, *, store: Store, did: str, by: str, at: datetime
+) -> Geography:
+    """Check the document, then write it in place of the file (atomically), recorded as a
+    `geography.replaced` audit entry in the same transaction."""
     geography = build(directory, document)
-    text = tomli_w.dumps(document.to_json())
+    data = tomli_w.dumps(document.to_json()).encode("utf-8")
+    target = directory / GEOGRAPHY_FILE
+    previous = target.read_bytes() if target.is_file() else None
+    event = record_event(
+        at=at,
+        family=GEOGRAPHY_FAMILY,
+        action=REPLACED,
+        subject=did,
+        peer="",
+        details={
+            "digest": digest(data),
+            "previous": digest(previous) if previous is not None else None,
+            "file": GEOGRAPHY_FILE,
+            "by": by,
+        },
+    )
     fd, temporary = tempfile.mkstemp(dir=directory, prefix=".geography-", suffix=".toml")
+    swapped = False
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, directory / GEOGRAPHY_FILE)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        with store.transaction() as tx:
+            tx.add(event)
+            os.replace(temporary, target)
+            swapped = True
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
+        if swapped:  # the entry was not committed: the previous document stays in force
+            _restore(target, previous)
         raise
     return geography
+
+
+def _restore(target: Path, previous: bytes | None) -> None:
+    if previous is None:
+        target.unlink(missing_ok=True)
+        return
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".geography-", suffix=".toml")
+    with os.fdopen(fd, "wb") as out:
+        out.write(previous)
+    os.replace(temporary, target)
 
 
 def describe(geography: Geography | None) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ basins at once; bad documents change nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tomllib
@@ -16,7 +17,8 @@ from click.testing import CliRunner
 
 from connector.api.client import ManagementError
 from connector.cli.policy import policy_group
-from connector.demo.localspace import LocalDataspace
+from connector.demo.localspace import LocalDataspace, Participant
+from connector.store.audit_log import AuditQueries
 from tests.dataplane.conftest import _collect_garbage, space
 
 __all__ = ["_collect_garbage", "space"]
@@ -42,6 +44,16 @@ def document(directory: Path, **changes: Any) -> dict[str, Any]:
         "members": {BASIN: ["204323"]},  # C村: no gauge of its own
     }
     return {**body, **changes}
+
+
+def replacements(participant: Participant) -> list[dict[str, Any]]:
+    queries = AuditQueries(participant.connector.store)
+    found = [json.loads(e.body) for e in queries.entries(0, queries.size())]
+    return [e for e in found if e["kind"] == "geography.replaced"]
+
+
+def sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 async def decide(space: LocalDataspace, code: str) -> bool:
@@ -124,3 +136,52 @@ async def test_the_cli_shows_and_sets_the_geography(space: LocalDataspace, tmp_p
     assert bad.exit_code != 0 and "invalid_geography" in bad.output
     shown = await anyio.to_thread.run_sync(cli, "show", str(directory))
     assert "20432" in shown.output
+
+
+async def test_each_replacement_is_audited_with_both_digests(space: LocalDataspace) -> None:
+    provider = space["provider"]
+    directory = provider.settings.directory
+    assert replacements(provider) == []
+    await provider.client.call("PUT", "/policies/geography", json=document(directory))
+    first = (directory / "geography.toml").read_bytes()
+    (entry,) = replacements(provider)
+    assert entry["subject"] == provider.did
+    assert entry["details"]["digest"] == sha256(first)
+    assert entry["details"]["previous"] is None  # there was no geography.toml before
+    wider = document(directory, members={BASIN: ["204323", "131016"]})
+    await provider.client.call("PUT", "/policies/geography", json=wider)
+    second = (directory / "geography.toml").read_bytes()
+    assert second != first
+    latest = replacements(provider)[-1]["details"]
+    assert (latest["previous"], latest["digest"]) == (sha256(first), sha256(second))
+    with pytest.raises(ManagementError):  # refused: no entry, the file as it was
+        await provider.client.call("PUT", "/policies/geography", json={"stations": ["x.ttl"]})
+    assert len(replacements(provider)) == 2
+    assert (directory / "geography.toml").read_bytes() == second
+
+
+def alert_changes(participant: Participant) -> list[dict[str, Any]]:
+    queries = AuditQueries(participant.connector.store)
+    found = [json.loads(e.body) for e in queries.entries(0, queries.size())]
+    return [e["details"] for e in found if e["kind"] == "alert.changed"]
+
+
+async def test_each_change_of_the_alert_levels_is_audited(space: LocalDataspace) -> None:
+    provider = space["provider"]
+    directory = provider.settings.directory
+    known = await provider.client.call("PUT", "/policies/geography", json=document(directory))
+    station = sorted(known["basins"][0]["stations"])[0]
+    assert alert_changes(provider) == []
+    raised = {"area": station, "level": 3}
+    done = await provider.client.call("PUT", "/alerts", json=raised)
+    assert done["changed"] == {station: 3, BASIN: 3}  # the basin follows its station
+    (entry,) = alert_changes(provider)
+    assert entry["levels"] == {BASIN: 3, station: 3}
+    assert entry["previous"] == {BASIN: 0, station: 0}
+    assert entry["by"] == "operator"
+    await provider.client.call("PUT", "/alerts", json=raised)  # no change: nothing to record
+    assert len(alert_changes(provider)) == 1
+    await provider.client.call("PUT", "/alerts", json={"area": station, "level": 0})
+    assert alert_changes(provider)[-1]["previous"] == {BASIN: 3, station: 3}
+    levels = await provider.client.call("GET", "/alerts")
+    assert levels["levels"][BASIN] == 0

@@ -103,3 +103,29 @@ def test_the_trie_matches_exactly_its_keys() -> None:
     pattern = re.compile(trie_pattern(keys))
     for key in [*keys, b"R", b"R123", b"Axb", b"R3"]:
         assert bool(pattern.fullmatch(key)) == (key in keys), key
+
+
+def test_ndjson_blocks_of_mixed_lines_read_the_same_on_both_paths() -> None:
+    """Lines that start with the key mixed with lines without it, with it elsewhere or twice:
+    the block-at-once path releases exactly what decoding each line does."""
+    shapes = [
+        '{{"id": "{s}", "v": 1}}',
+        '{{"id":"{s}","v":2}}',
+        '{{"v": 3}}',  # no subject: never released
+        '{{"v": 4, "id": "{s}"}}',  # the key elsewhere
+        '{{"id": "{s}", "id": "r-2"}}',  # twice: the last one counts when decoded
+        '{{"id": "{s}", "nested": {{"id": "x"}}}}',
+        "",
+        "not json",
+    ]
+    rng = random.Random(7)
+    subjects = ["r-1", "r-2", "r-3", "R1", "R12"]
+    for _ in range(400):
+        lines = [
+            rng.choice(shapes[: rng.randint(1, len(shapes))]).format(s=rng.choice(subjects))
+            for _ in range(rng.randint(1, 6))
+        ]
+        block = ("\n".join(lines) + "\n").encode()
+        rows = consent_rows._Lines("id", ALLOWED)
+        exact = rows._each(block.split(b"\n")[:-1])
+        assert rows._lines(block) == exact, block
