@@ -29,7 +29,7 @@ CSP = (
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
 LANG_COOKIE = "tsunagu_lang"
-NOTICES = {"done", "published", "logged_out"}
+NOTICES = {"done", "published", "logged_out", "withdrawn"}
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 _templates = Environment(
