@@ -118,6 +118,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "visibility": ("公開範囲", "Who may see it"),
     "add_offer": ("利用条件を追加（任意・JSON）", "Add an offer (optional, JSON)"),
     "save": ("保存", "Save"),
+    "filter_text": ("含む文字（ID・DID・イベント）", "Containing (id, DID, event)"),
     "withdraw_short": ("取り下げ", "Withdraw"),
     "withdraw_offer": ("この利用条件を取り下げる", "Withdraw this offer"),
     "withdrawn": ("利用条件を取り下げました", "Offer withdrawn"),
