@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.console.conftest import Space, log_in
-from tests.console.support import call
+from tests.console.support import call, logged_in
 
 pytestmark = pytest.mark.browser
 PAGES = (
@@ -112,7 +112,6 @@ def test_no_action_through_get(space: Space, key: str) -> None:
     """Every console route that acts is POST only (where a page shares its path, GET shows the
     form), and every form that is not a GET filter posts with the CSRF token."""
     from connector.console.web import router
-    from tests.console.support import logged_in
 
     _held_negotiation(space)
     shown = {r.path for r in router.routes if "GET" in getattr(r, "methods", set())}  # type: ignore[attr-defined]
