@@ -253,6 +253,17 @@ async def test_withdrawing_an_offer(pair: tuple[Participant, Participant]) -> No
     assert error.code == "last_offer" and "retire" in str(error)
     assert len(await admin.call("GET", "/datasets/urn:ds:w/offers")) == 1
 
+    # the withdrawal is in the audit trail, once (the refusals changed nothing)
+    from sqlmodel import col, select
+
+    from connector.store.tables import EventRow
+
+    with provider.connector.store.transaction() as tx:
+        events = tx.session.exec(
+            select(EventRow).where(col(EventRow.message) == "OfferWithdrawn")
+        ).all()
+    assert [(e.process_id, e.detail) for e in events] == [("urn:ds:w", {"offer": "urn:offer:old"})]
+
     # what was agreed under the withdrawn offer stays usable
     transfer = await consumer.client.call(
         "POST", "/transfers", json={"agreement_id": done["agreement_id"]}
