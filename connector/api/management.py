@@ -24,7 +24,7 @@ from connector.control.hold_rules import parse_offer_steps
 from connector.control.peers import provider_base
 from connector.dataplane.errors import SourceMisconfigured
 from connector.dataplane.sources import parse_source
-from connector.errors import Conflict, MessageError
+from connector.errors import Conflict, MessageError, NotFound
 from connector.store import dataset_queries
 from connector.store.consent_queries import ConsentQueries
 from connector.store.hold_queries import set_offer_steps, steps_of_offers
@@ -164,6 +164,12 @@ class CatalogOut(BaseModel):
 
 class RemovedOut(BaseModel):
     id: str
+    removed: bool = True
+
+
+class OfferRemovedOut(BaseModel):
+    dataset: str
+    offer: str
     removed: bool = True
 
 
@@ -335,6 +341,41 @@ async def retire_dataset(
 
     await connector.store.call(write)
     return await get_dataset(dataset_id, connector)
+
+
+# Declared before DELETE /datasets/{id}: that route's path parameter would swallow this one.
+@router.delete(
+    "/datasets/{dataset_id:path}/offers/{offer_id}",
+    response_model=OfferRemovedOut,
+    responses={**ERRORS_404, **ERRORS_409},
+)
+async def withdraw_offer(dataset_id: str, offer_id: str, connector: ConnectorDep) -> dict[str, Any]:
+    """Withdraw one offer: peers no longer see it and cannot negotiate under it; negotiations and
+    agreements already made under it stay. 404 `unknown_offer` if the dataset has no such offer;
+    409 `last_offer` if it is the dataset's only one (a dataset without offers cannot be
+    negotiated: retire the dataset instead)."""
+    now = connector.clock()
+
+    def write() -> None:
+        with connector.store.transaction() as tx:
+            tx.dataset(dataset_id)
+            ours = tx.offer(offer_id)
+            if ours is None or ours.dataset_id != dataset_id:
+                raise NotFound(
+                    f"dataset {dataset_id!r} has no offer {offer_id!r}", code="unknown_offer"
+                )
+            if len(list(tx.offers([dataset_id]))) == 1:
+                raise Conflict(
+                    f"offer {offer_id!r} is the only offer of dataset {dataset_id!r}; add "
+                    "another first, or retire the dataset (`tsunagu dataset retire`)",
+                    code="last_offer",
+                )
+            state = _state(tx, dataset_id)
+            dataset_queries.withdraw_offer(tx, offer_id, dataset_id)
+            _event(tx, connector, dataset_id, "OfferWithdrawn", state, state, now, offer=offer_id)
+
+    await connector.store.call(write)
+    return {"dataset": dataset_id, "offer": offer_id, "removed": True}
 
 
 @router.delete(

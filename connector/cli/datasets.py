@@ -195,6 +195,28 @@ def dataset_remove(directory: Path, dataset_id: str) -> None:
     emit(run(go), lambda d: say(f"removed dataset {d['id']}"))
 
 
+@dataset.group("offer")
+def dataset_offer() -> None:
+    """A dataset's offers."""
+
+
+@dataset_offer.command("remove")
+@click.argument("directory", type=DIR)
+@click.argument("dataset_id")
+@click.argument("offer_id")
+def dataset_offer_remove(directory: Path, dataset_id: str, offer_id: str) -> None:
+    """Withdraw OFFER_ID from DATASET_ID: peers no longer see it or negotiate under it, while
+    what was agreed under it stays. Refused for the dataset's only offer (retire it instead)."""
+
+    async def go() -> Any:
+        async with client_for(directory) as client:
+            return await client.call(
+                "DELETE", _path(dataset_id) + "/offers/" + quote(offer_id, safe=":@")
+            )
+
+    emit(run(go), lambda d: say(f"withdrew offer {d['offer']} from dataset {d['dataset']}"))
+
+
 @dataset.command("show")
 @click.argument("directory", type=DIR)
 @click.argument("dataset_id")

@@ -47,7 +47,8 @@ class Console:
                     settings.console_oidc,
                     public_url=settings.public_url,
                     dev_mode=settings.dev_mode,
-                )
+                ),
+                connector.outbound,
             )
             if settings.console_oidc
             else None

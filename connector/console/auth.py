@@ -7,11 +7,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from connector.console import i18n
 from connector.console.backend import ConsoleError
-from connector.console.session import LOGIN_COOKIE, SESSION_COOKIE
+from connector.console.session import LOGIN_COOKIE, OIDC_LOGOUT_COOKIE, SESSION_COOKIE
 from connector.console.web import (
     LANG_COOKIE,
     console_of,
     now,
+    onward,
     operator_form,
     read_form,
     render,
@@ -113,9 +114,20 @@ async def logout(request: Request) -> Response:
     if isinstance(acting, Response):
         return acting
     session, _ = acting
-    await console_of(request).end_session(session, now())
-    response = secured(RedirectResponse("/console/login?notice=logged_out", status_code=303))
+    console = console_of(request)
+    await console.end_session(session, now())
+    back = "/console/login?notice=logged_out"
+    elsewhere = None
+    if console.oidc is not None:
+        hint = console.sessions.unseal("oidc-logout", request.cookies.get(OIDC_LOGOUT_COOKIE))
+        if hint is not None and hint.get("sid") == session.sid:
+            # RP-initiated logout: the provider ends its session and sends the browser back.
+            elsewhere = await console.oidc.logout_url(
+                str(hint.get("id_token") or ""), console.connector.settings.public_url + back
+            )
+    response = onward(elsewhere) if elsewhere else secured(RedirectResponse(back, status_code=303))
     response.delete_cookie(SESSION_COOKIE, path="/console")
+    response.delete_cookie(OIDC_LOGOUT_COOKIE, path="/console")
     return response
 
 

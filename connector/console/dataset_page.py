@@ -1,5 +1,6 @@
 """One dataset's page: what it offers, who may see it, and editing its title, description and
-offers. Everything is checked before anything is sent, so bad input stores nothing."""
+offers, and withdrawing an offer. Everything is checked before anything is sent, so bad input
+stores nothing."""
 
 from __future__ import annotations
 
@@ -154,4 +155,27 @@ async def edit(request: Request) -> Response:
     except ConsoleError as exc:
         return await _page(request, session, dataset_id, form=form, errors=[exc.message])
     target = "/console/dataset?notice=done&id=" + urllib.parse.quote(dataset_id, safe="")
+    return secured(RedirectResponse(target, status_code=303))
+
+
+@router.post("/dataset/offer/withdraw")
+async def withdraw(request: Request) -> Response:
+    acting = await operator_form(request)
+    if isinstance(acting, Response):
+        return acting
+    session, form = acting
+    console = console_of(request)
+    dataset_id = form.get("id", "")
+    path = (
+        "/management/datasets/"
+        + urllib.parse.quote(dataset_id, safe=":")
+        + "/offers/"
+        + urllib.parse.quote(form.get("offer", ""), safe=":")
+    )
+    try:
+        await console.backend.call("DELETE", path)
+    except ConsoleError as exc:
+        # The API's refusal (last offer, unknown offer) in its own words, on the same page.
+        return await _page(request, session, dataset_id, form=None, errors=[exc.message])
+    target = "/console/dataset?notice=withdrawn&id=" + urllib.parse.quote(dataset_id, safe="")
     return secured(RedirectResponse(target, status_code=303))

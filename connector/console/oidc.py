@@ -7,11 +7,19 @@ PKCE verifier) for an ID token. The token is verified with the provider's publis
 subject listed in `allowed_subjects`, or one whose `operator_claim` holds one of
 `operator_values` (a group, a role). Then the console issues the same session cookie as a
 login with the operator token.
+
+The discovery document names the key, token and logout addresses, so they are a remote
+party's word: each passes the outbound-request policy (connector/outbound) before it is used,
+and every connection goes through the pinned client, which checks the addresses it dials. The
+issuer's own host is the operator's choice and is admitted as if allow-listed. Every answer,
+the token endpoint's too, is read under a deadline and a size cap. When the provider offers
+`end_session_endpoint`, logging out of the console logs out there too (RP-initiated logout).
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import secrets
@@ -27,6 +35,8 @@ import httpx
 from connector.errors import ConfigError, ConnectorError
 from connector.identity.errors import IdentityError
 from connector.identity.id_tokens import KeySet, token_header, verify_id_token
+from connector.outbound import AllowList, OutboundPolicy, pinned_client
+from connector.outbound.errors import OutboundRefused
 from connector.outbound.reading import read_capped
 
 DISCOVERY_SECONDS = 3600.0
@@ -124,12 +134,24 @@ def _challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
+
+
+def issuer_policy(outbound: OutboundPolicy, issuer: str) -> OutboundPolicy:
+    """The connector's policy, with the configured issuer's host admitted (the operator named
+    it, as an allow-list entry would); metadata addresses stay refused."""
+    host = (urllib.parse.urlsplit(issuer).hostname or "").lower().rstrip(".")
+    allow = AllowList(outbound.allow.hosts | {host}, outbound.allow.networks)
+    return dataclasses.replace(outbound, allow=allow)
+
+
 class OidcProvider:
     """The configured provider: its discovery document and keys, fetched and kept a while."""
 
-    def __init__(self, config: OidcConfig, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, config: OidcConfig, outbound: OutboundPolicy) -> None:
         self.config = config
-        self._http = http or httpx.AsyncClient(timeout=httpx.Timeout(10.0))
+        self.policy = issuer_policy(outbound, config.issuer)
+        self._http = pinned_client(self.policy, timeout=httpx.Timeout(FETCH_SECONDS))
         self._discovery: dict[str, Any] | None = None
         self._fetched = 0.0
         self._keys: KeySet | None = None
@@ -137,38 +159,74 @@ class OidcProvider:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _get_json(self, url: str) -> dict[str, Any]:
+    def _checked(self, url: str, what: str) -> str:
         try:
-            # A total deadline and a size cap, as for every fetch (connector/outbound): the
-            # discovery document names the key and token addresses.
+            self.policy.check_url(url, what=f"the provider's {what}")
+        except OutboundRefused as exc:
+            raise OidcRefused(exc.message, code="oidc_endpoint_refused") from None
+        return url
+
+    async def _fetch(
+        self, method: str, url: str, what: str, **kwargs: Any
+    ) -> tuple[int, dict[str, Any] | None]:
+        """One request to the provider under the deadline and size cap: its status and JSON
+        object (None when the body is not one)."""
+        self._checked(url, what)
+        try:
             with anyio.fail_after(FETCH_SECONDS):
-                async with self._http.stream("GET", url, follow_redirects=False) as response:
-                    response.raise_for_status()
-                    raw = await read_capped(response.aiter_bytes(), FETCH_BYTES, url=url)
-            body = json.loads(raw)
-        except (httpx.HTTPError, ValueError, TimeoutError, ConnectorError) as exc:
+                async with self._http.stream(method, url, **kwargs) as response:
+                    raw = await read_capped(
+                        response.aiter_bytes(), FETCH_BYTES, url=url, declared=response
+                    )
+        except OutboundRefused as exc:
+            raise OidcRefused(exc.message, code="oidc_endpoint_refused") from None
+        except (httpx.HTTPError, TimeoutError, ConnectorError) as exc:
             raise OidcRefused(
-                f"the login provider could not be reached at {url}: {exc}",
+                f"the login provider could not be reached at {url}: "
+                f"{getattr(exc, 'message', None) or exc or exc.__class__.__name__}",
                 code="oidc_unavailable",
             ) from None
-        if not isinstance(body, dict):
-            raise OidcRefused(f"{url} did not answer a JSON object", code="oidc_unavailable")
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        return response.status_code, body if isinstance(body, dict) else None
+
+    async def _get_json(self, url: str, what: str) -> dict[str, Any]:
+        status, body = await self._fetch("GET", url, what)
+        if status != 200 or body is None:
+            raise OidcRefused(
+                f"the provider's {what} {url} answered {status}, not a JSON object",
+                code="oidc_unavailable",
+            )
         return body
 
     async def discovery(self) -> dict[str, Any]:
         if self._discovery is None or time.monotonic() - self._fetched > DISCOVERY_SECONDS:
-            found = await self._get_json(f"{self.config.issuer}/.well-known/openid-configuration")
+            found = await self._get_json(
+                f"{self.config.issuer}/.well-known/openid-configuration", "discovery document"
+            )
             if str(found.get("issuer", "")).rstrip("/") != self.config.issuer:
                 raise OidcRefused(
                     f"the provider's discovery document names issuer {found.get('issuer')!r}, "
                     f"not {self.config.issuer!r}",
                     code="oidc_unavailable",
                 )
-            for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
+            for key in ENDPOINTS:
                 if not isinstance(found.get(key), str):
                     raise OidcRefused(
                         f"the discovery document has no {key}", code="oidc_unavailable"
                     )
+                # Refused now, before the browser is sent anywhere.
+                self._checked(str(found[key]), key)
+            logout = found.get("end_session_endpoint")
+            if logout is not None and not isinstance(logout, str):
+                raise OidcRefused(
+                    "the discovery document's end_session_endpoint is not a URL",
+                    code="oidc_unavailable",
+                )
+            if logout:
+                self._checked(logout, "end_session_endpoint")
             self._discovery, self._fetched, self._keys = found, time.monotonic(), None
         return self._discovery
 
@@ -197,36 +255,26 @@ class OidcProvider:
         joiner = "&" if "?" in endpoint else "?"
         return Login(login.state, login.nonce, login.verifier, f"{endpoint}{joiner}{query}")
 
-    async def finish(self, code: str, verifier: str, nonce: str) -> dict[str, Any]:
-        """Trade the code for an ID token and verify it; its claims, or OidcRefused."""
+    async def finish(self, code: str, verifier: str, nonce: str) -> tuple[dict[str, Any], str]:
+        """Trade the code for an ID token and verify it; its claims and the token itself (the
+        hint for logging out at the provider), or OidcRefused."""
         found = await self.discovery()
-        try:
-            response = await self._http.post(
-                str(found["token_endpoint"]),
-                data={
-                    "grant_type": "authorization_code",
-                    "code": code,
-                    "redirect_uri": self.config.redirect_uri,
-                    "code_verifier": verifier,
-                },
-                auth=(self.config.client_id, self.config.client_secret),
-            )
-        except httpx.HTTPError as exc:
+        status, answer = await self._fetch(
+            "POST",
+            str(found["token_endpoint"]),
+            "token_endpoint",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": self.config.redirect_uri,
+                "code_verifier": verifier,
+            },
+            auth=(self.config.client_id, self.config.client_secret),
+        )
+        if status != 200 or answer is None:
+            reason = (answer or {}).get("error_description") or (answer or {}).get("error")
             raise OidcRefused(
-                f"the token endpoint failed: {exc}", code="oidc_unavailable"
-            ) from None
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = {}
-        if response.status_code != 200 or not isinstance(answer, dict):
-            reason = (
-                answer.get("error_description") or answer.get("error")
-                if isinstance(answer, dict)
-                else None
-            )
-            raise OidcRefused(
-                f"the provider refused the code ({response.status_code}: {reason or 'no reason'})",
+                f"the provider refused the code ({status}: {str(reason or 'no reason')[:200]})",
                 code="oidc_code_refused",
             )
         token = answer.get("id_token")
@@ -238,14 +286,29 @@ class OidcProvider:
                 "the ID token was not made for this login (its nonce differs)",
                 code="oidc_nonce_mismatch",
             )
-        return claims
+        return claims, token
+
+    async def logout_url(self, id_token: str | None, back: str) -> str | None:
+        """Where to send the browser to log out at the provider too (None: it offers no
+        end_session_endpoint, or cannot be reached: the console's own logout stands)."""
+        try:
+            endpoint = (await self.discovery()).get("end_session_endpoint")
+        except OidcRefused:
+            return None
+        if not endpoint:
+            return None
+        query = {"client_id": self.config.client_id, "post_logout_redirect_uri": back}
+        if id_token:
+            query["id_token_hint"] = id_token
+        joiner = "&" if "?" in endpoint else "?"
+        return f"{endpoint}{joiner}{urllib.parse.urlencode(query)}"
 
     async def _key_for(self, kid: str | None) -> Any:
         for attempt in range(2):
             if self._keys is None or attempt:  # a key we do not know: the provider rotated
                 found = await self.discovery()
                 try:
-                    self._keys = KeySet(await self._get_json(str(found["jwks_uri"])))
+                    self._keys = KeySet(await self._get_json(str(found["jwks_uri"]), "jwks_uri"))
                 except IdentityError as exc:
                     raise OidcRefused(exc.message, code="oidc_unavailable") from None
             key = self._keys.find(kid)

@@ -4,17 +4,16 @@ oidc.py does the protocol): start a login, and take the provider's answer back."
 from __future__ import annotations
 
 import hmac
-import html
 from datetime import timedelta
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 
 from connector.console.auth import login_page_response, set_cookie
 from connector.console.backend import ConsoleError
 from connector.console.oidc import LOGIN_SECONDS, OidcRefused
-from connector.console.session import LOGIN_COOKIE, SESSION_COOKIE
-from connector.console.web import console_of, now, read_form, router, secured
+from connector.console.session import LOGIN_COOKIE, OIDC_LOGOUT_COOKIE, SESSION_COOKIE
+from connector.console.web import console_of, now, onward, read_form, router, secured
 from connector.errors import ConnectorError
 
 OIDC_COOKIE = "tsunagu_oidc"  # the login under way: state, nonce, PKCE verifier (sealed)
@@ -29,17 +28,6 @@ def _refused(request: Request, exc: ConnectorError) -> Response:
     )
     response.delete_cookie(OIDC_COOKIE, path="/console/oidc")
     return response
-
-
-def _onward(url: str) -> Response:
-    """A page that sends the browser on to `url` at once (with a link, should it not)."""
-    target = html.escape(url, quote=True)
-    page = (
-        '<!doctype html><meta charset="utf-8">'
-        f'<meta http-equiv="refresh" content="0;url={target}">'
-        f'<title>tsunagu</title><p><a href="{target}">{target}</a></p>'
-    )
-    return secured(HTMLResponse(page))
 
 
 @router.post("/oidc/login")
@@ -73,7 +61,7 @@ async def oidc_login(request: Request) -> Response:
     )
     # A page that moves on, not a redirect: the login form's `form-action 'self'` would stop a
     # redirect to the provider's origin.
-    response = _onward(login.url)
+    response = onward(login.url)
     # Lax, not Strict: the provider sends the browser back here from its own site.
     response.set_cookie(
         OIDC_COOKIE,
@@ -123,7 +111,9 @@ async def oidc_callback(request: Request) -> Response:
         code = query.get("code", "")
         if not code:
             raise OidcRefused("the provider's answer has no code", code="oidc_no_code")
-        claims = await console.oidc.finish(code, str(login["verifier"]), str(login["nonce"]))
+        claims, id_token = await console.oidc.finish(
+            code, str(login["verifier"]), str(login["nonce"])
+        )
         if not console.oidc.config.is_operator(claims):
             raise OidcRefused(
                 f"{claims.get('sub')} is not an operator of this connector "
@@ -135,7 +125,7 @@ async def oidc_callback(request: Request) -> Response:
     session, cookie = console.sessions.issue(at)
     # A page, not a redirect: the session cookie is SameSite=Strict, and a redirect chain that
     # began at the provider's site would not carry it to the next page.
-    response = _onward(str(login["next"]))
+    response = onward(str(login["next"]))
     set_cookie(
         request,
         response,
@@ -144,4 +134,8 @@ async def oidc_callback(request: Request) -> Response:
         max_age=int((session.expires - at).total_seconds()),
     )
     response.delete_cookie(OIDC_COOKIE, path="/console/oidc")
+    # For logging out at the provider too; tied to this session, so no other session uses it.
+    hint = console.sessions.seal("oidc-logout", {"sid": session.sid, "id_token": id_token})
+    lifetime = int((session.expires - at).total_seconds())
+    set_cookie(request, response, OIDC_LOGOUT_COOKIE, hint, max_age=lifetime)
     return response

@@ -19,6 +19,8 @@ from typing import Any
 
 SESSION_COOKIE = "tsunagu_session"
 LOGIN_COOKIE = "tsunagu_login"  # before a session exists: the login form's CSRF pair
+# A session that began at the OIDC provider: its sid and ID token (sealed), for logging out there
+OIDC_LOGOUT_COOKIE = "tsunagu_oidc_logout"
 LIFETIME = timedelta(hours=8)
 
 

@@ -7,6 +7,7 @@ Content-Security-Policy: no inline script, nothing from another origin.
 
 from __future__ import annotations
 
+import html
 import urllib.parse
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ CSP = (
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
 LANG_COOKIE = "tsunagu_lang"
-NOTICES = {"done", "published", "logged_out"}
+NOTICES = {"done", "published", "logged_out", "withdrawn"}
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 _templates = Environment(
@@ -53,6 +54,19 @@ def lang_of(request: Request, console: Console) -> str:
     return i18n.pick(
         request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), console.name
     )
+
+
+def onward(url: str) -> Response:
+    """A page that sends the browser on to `url` at once (with a link, should it not). Not a
+    redirect: a form's `form-action 'self'` would stop a redirect to another origin."""
+
+    target = html.escape(url, quote=True)
+    page = (
+        '<!doctype html><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="0;url={target}">'
+        f'<title>tsunagu</title><p><a href="{target}">{target}</a></p>'
+    )
+    return secured(HTMLResponse(page))
 
 
 def secured(response: Response) -> Response:

@@ -1,5 +1,5 @@
 """Queries of a dataset's lifecycle: whether it is retired, what still refers to it, and
-removing it with its offers."""
+removing it with its offers, or withdrawing one offer."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from connector.store.catalog_tables import (
     HarvestedTermRow,
 )
 from connector.store.dataset_tables import DatasetRetirementRow
+from connector.store.hold_tables import OfferStepsRow
 from connector.store.store import Transaction
 from connector.store.tables import AgreementRow, DatasetRow, NegotiationRow, OfferRow
 
@@ -79,6 +80,18 @@ def remove(tx: Transaction, dataset_id: str, *, own_did: str) -> None:
         delete(DatasetRetirementRow).where(col(DatasetRetirementRow.dataset_id) == dataset_id)
     )
     tx.session.execute(delete(DatasetRow).where(col(DatasetRow.id) == dataset_id))
+
+
+def withdraw_offer(tx: Transaction, offer_id: str, dataset_id: str) -> None:
+    """Delete one offer with its steps and audience. Negotiations already under it keep their
+    own copy of the policy and steps, so they run on; nobody new can ask for it."""
+    tx.session.execute(delete(OfferRow).where(col(OfferRow.id) == offer_id))
+    tx.session.execute(delete(OfferStepsRow).where(col(OfferStepsRow.offer_id) == offer_id))
+    entry = tx.session.get(CatalogEntryRow, dataset_id)
+    if entry is not None and offer_id in entry.offer_audience:
+        # A new dict, so the JSON column is seen as changed.
+        entry.offer_audience = {k: v for k, v in entry.offer_audience.items() if k != offer_id}
+        tx.session.add(entry)
 
 
 def refuse_if_retired(tx: Transaction, dataset_id: str) -> None:

@@ -212,3 +212,61 @@ async def test_each_change_is_an_event_in_the_audit_trail(
     ]
     assert events[1].detail == {"fields": ["title"]} and events[2].detail == {"reason": "old"}
     assert {e.process_id for e in events} == {"urn:ds:e"} and events[0].peer_did == provider.did
+
+
+async def test_withdrawing_an_offer(pair: tuple[Participant, Participant]) -> None:
+    provider, consumer = pair
+    admin = provider.client
+    offers = [{"id": "urn:offer:old", "policy": OPEN}, {"id": "urn:offer:new", "policy": OPEN}]
+    await admin.call("POST", "/datasets", json={"id": "urn:ds:w", "title": "w", "offers": offers})
+    started = await consumer.client.call(
+        "POST", "/negotiations", json={"provider": provider.did, "dataset_id": "urn:ds:w"}
+    )
+    done = await consumer.client.wait_for("negotiations", started["id"], ["FINALIZED"], timeout=20)
+    assert done["state"] == "FINALIZED"
+
+    # a wrong offer, a wrong dataset, or an offer of another dataset: 404, nothing changes
+    await admin.call("POST", "/datasets", json={"id": "urn:ds:x", "title": "x"})
+    for path, code in [
+        ("/datasets/urn:ds:w/offers/urn:offer:none", "unknown_offer"),
+        ("/datasets/urn:ds:x/offers/urn:offer:old", "unknown_offer"),
+        ("/datasets/urn:ds:none/offers/urn:offer:old", "unknown_dataset"),
+    ]:
+        assert (await _refused(admin, "DELETE", path)).code == code, path
+    assert len(await admin.call("GET", "/datasets/urn:ds:w/offers")) == 2
+
+    assert await admin.call("DELETE", "/datasets/urn:ds:w/offers/urn:offer:old") == {
+        "dataset": "urn:ds:w",
+        "offer": "urn:offer:old",
+        "removed": True,
+    }
+    assert [o["id"] for o in await admin.call("GET", "/datasets/urn:ds:w/offers")] == [
+        "urn:offer:new"
+    ]
+    catalog = await consumer.client.call("GET", "/catalog", params={"provider": provider.did})
+    (entry,) = [d for d in catalog["dataset"] if d["@id"] == "urn:ds:w"]
+    policies = entry["hasPolicy"] if isinstance(entry["hasPolicy"], list) else [entry["hasPolicy"]]
+    assert [p["@id"] for p in policies] == ["urn:offer:new"]
+
+    # the last offer stays: a dataset without offers could not be negotiated at all
+    error = await _refused(admin, "DELETE", "/datasets/urn:ds:w/offers/urn:offer:new")
+    assert error.code == "last_offer" and "retire" in str(error)
+    assert len(await admin.call("GET", "/datasets/urn:ds:w/offers")) == 1
+
+    # the withdrawal is in the audit trail, once (the refusals changed nothing)
+    from sqlmodel import col, select
+
+    from connector.store.tables import EventRow
+
+    with provider.connector.store.transaction() as tx:
+        events = tx.session.exec(
+            select(EventRow).where(col(EventRow.message) == "OfferWithdrawn")
+        ).all()
+    assert [(e.process_id, e.detail) for e in events] == [("urn:ds:w", {"offer": "urn:offer:old"})]
+
+    # what was agreed under the withdrawn offer stays usable
+    transfer = await consumer.client.call(
+        "POST", "/transfers", json={"agreement_id": done["agreement_id"]}
+    )
+    moved = await consumer.client.wait_for("transfers", transfer["id"], ["STARTED"], timeout=20)
+    assert moved["state"] == "STARTED"

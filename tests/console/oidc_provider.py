@@ -36,6 +36,9 @@ class Behaviour:
     audience: str | None = None  # None: the client's id
     rogue_key: bool = False  # sign with a key that is not in the JWKS
     nonce: str | None = None  # None: the nonce the console sent
+    endpoints: dict[str, str] = field(default_factory=dict)  # discovery's addresses, replaced
+    token_padding: int = 0  # bytes of filler in the token endpoint's answer
+    logout: bool = False  # offer end_session_endpoint
 
 
 @dataclass
@@ -56,6 +59,7 @@ class LoopbackProvider:
         self._ed = ed25519.Ed25519PrivateKey.generate()
         self._rogue = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._grants: dict[str, _Grant] = {}
+        self.logouts: list[dict[str, str]] = []  # the queries of end-session requests
         self.app = self._build()
         self.server = BackgroundServer(self.app, host="127.0.0.1", port=self.port)
 
@@ -111,7 +115,25 @@ class LoopbackProvider:
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256", "EdDSA"],
                 "code_challenge_methods_supported": ["S256"],
+                **(
+                    {"end_session_endpoint": f"{self.issuer}/logout"}
+                    if self.behaviour.logout
+                    else {}
+                ),
+                **self.behaviour.endpoints,
             }
+
+        @app.get("/logout")
+        async def logout(request: Request) -> Response:
+            q = dict(request.query_params)
+            self.logouts.append(q)
+            back = q.get("post_logout_redirect_uri", "")
+            if q.get("client_id") != CLIENT_ID or not any(
+                back.startswith(u.removesuffix("/console/oidc/callback"))
+                for u in self.redirect_uris
+            ):
+                return JSONResponse({"error": "invalid_request"}, status_code=400)
+            return RedirectResponse(back, status_code=302)
 
         @app.get("/jwks")
         async def keys() -> dict[str, Any]:
@@ -161,6 +183,11 @@ class LoopbackProvider:
                     "access_token": secrets.token_urlsafe(16),
                     "token_type": "Bearer",
                     "id_token": self.id_token(grant),
+                    **(
+                        {"padding": "x" * self.behaviour.token_padding}
+                        if self.behaviour.token_padding
+                        else {}
+                    ),
                 }
             )
 

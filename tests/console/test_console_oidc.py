@@ -16,6 +16,7 @@ from connector.console.oidc import OidcConfig
 from connector.errors import ConfigError
 from tests.console.conftest import Space
 from tests.console.oidc_provider import LoopbackProvider
+from tests.console.support import logged_in
 
 
 @pytest.fixture
@@ -157,3 +158,68 @@ def test_logging_in_through_the_provider_in_a_browser(
     page.wait_for_url("**/console/login**")
     page.goto(space.url("b", "/console/overview"))
     page.wait_for_url("**/console/login**")
+
+
+def test_the_providers_addresses_pass_the_outbound_policy(
+    space: Space, provider: LoopbackProvider
+) -> None:
+    """The discovery document is the provider's word: an address the outbound policy refuses
+    stops the login with a clear code before the browser is sent anywhere."""
+    cases = [
+        {"jwks_uri": "http://169.254.169.254/latest/meta-data"},  # cloud metadata, never
+        {"token_endpoint": "http://10.20.30.40/token"},  # private and plain http
+        {"end_session_endpoint": "http://user:pw@127.0.0.1/logout"},  # user info
+    ]
+    for endpoints in cases:
+        provider.behaviour.endpoints = endpoints
+        space.run(lambda: space.space.reconfigure("b", console_oidc=provider.settings()))
+        with httpx.Client(base_url=space["b"].settings.public_url, timeout=30) as client:
+            page = client.get("/console/login")
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+            assert csrf
+            answer = client.post("/console/oidc/login", data={"csrf": csrf.group(1)})
+            assert answer.status_code == 403, (endpoints, answer.text)
+            assert "<code>oidc_endpoint_refused</code>" in answer.text, endpoints
+            (key,) = endpoints
+            assert key in html.unescape(answer.text)  # which address, in words
+            assert client.get("/console/overview").status_code == 303
+
+
+def test_an_oversized_token_answer_is_refused(space: Space, provider: LoopbackProvider) -> None:
+    provider.behaviour.token_padding = 2 << 20  # the cap is 1 MiB
+    answer, client = _refusal(space, provider)
+    try:
+        assert answer.status_code in (403, 502), answer.text
+        assert "<code>oidc_unavailable</code>" in answer.text and "bytes" in answer.text
+        assert client.get("/console/overview").status_code == 303
+    finally:
+        client.close()
+
+
+def test_logging_out_ends_the_providers_session_too(
+    space: Space, provider: LoopbackProvider
+) -> None:
+    provider.behaviour.logout = True
+    space.run(lambda: space.space.reconfigure("b", console_oidc=provider.settings()))
+    with httpx.Client(base_url=space["b"].settings.public_url, timeout=30) as client:
+        assert client.get(_callback(_to_provider(client))).status_code == 200
+        csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/console/overview").text)
+        assert csrf
+        left = client.post("/console/logout", data={"csrf": csrf.group(1)})
+        assert left.status_code == 200
+        found = re.search(r'content="0;url=([^"]+)"', left.text)
+        assert found and found.group(1).startswith(f"{provider.issuer}/logout?")
+        back = httpx.get(html.unescape(found.group(1)))  # the browser goes to the provider
+        assert back.status_code == 302
+        assert back.headers["location"].endswith("/console/login?notice=logged_out")
+        (seen,) = provider.logouts
+        assert seen["id_token_hint"].count(".") == 2 and seen["client_id"] == "tsunagu-console"
+        assert client.get("/console/overview").status_code == 303  # ended here too
+
+    # a session from the operator token logs out here only, even with the provider offering it
+    with logged_in(space, "b") as client:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/console/overview").text)
+        assert csrf
+        left = client.post("/console/logout", data={"csrf": csrf.group(1)})
+        assert left.status_code == 303 and left.headers["location"].startswith("/console/login")
+    assert len(provider.logouts) == 1
