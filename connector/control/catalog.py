@@ -137,9 +137,10 @@ class CatalogService:
         return self.shell(tuple(self._datasets(rows, offers, None)))
 
     def operator_view(self, dataset_id: str) -> Dataset:
-        """The dataset as published, with every offer (for the operator)."""
+        """The dataset as published, with every offer (for the operator), retired or not: a
+        retired dataset's text can still be corrected (agreements made on it go on)."""
         with self.store.transaction() as tx:
-            rows = q.visible_datasets(tx.session, None, dataset_id=dataset_id)
+            rows = q.visible_datasets(tx.session, None, dataset_id=dataset_id, retired=True)
             offers = q.offers_of(tx.session, [dataset_id]) if rows else []
             self._load(tx, rows)
         datasets = self._datasets(rows, offers, None, inline_service=True)

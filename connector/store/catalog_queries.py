@@ -62,10 +62,12 @@ def visible_datasets(
     offset: int = 0,
     limit: int | None = None,
     dataset_id: str | None = None,
+    retired: bool = False,
 ) -> list[tuple[DatasetRow, EntryMeta | None]]:
     """Our datasets on offer (with at least one offer) that a requester with `memberships`
     may see, with when their descriptions changed, in id order. `memberships=None`: the
-    operator, all. Description bodies are read by `descriptions`, for cache misses only."""
+    operator, all. `retired`: retired datasets too (the operator editing their text).
+    Description bodies are read by `descriptions`, for cache misses only."""
     query = (
         select(
             DatasetRow,
@@ -78,10 +80,13 @@ def visible_datasets(
             isouter=True,
         )
         .where(exists().where(col(OfferRow.dataset_id) == col(DatasetRow.id)))
-        # a retired dataset is off the catalogue: no new negotiations (agreements go on)
-        .where(~exists().where(col(DatasetRetirementRow.dataset_id) == col(DatasetRow.id)))
         .order_by(col(DatasetRow.id))
     )
+    if not retired:
+        # a retired dataset is off the catalogue: no new negotiations (agreements go on)
+        query = query.where(
+            ~exists().where(col(DatasetRetirementRow.dataset_id) == col(DatasetRow.id))
+        )
     if memberships is not None:
         member = select(col(CatalogAudienceRow.dataset_id)).where(
             col(CatalogAudienceRow.membership).in_(list(memberships))
