@@ -72,7 +72,6 @@ class CatalogSearch:
         with self.store.transaction() as tx:
             hits, total = q.search(tx.session, query)
             addresses = q.addresses(tx.session, sorted({h.peer_did for h in hits}))
-        documents = [json.loads(h.document) for h in hits]
         return {
             "total": total,  # COUNT_CAP + 1 means "more than COUNT_CAP"
             "cap": q.COUNT_CAP,
@@ -85,14 +84,18 @@ class CatalogSearch:
                     "publisher": h.publisher,
                     "provider": h.peer_did,
                     "provider_address": addresses.get(h.peer_did),
-                    "themes": _refs(d.get("dcat:theme")),
-                    "places": _refs(d.get("dct:spatial")),
+                    "themes": _refs(_loaded(h.themes)),
+                    "places": _refs(_loaded(h.places)),
                     "period": [h.period_start, h.period_end],
                     "negotiate": {"provider": h.peer_did, "dataset": h.dataset_id},
                 }
-                for h, d in zip(hits, documents, strict=True)
+                for h in hits
             ],
         }
+
+
+def _loaded(member: str | None) -> Any:
+    return None if member is None else json.loads(member)
 
 
 def _refs(value: Any) -> list[str]:

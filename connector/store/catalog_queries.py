@@ -21,6 +21,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal_column,
     or_,
     select,
     table,
@@ -314,12 +315,31 @@ _HIT_COLUMNS = (
     _DATASETS.c.publisher,
     _DATASETS.c.period_start,
     _DATASETS.c.period_end,
-    _DATASETS.c.document,
 )
+# Of a hit's document, only its themes and places are shown: the database cuts them out as
+# JSON text (the exact text stored), so a page never parses whole documents in Python.
+_MEMBERS = {"themes": "dcat:theme", "places": "dct:spatial"}
+
+
+def _hit_columns(dialect: str) -> tuple[Any, ...]:
+    table_name = _DATASETS.name
+    members: Iterable[Any]
+    if dialect == "postgresql":
+        # `json` (not jsonb) keeps the stored text as it is
+        members = (
+            literal_column(f"CAST(CAST({table_name}.document AS json) -> '{key}' AS text)")
+            for key in _MEMBERS.values()
+        )
+    else:
+        members = (
+            literal_column(f"{table_name}.document -> '$.\"{key}\"'") for key in _MEMBERS.values()
+        )
+    return (*_HIT_COLUMNS, *(m.label(name) for m, name in zip(members, _MEMBERS, strict=True)))
 
 
 def search(session: Session, query: SearchQuery) -> tuple[list[Any], int]:
-    """The hits in harvest order and how many there are (at most COUNT_CAP + 1, meaning
+    """The hits in harvest order (with `themes` and `places` as JSON text, or None) and how
+    many there are (at most COUNT_CAP + 1, meaning
     "more than COUNT_CAP"); one statement for the hits, and one to count them unless this
     page is the last.
 
@@ -378,7 +398,7 @@ def search(session: Session, query: SearchQuery) -> tuple[list[Any], int]:
 
     if fts:
         page = (
-            select(*_HIT_COLUMNS)
+            select(*_hit_columns(dialect))
             .select_from(source(rows=True))
             .where(condition(*where, *on_row))
             .order_by(key)
@@ -394,7 +414,9 @@ def search(session: Session, query: SearchQuery) -> tuple[list[Any], int]:
             .offset(query.offset)
             .limit(query.limit)
         )
-        page = select(*_HIT_COLUMNS).where(_DATASETS.c.id.in_(ids)).order_by(_DATASETS.c.id)
+        page = (
+            select(*_hit_columns(dialect)).where(_DATASETS.c.id.in_(ids)).order_by(_DATASETS.c.id)
+        )
     rows = session.execute(page, params)
     hits = list(rows.all())
     if len(hits) < query.limit and (hits or query.offset == 0):

@@ -86,6 +86,12 @@ async def test_harvest_from_the_participant_list_and_search(space: LocalDataspac
     hit = short["hits"][0]
     assert hit["provider"] == provider.did
     assert hit["provider_address"] == provider.settings.dsp_base
+    # a hit shows the themes and places the owner publishes, as published
+    assert hit["themes"] == ["https://w3id.org/tsunagu/vocab/theme/river-water-level"]
+    assert hit["places"] == [
+        "http://data.e-stat.go.jp/lod/sac/C20215",
+        "https://w3id.org/tsunagu/vocab/basin/tsunagu-river",
+    ]
 
     flood = await _search(space, theme="flood")  # narrower: river-water-level and rainfall
     assert {h["dataset"] for h in flood["hits"]} == {"urn:a:water-level", "urn:a:rainfall"}
