@@ -303,6 +303,7 @@ COUNT_CAP = 500
 
 
 _FTS = table("harvested_text", column("rowid", Integer))
+_DRIVER = _TERMS.alias("driver")
 
 
 # What a hit shows: not the whole row (its search text), and no ORM objects to build.
@@ -350,7 +351,22 @@ def search(session: Session, query: SearchQuery) -> tuple[list[Any], int]:
     large document, is read only for a hit."""
     dialect = session.get_bind().dialect.name
     fts = dialect == "sqlite" and any(len(w) >= 3 for w in query.words)
-    key: Any = _FTS.c.rowid if fts else _DATASETS.c.id
+    facets = [
+        (kind, values)
+        for kind, values in (
+            ("publisher", query.publishers),
+            ("place", query.places),
+            ("theme", query.themes),
+            ("format", query.formats),
+        )
+        if values
+    ]
+    # Without the trigram index, SQLite would walk every dataset in id order and probe each
+    # facet per candidate; a facet of one IRI walks the term index instead, already in
+    # dataset order, so only that facet's datasets are candidates (same hits, same order).
+    singles = [(kind, values[0]) for kind, values in facets if len(values) == 1]
+    driver = singles[0] if singles and dialect == "sqlite" and not fts else None
+    key: Any = _FTS.c.rowid if fts else _DRIVER.c.dataset if driver else _DATASETS.c.id
     where: list[Any] = []  # on `key` only
     on_row: list[Any] = []  # need the dataset row
     params: dict[str, Any] = {}
@@ -360,27 +376,25 @@ def search(session: Session, query: SearchQuery) -> tuple[list[Any], int]:
             '"' + w.replace('"', '""') + '"' for w in query.words if len(w) >= 3
         )
         where.append(text("harvested_text MATCH :fts"))
+    if driver:
+        where += [_DRIVER.c.kind == driver[0], _DRIVER.c.iri == driver[1]]
     for word in query.words:
         if fts and len(word) >= 3:
             continue
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         on_row.append(_DATASETS.c.search_text.like(f"%{escaped}%", escape="\\"))
-    for kind, values in (
-        ("theme", query.themes),
-        ("place", query.places),
-        ("publisher", query.publishers),
-        ("format", query.formats),
-    ):
-        if values:
-            where.append(
-                exists().where(
-                    and_(
-                        _TERMS.c.dataset == key,
-                        _TERMS.c.kind == kind,
-                        _TERMS.c.iri.in_(list(values)),
-                    )
+    for kind, values in facets:
+        if driver and driver[0] == kind:
+            continue
+        where.append(
+            exists().where(
+                and_(
+                    _TERMS.c.dataset == key,
+                    _TERMS.c.kind == kind,
+                    _TERMS.c.iri.in_(list(values)),
                 )
             )
+        )
     if query.start is not None:
         on_row.append(or_(_DATASETS.c.period_end.is_(None), _DATASETS.c.period_end >= query.start))
     if query.end is not None:
@@ -389,9 +403,11 @@ def search(session: Session, query: SearchQuery) -> tuple[list[Any], int]:
         )
 
     def source(*, rows: bool) -> Any:
-        if not fts:
-            return _DATASETS
-        return _FTS.join(_DATASETS, _DATASETS.c.id == _FTS.c.rowid) if rows else _FTS
+        if fts:
+            return _FTS.join(_DATASETS, _DATASETS.c.id == _FTS.c.rowid) if rows else _FTS
+        if driver:
+            return _DRIVER.join(_DATASETS, _DATASETS.c.id == _DRIVER.c.dataset) if rows else _DRIVER
+        return _DATASETS
 
     def condition(*parts: Any) -> Any:
         return and_(*parts) if parts else text("1 = 1")
@@ -409,6 +425,7 @@ def search(session: Session, query: SearchQuery) -> tuple[list[Any], int]:
         # the page's ids first (on SQLite through the narrow id + text index), then its rows
         ids = (
             select(key)
+            .select_from(source(rows=bool(on_row) or not driver))
             .where(condition(*where, *on_row))
             .order_by(key)
             .offset(query.offset)
