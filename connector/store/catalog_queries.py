@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     Integer,
+    String,
     and_,
     column,
     delete,
@@ -383,6 +384,11 @@ def search(session: Session, query: SearchQuery) -> tuple[list[Any], int]:
             continue
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         on_row.append(_DATASETS.c.search_text.like(f"%{escaped}%", escape="\\"))
+    # A candidate has a term or two of each kind: on SQLite one seek to (dataset, kind) and
+    # a look at those beats a seek per IRI asked for (`+` keeps the IRI off the index).
+    probed_iri: Any = (
+        literal_column(f"+{_TERMS.name}.iri", String) if dialect == "sqlite" else _TERMS.c.iri
+    )
     for kind, values in facets:
         if driver and driver[0] == kind:
             continue
@@ -391,7 +397,7 @@ def search(session: Session, query: SearchQuery) -> tuple[list[Any], int]:
                 and_(
                     _TERMS.c.dataset == key,
                     _TERMS.c.kind == kind,
-                    _TERMS.c.iri.in_(list(values)),
+                    probed_iri.in_(list(values)),
                 )
             )
         )
