@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Response
 from catalog.dsp import dataset_to_json
 from catalog.filters import parse_filter
 from connector.api.deps import ConnectorDep, PeerDep, message
-from connector.api.encoding import json_response, page_links
+from connector.api.encoding import body_response, json_response, page_links
 from connector.api.schema import dsp_answer
 from connector.control.catalog import DEFAULT_PAGE, MAX_PAGE
 from connector.errors import NotFound
@@ -38,7 +38,8 @@ async def catalog_request(
         connector.catalog.page, peer, filter=wanted, offset=offset, limit=limit
     )
     links = page_links(request, offset=offset, limit=limit, more=page.more)
-    return json_response(request, connector.catalog.catalog_json(page.catalog), headers=links)
+    body = connector.catalog.catalog_bytes(page.catalog)
+    return body_response(request, body, "application/json", headers=links)
 
 
 @router.get("/datasets/{dataset_id:path}", **dsp_answer("Dataset"))

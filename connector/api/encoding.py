@@ -4,10 +4,11 @@ and `Link` headers for pages."""
 from __future__ import annotations
 
 import gzip
-import json
 from typing import Any
 
 from fastapi import Request, Response
+
+from connector.control.catalog import encode_json
 
 _MIN_GZIP = 1024  # smaller bodies gain nothing
 
@@ -38,8 +39,7 @@ def body_response(
 def json_response(
     request: Request, data: Any, *, headers: dict[str, str] | None = None
 ) -> Response:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-    return body_response(request, body, "application/json", headers=headers)
+    return body_response(request, encode_json(data), "application/json", headers=headers)
 
 
 def page_links(request: Request, *, offset: int, limit: int, more: bool) -> dict[str, str]:

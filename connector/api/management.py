@@ -22,6 +22,7 @@ from connector.api.schema import ERRORS_400, ERRORS_401, ERRORS_404, ERRORS_409,
 from connector.control.catalog import fetch_catalog
 from connector.control.hold_rules import parse_offer_steps
 from connector.control.peers import provider_base
+from connector.control.publishing import Publisher, plain_change
 from connector.dataplane.errors import SourceMisconfigured
 from connector.dataplane.sources import parse_source
 from connector.errors import Conflict, MessageError, NotFound
@@ -110,6 +111,13 @@ class DatasetIn(BaseModel):
         return value
 
 
+_LANGUAGE_HELP = (
+    "The language tag (ja, en, ...) of the texts given. A dataset with a published DCAT "
+    "description gets them there too, replacing only that language's text; by default the "
+    "language each text is written in (Japanese script: ja, else en)."
+)
+
+
 class DatasetPatch(BaseModel):
     """Only the fields given change; offers are added with POST .../offers."""
 
@@ -120,6 +128,20 @@ class DatasetPatch(BaseModel):
     data_address: dict[str, Any] | None = Field(
         None, description="Replaces the data address (never shown to peers)."
     )
+    language: str | None = Field(None, description=_LANGUAGE_HELP)
+
+
+class DatasetPut(BaseModel):
+    """The dataset's description as a whole; offers are added with POST .../offers."""
+
+    title: str = Field(min_length=1, max_length=512)
+    description: str = Field("", max_length=4096)
+    keywords: list[str] = []
+    themes: list[str] = Field([], description="Theme concept IRIs.")
+    data_address: dict[str, Any] | None = Field(
+        None, description="Replaces the data address; kept when absent (never shown to peers)."
+    )
+    language: str | None = Field(None, description=_LANGUAGE_HELP)
 
 
 class RetireIn(BaseModel):
@@ -283,18 +305,52 @@ def _state(tx: Any, dataset_id: str) -> str:
 async def update_dataset(
     dataset_id: str, body: DatasetPatch, connector: ConnectorDep
 ) -> dict[str, Any]:
-    """Change a dataset's description or data address; agreements made stay as they were."""
-    if body.data_address is not None:
-        check_data_address(body.data_address)
+    """Change a dataset's description or data address; agreements made stay as they were.
+    A published DCAT description changes with it (checked by the same shapes as any
+    publication: refused, nothing changes), retired or not."""
+    changes = body.model_dump(exclude_none=True, exclude={"language"})
+    return await _change_dataset(dataset_id, changes, body.language, connector)
+
+
+@router.put(
+    "/datasets/{dataset_id:path}",
+    response_model=DatasetOut,
+    responses={**ERRORS_400, **ERRORS_404},
+)
+async def replace_dataset(
+    dataset_id: str, body: DatasetPut, connector: ConnectorDep
+) -> dict[str, Any]:
+    """Replace a dataset's title, description, keywords and themes (and its data address, if
+    given); offers and agreements stay. A published DCAT description changes as with PATCH."""
+    changes = body.model_dump(exclude={"language"})
+    if changes["data_address"] is None:
+        del changes["data_address"]
+    return await _change_dataset(dataset_id, changes, body.language, connector)
+
+
+async def _change_dataset(
+    dataset_id: str, changes: dict[str, Any], language: str | None, connector: Any
+) -> dict[str, Any]:
+    if "data_address" in changes:
+        check_data_address(changes["data_address"])
     now = connector.clock()
-    changes = body.model_dump(exclude_none=True)
+    publisher = Publisher(connector.store, connector.catalog, connector.clock)
+    text = plain_change(changes, language)
 
     def write() -> None:
+        # the description peers see is checked before anything is written
+        revision = (
+            publisher.prepare_change(dataset_id, text)
+            if text and publisher.is_described(dataset_id)
+            else None
+        )
         with connector.store.transaction() as tx:
             row = tx.dataset(dataset_id)
             for name, value in changes.items():
                 setattr(row, name, value)
             tx.add(row)
+            if revision is not None:
+                publisher.store_revision(tx, revision)
             state = _state(tx, dataset_id)
             _event(
                 tx,

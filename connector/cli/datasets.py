@@ -131,6 +131,12 @@ def dataset_add(
 @click.option("--description")
 @click.option("--keyword", "keywords", multiple=True, help="Replaces the keywords (repeatable).")
 @click.option("--theme", "themes", multiple=True, help="Replaces the themes (repeatable).")
+@click.option(
+    "--language",
+    default=None,
+    help="Language tag of the texts given (ja, en, ...): a published DCAT description changes"
+    " only that language's text. Default: the language each text is written in.",
+)
 @click.option("--data-address", default=None, help=_ADDRESS_HELP)
 @click.option(
     "--file",
@@ -145,10 +151,12 @@ def dataset_update(
     description: str | None,
     keywords: tuple[str, ...],
     themes: tuple[str, ...],
+    language: str | None,
     data_address: str | None,
     data_file: Path | None,
 ) -> None:
-    """Change DATASET_ID's description or data address (only the options given)."""
+    """Change DATASET_ID's description or data address (only the options given); its
+    published DCAT description, if any, changes too."""
     body: dict[str, Any] = {"title": title, "description": description}
     if keywords:
         body["keywords"] = list(keywords)
@@ -160,6 +168,8 @@ def dataset_update(
     body = {k: v for k, v in body.items() if v is not None}
     if not body:
         raise click.UsageError("nothing to change: give --title, --data-address, --file, ...")
+    if language is not None:
+        body["language"] = language
 
     async def go() -> Any:
         async with client_for(directory) as client:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -79,6 +80,7 @@ class CatalogService:
         self._parsed: OrderedDict[Any, Dataset] = OrderedDict()  # (id, updated_at)
         self._served: OrderedDict[Any, Dataset] = OrderedDict()  # as served, by all it depends on
         self._json: dict[int, tuple[Dataset, dict[str, Any]]] = {}  # id(served) -> its JSON
+        self._bytes: dict[int, tuple[Dataset, bytes]] = {}  # id(served) -> its JSON, encoded
         self._offers: OrderedDict[Any, Policy] = OrderedDict()  # parsed offers, by content
 
     # -- what a requester sees -------------------------------------------------------------
@@ -137,9 +139,10 @@ class CatalogService:
         return self.shell(tuple(self._datasets(rows, offers, None)))
 
     def operator_view(self, dataset_id: str) -> Dataset:
-        """The dataset as published, with every offer (for the operator)."""
+        """The dataset as published, with every offer (for the operator), retired or not: a
+        retired dataset's text can still be corrected (agreements made on it go on)."""
         with self.store.transaction() as tx:
-            rows = q.visible_datasets(tx.session, None, dataset_id=dataset_id)
+            rows = q.visible_datasets(tx.session, None, dataset_id=dataset_id, retired=True)
             offers = q.offers_of(tx.session, [dataset_id]) if rows else []
             self._load(tx, rows)
         datasets = self._datasets(rows, offers, None, inline_service=True)
@@ -235,6 +238,7 @@ class CatalogService:
         if len(cache) > _CACHE_SIZE:
             _key, evicted = cache.popitem(last=False)
             self._json.pop(id(evicted), None)
+            self._bytes.pop(id(evicted), None)
 
     # -- DSP JSON ------------------------------------------------------------------------------
 
@@ -244,6 +248,29 @@ class CatalogService:
         if catalog.datasets:
             out["dataset"] = [self.dataset_json(d) for d in catalog.datasets]
         return out
+
+    def catalog_bytes(self, catalog: Catalog) -> bytes:
+        """`catalog_json` encoded as `encode_json` would, byte for byte, from each served
+        dataset's encoding kept with it: a page re-encodes only its shell."""
+        out = catalog_to_json(dataclasses.replace(catalog, datasets=()))
+        if not catalog.datasets:
+            return encode_json(out)
+        marker = f"tsunagu-datasets-{uuid.uuid4()}"  # in no description: where the list goes
+        out["dataset"] = marker
+        shell = encode_json(out)
+        spliced = b"[" + b",".join(self.dataset_bytes(d) for d in catalog.datasets) + b"]"
+        before, found, after = shell.partition(encode_json(marker))
+        assert found, "the marker is in the shell"
+        return before + spliced + after
+
+    def dataset_bytes(self, dataset: Dataset) -> bytes:
+        found = self._bytes.get(id(dataset))
+        if found is None or found[0] is not dataset:
+            found = (dataset, encode_json(self.dataset_json(dataset)))
+            if len(self._bytes) >= _CACHE_SIZE:
+                self._bytes.clear()
+            self._bytes[id(dataset)] = found
+        return found[1]
 
     def dataset_json(self, dataset: Dataset) -> dict[str, Any]:
         """The JSON of a dataset this service built (treat it as read-only: it is shared)."""
@@ -289,6 +316,11 @@ class CatalogService:
                 distributions=distributions,
             )
         return dataclasses.replace(described, offers=offers, distributions=distributions)
+
+
+def encode_json(data: Any) -> bytes:
+    """Compact JSON as the catalogue endpoints send it."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _may_see(audience: Sequence[str] | None, members: Sequence[str] | None) -> bool:

@@ -47,7 +47,8 @@ from connector.store.tables import EventRow
 
 log = logging.getLogger("tsunagu.harvest")
 DSP_CONTEXT = "https://w3id.org/dspace/2025/1/context.jsonld"
-_RETRYABLE = ("peer_error", "peer_unavailable", "outbound_deadline_exceeded")
+# connection refused or reset (`peer_unreachable`), 5xx, a request past its deadline may pass
+_RETRYABLE = ("peer_unreachable", "peer_unavailable", "outbound_deadline_exceeded")
 MAX_PAGES = 1000
 
 

@@ -7,6 +7,7 @@ Each hit names the owner's connector, so the user can negotiate right away.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,13 +40,12 @@ def compile_query(request: SearchRequest) -> q.SearchQuery:
     """Resolve names through the vocabulary (unknown ones are errors) and widen them."""
     themes: dict[str, None] = {}
     for written in request.themes:
-        themes.update(dict.fromkeys(with_narrower(resolve_theme(written))))
+        themes.update(dict.fromkeys(_theme(written)))
     places: dict[str, None] = {}
     for written in request.places:
-        iri = resolve_place(written)
-        places.update(dict.fromkeys(upstream_of(iri) if _is_basin(iri) else (iri,)))
+        places.update(dict.fromkeys(_place(written, near=False)))
     for written in request.near:
-        places.update(dict.fromkeys(upstream_of(resolve_place(written))))
+        places.update(dict.fromkeys(_place(written, near=True)))
     return q.SearchQuery(
         words=tuple(fold(w) for w in request.text.split() if w),
         themes=tuple(themes),
@@ -57,6 +57,20 @@ def compile_query(request: SearchRequest) -> q.SearchQuery:
         limit=max(1, min(request.limit, MAX_RESULTS)),
         offset=max(0, request.offset),
     )
+
+
+# The shipped vocabulary does not change while we run, and walking its graph costs more than
+# the indexed query: what a written theme or place widens to is worked out once. (Unknown
+# names raise, and errors are not cached.)
+@functools.lru_cache(maxsize=4096)
+def _theme(written: str) -> tuple[str, ...]:
+    return with_narrower(resolve_theme(written))
+
+
+@functools.lru_cache(maxsize=4096)
+def _place(written: str, *, near: bool) -> tuple[str, ...]:
+    iri = resolve_place(written)
+    return upstream_of(iri) if near or _is_basin(iri) else (iri,)
 
 
 def _is_basin(iri: str) -> bool:
@@ -72,7 +86,6 @@ class CatalogSearch:
         with self.store.transaction() as tx:
             hits, total = q.search(tx.session, query)
             addresses = q.addresses(tx.session, sorted({h.peer_did for h in hits}))
-        documents = [json.loads(h.document) for h in hits]
         return {
             "total": total,  # COUNT_CAP + 1 means "more than COUNT_CAP"
             "cap": q.COUNT_CAP,
@@ -85,14 +98,18 @@ class CatalogSearch:
                     "publisher": h.publisher,
                     "provider": h.peer_did,
                     "provider_address": addresses.get(h.peer_did),
-                    "themes": _refs(d.get("dcat:theme")),
-                    "places": _refs(d.get("dct:spatial")),
+                    "themes": _refs(_loaded(h.themes)),
+                    "places": _refs(_loaded(h.places)),
                     "period": [h.period_start, h.period_end],
                     "negotiate": {"provider": h.peer_did, "dataset": h.dataset_id},
                 }
-                for h, d in zip(hits, documents, strict=True)
+                for h in hits
             ],
         }
+
+
+def _loaded(member: str | None) -> Any:
+    return None if member is None else json.loads(member)
 
 
 def _refs(value: Any) -> list[str]:

@@ -15,12 +15,14 @@ from typing import Any
 
 from sqlalchemy import (
     Integer,
+    String,
     and_,
     column,
     delete,
     exists,
     func,
     insert,
+    literal_column,
     or_,
     select,
     table,
@@ -62,10 +64,12 @@ def visible_datasets(
     offset: int = 0,
     limit: int | None = None,
     dataset_id: str | None = None,
+    retired: bool = False,
 ) -> list[tuple[DatasetRow, EntryMeta | None]]:
     """Our datasets on offer (with at least one offer) that a requester with `memberships`
     may see, with when their descriptions changed, in id order. `memberships=None`: the
-    operator, all. Description bodies are read by `descriptions`, for cache misses only."""
+    operator, all. `retired`: retired datasets too (the operator editing their text).
+    Description bodies are read by `descriptions`, for cache misses only."""
     query = (
         select(
             DatasetRow,
@@ -78,10 +82,13 @@ def visible_datasets(
             isouter=True,
         )
         .where(exists().where(col(OfferRow.dataset_id) == col(DatasetRow.id)))
-        # a retired dataset is off the catalogue: no new negotiations (agreements go on)
-        .where(~exists().where(col(DatasetRetirementRow.dataset_id) == col(DatasetRow.id)))
         .order_by(col(DatasetRow.id))
     )
+    if not retired:
+        # a retired dataset is off the catalogue: no new negotiations (agreements go on)
+        query = query.where(
+            ~exists().where(col(DatasetRetirementRow.dataset_id) == col(DatasetRow.id))
+        )
     if memberships is not None:
         member = select(col(CatalogAudienceRow.dataset_id)).where(
             col(CatalogAudienceRow.membership).in_(list(memberships))
@@ -297,6 +304,7 @@ COUNT_CAP = 500
 
 
 _FTS = table("harvested_text", column("rowid", Integer))
+_DRIVER = _TERMS.alias("driver")
 
 
 # What a hit shows: not the whole row (its search text), and no ORM objects to build.
@@ -309,12 +317,31 @@ _HIT_COLUMNS = (
     _DATASETS.c.publisher,
     _DATASETS.c.period_start,
     _DATASETS.c.period_end,
-    _DATASETS.c.document,
 )
+# Of a hit's document, only its themes and places are shown: the database cuts them out as
+# JSON text (the exact text stored), so a page never parses whole documents in Python.
+_MEMBERS = {"themes": "dcat:theme", "places": "dct:spatial"}
+
+
+def _hit_columns(dialect: str) -> tuple[Any, ...]:
+    table_name = _DATASETS.name
+    members: Iterable[Any]
+    if dialect == "postgresql":
+        # `json` (not jsonb) keeps the stored text as it is
+        members = (
+            literal_column(f"CAST(CAST({table_name}.document AS json) -> '{key}' AS text)")
+            for key in _MEMBERS.values()
+        )
+    else:
+        members = (
+            literal_column(f"{table_name}.document -> '$.\"{key}\"'") for key in _MEMBERS.values()
+        )
+    return (*_HIT_COLUMNS, *(m.label(name) for m, name in zip(members, _MEMBERS, strict=True)))
 
 
 def search(session: Session, query: SearchQuery) -> tuple[list[Any], int]:
-    """The hits in harvest order and how many there are (at most COUNT_CAP + 1, meaning
+    """The hits in harvest order (with `themes` and `places` as JSON text, or None) and how
+    many there are (at most COUNT_CAP + 1, meaning
     "more than COUNT_CAP"); one statement for the hits, and one to count them unless this
     page is the last.
 
@@ -325,7 +352,22 @@ def search(session: Session, query: SearchQuery) -> tuple[list[Any], int]:
     large document, is read only for a hit."""
     dialect = session.get_bind().dialect.name
     fts = dialect == "sqlite" and any(len(w) >= 3 for w in query.words)
-    key: Any = _FTS.c.rowid if fts else _DATASETS.c.id
+    facets = [
+        (kind, values)
+        for kind, values in (
+            ("publisher", query.publishers),
+            ("place", query.places),
+            ("theme", query.themes),
+            ("format", query.formats),
+        )
+        if values
+    ]
+    # Without the trigram index, SQLite would walk every dataset in id order and probe each
+    # facet per candidate; a facet of one IRI walks the term index instead, already in
+    # dataset order, so only that facet's datasets are candidates (same hits, same order).
+    singles = [(kind, values[0]) for kind, values in facets if len(values) == 1]
+    driver = singles[0] if singles and dialect == "sqlite" and not fts else None
+    key: Any = _FTS.c.rowid if fts else _DRIVER.c.dataset if driver else _DATASETS.c.id
     where: list[Any] = []  # on `key` only
     on_row: list[Any] = []  # need the dataset row
     params: dict[str, Any] = {}
@@ -335,27 +377,30 @@ def search(session: Session, query: SearchQuery) -> tuple[list[Any], int]:
             '"' + w.replace('"', '""') + '"' for w in query.words if len(w) >= 3
         )
         where.append(text("harvested_text MATCH :fts"))
+    if driver:
+        where += [_DRIVER.c.kind == driver[0], _DRIVER.c.iri == driver[1]]
     for word in query.words:
         if fts and len(word) >= 3:
             continue
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         on_row.append(_DATASETS.c.search_text.like(f"%{escaped}%", escape="\\"))
-    for kind, values in (
-        ("theme", query.themes),
-        ("place", query.places),
-        ("publisher", query.publishers),
-        ("format", query.formats),
-    ):
-        if values:
-            where.append(
-                exists().where(
-                    and_(
-                        _TERMS.c.dataset == key,
-                        _TERMS.c.kind == kind,
-                        _TERMS.c.iri.in_(list(values)),
-                    )
+    # A candidate has a term or two of each kind: on SQLite one seek to (dataset, kind) and
+    # a look at those beats a seek per IRI asked for (`+` keeps the IRI off the index).
+    probed_iri: Any = (
+        literal_column(f"+{_TERMS.name}.iri", String) if dialect == "sqlite" else _TERMS.c.iri
+    )
+    for kind, values in facets:
+        if driver and driver[0] == kind:
+            continue
+        where.append(
+            exists().where(
+                and_(
+                    _TERMS.c.dataset == key,
+                    _TERMS.c.kind == kind,
+                    probed_iri.in_(list(values)),
                 )
             )
+        )
     if query.start is not None:
         on_row.append(or_(_DATASETS.c.period_end.is_(None), _DATASETS.c.period_end >= query.start))
     if query.end is not None:
@@ -364,16 +409,18 @@ def search(session: Session, query: SearchQuery) -> tuple[list[Any], int]:
         )
 
     def source(*, rows: bool) -> Any:
-        if not fts:
-            return _DATASETS
-        return _FTS.join(_DATASETS, _DATASETS.c.id == _FTS.c.rowid) if rows else _FTS
+        if fts:
+            return _FTS.join(_DATASETS, _DATASETS.c.id == _FTS.c.rowid) if rows else _FTS
+        if driver:
+            return _DRIVER.join(_DATASETS, _DATASETS.c.id == _DRIVER.c.dataset) if rows else _DRIVER
+        return _DATASETS
 
     def condition(*parts: Any) -> Any:
         return and_(*parts) if parts else text("1 = 1")
 
     if fts:
         page = (
-            select(*_HIT_COLUMNS)
+            select(*_hit_columns(dialect))
             .select_from(source(rows=True))
             .where(condition(*where, *on_row))
             .order_by(key)
@@ -384,12 +431,15 @@ def search(session: Session, query: SearchQuery) -> tuple[list[Any], int]:
         # the page's ids first (on SQLite through the narrow id + text index), then its rows
         ids = (
             select(key)
+            .select_from(source(rows=bool(on_row) or not driver))
             .where(condition(*where, *on_row))
             .order_by(key)
             .offset(query.offset)
             .limit(query.limit)
         )
-        page = select(*_HIT_COLUMNS).where(_DATASETS.c.id.in_(ids)).order_by(_DATASETS.c.id)
+        page = (
+            select(*_hit_columns(dialect)).where(_DATASETS.c.id.in_(ids)).order_by(_DATASETS.c.id)
+        )
     rows = session.execute(page, params)
     hits = list(rows.all())
     if len(hits) < query.limit and (hits or query.offset == 0):

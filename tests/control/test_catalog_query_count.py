@@ -3,6 +3,7 @@ not one query per dataset, nor per offer (what makes other connectors slow at th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -11,7 +12,7 @@ from sqlalchemy import delete, event
 
 from catalog.dsp import dataset_to_json
 from catalog.model import Dataset, Distribution
-from connector.control.catalog import CatalogService
+from connector.control.catalog import CatalogService, encode_json
 from connector.control.peers import Peer
 from connector.store.catalog_tables import CatalogAudienceRow, CatalogEntryRow
 from connector.store.database import build_engine
@@ -114,3 +115,19 @@ def test_page_and_dataset_cost_a_fixed_number_of_statements(store: Store, member
         counts.append((cold, warm, whole, one))
     assert counts[0] == counts[1], counts
     assert max(counts[0]) <= 3
+
+
+def test_a_page_is_encoded_as_its_json_byte_for_byte(store: Store) -> None:
+    """Pages are spliced from each dataset's kept encoding: the bytes must be exactly those
+    of the page's JSON, cold or warm, full or empty, whoever asks."""
+    _fill(store, 30, 2)
+    service = CatalogService(store, own_did=OWN, dsp_base="https://a.example/dsp/2025-1")
+    for peer in (
+        Peer("did:web:c.example", {"memberships": [COUNCIL]}),
+        Peer("did:web:d.example", {}),
+    ):
+        for offset in (0, 10, 0, 1000):  # cold, another page, warm, past the end
+            catalog = service.page(peer, offset=offset, limit=10).catalog
+            expected = encode_json(service.catalog_json(catalog))
+            assert service.catalog_bytes(catalog) == expected
+            assert json.loads(expected)["dataset" if catalog.datasets else "@id"]

@@ -86,6 +86,12 @@ async def test_harvest_from_the_participant_list_and_search(space: LocalDataspac
     hit = short["hits"][0]
     assert hit["provider"] == provider.did
     assert hit["provider_address"] == provider.settings.dsp_base
+    # a hit shows the themes and places the owner publishes, as published
+    assert hit["themes"] == ["https://w3id.org/tsunagu/vocab/theme/river-water-level"]
+    assert hit["places"] == [
+        "http://data.e-stat.go.jp/lod/sac/C20215",
+        "https://w3id.org/tsunagu/vocab/basin/tsunagu-river",
+    ]
 
     flood = await _search(space, theme="flood")  # narrower: river-water-level and rainfall
     assert {h["dataset"] for h in flood["hits"]} == {"urn:a:water-level", "urn:a:rainfall"}
@@ -288,3 +294,91 @@ async def test_configured_peers_are_refreshed_in_the_background(space: LocalData
     await _entries_reach(consumer.client, provider.did, 1)
     await described(provider, "urn:a:two")
     await _entries_reach(consumer.client, provider.did, 2)
+
+
+class _Relay:
+    """A loopback TCP relay to a peer that drops the first `drops` connections it accepts
+    (closed before any byte is read), as a peer restarting or behind a flapping link does."""
+
+    def __init__(self, target_port: int, drops: int) -> None:
+        self.target_port = target_port
+        self.drops = drops
+        self.accepted = 0
+        self.server: asyncio.Server | None = None
+        self.open: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port: int = self.server.sockets[0].getsockname()[1]
+        return port
+
+    async def stop(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+    def drop_all(self) -> None:
+        """From now on drop every connection, the pooled ones too."""
+        self.drops = 1 << 30
+        for writer in self.open:
+            writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        if self.accepted <= self.drops:
+            writer.close()
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self.open += [writer, up_writer]
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while chunk := await src.read(65536):
+                    dst.write(chunk)
+                    await dst.drain()
+            except ConnectionError:
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+
+async def test_connection_errors_are_retried_with_backoff(space: LocalDataspace) -> None:
+    provider = space["provider"]
+    await described(provider, "urn:a:water-level")
+    port = int(provider.settings.dsp_base.split(":")[2].split("/")[0])
+    path = provider.settings.dsp_base.split(str(port), 1)[1]
+    relay = _Relay(port, drops=2)
+    address = f"http://127.0.0.1:{await relay.start()}{path}"
+    try:
+        # two dropped connections, then an answer: the third attempt succeeds
+        outcomes = await _harvest(
+            space,
+            peers=[{"did": provider.did, "address": address}],
+            deadline=10.0,
+            attempts=3,
+            backoff=0.05,
+        )
+        assert outcomes[provider.did]["ok"], outcomes
+        assert outcomes[provider.did]["changed"] == 1
+        assert relay.accepted >= 3
+        # a peer that drops every connection: bounded attempts, then failed, last copy kept
+        relay.drop_all()
+        before = relay.accepted
+        outcomes = await _harvest(
+            space,
+            peers=[{"did": provider.did, "address": address}],
+            deadline=10.0,
+            attempts=3,
+            backoff=0.05,
+        )
+    finally:
+        await relay.stop()
+    assert not outcomes[provider.did]["ok"]
+    assert outcomes[provider.did]["failure_code"] == "peer_unreachable"
+    assert relay.accepted - before == 3  # exactly the attempts allowed, no more
+    assert (await _search(space, q="水位"))["total"] == 1
+    peers_seen = {p["did"]: p for p in await space["consumer"].client.call("GET", "/catalog/peers")}
+    assert peers_seen[provider.did]["failure_code"] == "peer_unreachable"
+    assert peers_seen[provider.did]["last_seen_at"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import httpx
 import pytest
 
 from connector.api.client import ManagementError
@@ -14,6 +15,7 @@ from connector.control.sparql import SparqlService
 from connector.demo.localspace import LocalDataspace
 from tests.e2e.catalog_support import described
 from tests.e2e.conftest import open_offer, publish
+from tests.e2e.holds_support import tsunagu
 
 pytestmark = pytest.mark.anyio
 
@@ -171,3 +173,111 @@ async def test_sparql_past_its_deadline_is_stopped(space: LocalDataspace) -> Non
     assert fresh is not None and fresh.alive()
     await space.stop("consumer")  # stopping the connector stops its worker too
     assert not fresh.alive()
+
+
+async def _served(space: LocalDataspace, dataset_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The dataset as a peer sees it: in the DSP catalogue and from its DSP GET."""
+    provider = space["provider"]
+    catalog = await space["consumer"].client.call(
+        "GET", "/catalog", params={"provider": provider.did}
+    )
+    datasets = catalog["dataset"] if isinstance(catalog["dataset"], list) else [catalog["dataset"]]
+    listed = next(d for d in datasets if d["@id"] == dataset_id)
+    token = space["consumer"].connector.dispatcher.token_for(provider.did)
+    async with httpx.AsyncClient() as http:
+        response = await http.get(
+            f"{provider.settings.dsp_base}/catalog/datasets/{dataset_id}",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert response.status_code == 200, response.text
+    one: dict[str, Any] = response.json()
+    return listed, one
+
+
+async def test_dataset_update_reaches_its_published_description(space: LocalDataspace) -> None:
+    provider = space["provider"]
+    client = provider.client
+    await described(provider, "urn:a:level")
+    # PATCH: a plain title goes to the language it is written in, the other stays
+    await client.call("PATCH", "/datasets/urn:a:level", json={"title": "Upper bridge gauge"})
+    for seen in await _served(space, "urn:a:level"):
+        assert _texts(seen, "dct:title") == {"ja": ["上流橋河川水位"], "en": ["Upper bridge gauge"]}
+    await client.call(
+        "PATCH",
+        "/datasets/urn:a:level",
+        json={"title": "上流橋水位計", "keywords": ["水位", "河川", "gauge"]},
+    )
+    for seen in await _served(space, "urn:a:level"):
+        assert _texts(seen, "dct:title") == {"ja": ["上流橋水位計"], "en": ["Upper bridge gauge"]}
+        assert _texts(seen, "dcat:keyword") == {"ja": ["水位", "河川"], "en": ["gauge"]}
+    # PUT with an explicit language replaces that language's text and the themes
+    theme = "https://w3id.org/tsunagu/vocab/theme/rainfall"
+    replaced = await client.call(
+        "PUT",
+        "/datasets/urn:a:level",
+        json={
+            "title": "Upper bridge rain gauge",
+            "description": "Rainfall at the upper bridge.",
+            "keywords": ["rain"],
+            "themes": [theme],
+            "language": "en",
+        },
+    )
+    assert replaced["title"] == "Upper bridge rain gauge" and replaced["themes"] == [theme]
+    for seen in await _served(space, "urn:a:level"):
+        assert _texts(seen, "dct:title") == {
+            "ja": ["上流橋水位計"],
+            "en": ["Upper bridge rain gauge"],
+        }
+        assert _texts(seen, "dct:description")["en"] == ["Rainfall at the upper bridge."]
+        assert _texts(seen, "dcat:keyword") == {"ja": ["水位", "河川"], "en": ["rain"]}
+        themes = (
+            seen["dcat:theme"] if isinstance(seen["dcat:theme"], list) else [seen["dcat:theme"]]
+        )
+        assert [t["@id"] if isinstance(t, dict) else t for t in themes] == [theme]
+    # a change the shapes refuse (an unknown theme) changes nothing, the row neither
+    with pytest.raises(ManagementError) as caught:
+        await client.call(
+            "PATCH",
+            "/datasets/urn:a:level",
+            json={"title": "Never", "themes": ["https://w3id.org/tsunagu/vocab/theme/nope"]},
+        )
+    assert caught.value.code == "unknown_theme"
+    assert (await client.call("GET", "/datasets/urn:a:level"))["title"] == "Upper bridge rain gauge"
+    for seen in await _served(space, "urn:a:level"):
+        assert _texts(seen, "dct:title")["en"] == ["Upper bridge rain gauge"]
+    # the CLI does the same
+    result = await tsunagu(
+        "dataset",
+        "update",
+        provider.settings.directory,
+        "urn:a:level",
+        "--title",
+        "Upper bridge level",
+        "--language",
+        "en",
+    )
+    assert result.exit_code == 0, result.output
+    for seen in await _served(space, "urn:a:level"):
+        assert _texts(seen, "dct:title")["en"] == ["Upper bridge level"]
+
+
+async def test_a_retired_datasets_text_can_still_be_edited(space: LocalDataspace) -> None:
+    provider = space["provider"]
+    client = provider.client
+    await described(provider, "urn:a:old", title="旧観測所水位", title_en="Old station")
+    await client.call("POST", "/datasets/urn:a:old/retire", json={"reason": "station closed"})
+    await client.call(
+        "PATCH", "/catalog/entries/urn:a:old", json={"title": {"en": "Old station (closed)"}}
+    )
+    entry = await client.call("GET", "/catalog/entries/urn:a:old")
+    assert _texts(entry["dataset"], "dct:title")["en"] == ["Old station (closed)"]
+    await client.call("PATCH", "/datasets/urn:a:old", json={"title": "旧観測所水位（廃止）"})
+    entry = await client.call("GET", "/catalog/entries/urn:a:old")
+    assert _texts(entry["dataset"], "dct:title") == {
+        "ja": ["旧観測所水位（廃止）"],
+        "en": ["Old station (closed)"],
+    }
+    # still retired: off the published catalogue
+    assert await _published_ids(space) == []
+    assert (await client.call("GET", "/datasets/urn:a:old"))["state"] == "retired"

@@ -79,6 +79,23 @@ def _expected(test: Callable[[int], bool]) -> list[int]:
         ),
         # facets alone
         (q.SearchQuery(places=(PLACE + "C2", PLACE + "C0")), lambda i: i % 3 != 1),
+        # a short word and facets of one IRI each (SQLite walks one facet's terms)
+        (
+            q.SearchQuery(
+                words=("水位",), themes=(THEME + "river-water-level",), places=(PLACE + "C1",)
+            ),
+            lambda i: i % 4 == 0 and i % 3 == 1,
+        ),
+        # one facet of one IRI, one of two, and a period (needs the dataset row)
+        (
+            q.SearchQuery(
+                themes=(THEME + "rainfall",),
+                places=(PLACE + "C2", PLACE + "C0"),
+                start="2023-01-01",
+            ),
+            lambda i: i % 4 != 0 and i % 3 != 1,
+        ),
+        (q.SearchQuery(places=(PLACE + "C2",)), lambda i: i % 3 == 2),
         # a rare word: one hit
         (q.SearchQuery(words=("観測所1001",)), lambda i: i == 1001),
     ],
