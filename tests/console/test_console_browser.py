@@ -253,3 +253,30 @@ def test_the_flood_exchange_from_the_console_alone(
     assert "SUSPENDED" in page.locator("table.entries").inner_text()
     page.screenshot(path=str(artifacts / "audit-after-suspend.png"), full_page=True)
     owner.context.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "button", "busy"),
+    [("search", "#harvest", "収集中…"), ("audit", "#verify", "検証中…")],
+)
+def test_a_long_operation_says_it_is_running_until_its_answer(
+    space: Space, page: Any, path: str, button: str, busy: str
+) -> None:
+    """Harvesting and verifying take a while: once the form is sent, the button says what is
+    running and cannot be pressed twice, until the answer replaces the page."""
+    log_in(page, space, "c")
+    page.goto(space.url("c", f"/console/{path}"))
+    # What the button shows once the console's own submit handler has run (a listener added
+    # after it runs after it), kept across the navigation the answer brings.
+    page.evaluate(
+        """(selector) => {
+            const b = document.querySelector(selector);
+            b.form.addEventListener("submit", () => sessionStorage.setItem(
+                "sent", JSON.stringify([b.textContent, b.disabled])));
+        }""",
+        button,
+    )
+    with page.expect_navigation():
+        page.click(button)
+    assert page.evaluate("JSON.parse(sessionStorage.getItem('sent'))") == [busy, True]
+    assert page.locator(button).inner_text() != busy and page.locator(button).is_enabled()
