@@ -219,8 +219,16 @@ def test_the_flood_exchange_from_the_console_alone(
     page.locator("#hits tr").filter(has_text=dataset).locator("button.negotiate").click()
     page.wait_for_url("**/console/negotiations?notice=done")
 
-    owner.goto(space.url("b", "/console/negotiations"))
-    owner.locator("#negotiations tr").filter(has_text=dataset).locator("button.approve").click()
+    # C村's request reaches B町 a moment after C村's console answers: look again until it is there.
+    approve = owner.locator("#negotiations tr").filter(has_text=dataset).locator("button.approve")
+    deadline = time.monotonic() + 30
+    while True:
+        owner.goto(space.url("b", "/console/negotiations"))
+        if approve.count():
+            break
+        assert time.monotonic() < deadline, "the request never reached B町"
+        owner.wait_for_timeout(200)
+    approve.click()
     owner.wait_for_url("**/console/negotiations?notice=done")
     deadline = time.monotonic() + 30
     while not any(n["state"] == "FINALIZED" for n in call(space, "c", "GET", "/negotiations")):
