@@ -54,9 +54,7 @@ async def _page(
 ) -> Response:
     console = console_of(request)
     try:
-        row = await console.backend.call(
-            "GET", "/management/datasets/" + urllib.parse.quote(dataset_id, safe=":")
-        )
+        row = await console.backend.call("GET", _api_path(dataset_id))
     except ConsoleError as exc:
         return render(
             request,
@@ -147,15 +145,14 @@ async def edit(request: Request) -> Response:
     change, offer, errors = check_edit(form, lang_of(request, console) == "ja")
     if errors:
         return await _page(request, session, dataset_id, form=form, errors=errors)
-    path = "/management/datasets/" + urllib.parse.quote(dataset_id, safe=":")
+    path = _api_path(dataset_id)
     try:
         if offer is not None:
             await console.backend.call("POST", path + "/offers", json=offer)
         await console.backend.call("PATCH", path, json=change)
     except ConsoleError as exc:
         return await _page(request, session, dataset_id, form=form, errors=[exc.message])
-    target = "/console/dataset?notice=done&id=" + urllib.parse.quote(dataset_id, safe="")
-    return secured(RedirectResponse(target, status_code=303))
+    return _back_to(dataset_id, "done")
 
 
 @router.post("/dataset/offer/withdraw")
@@ -166,16 +163,20 @@ async def withdraw(request: Request) -> Response:
     session, form = acting
     console = console_of(request)
     dataset_id = form.get("id", "")
-    path = (
-        "/management/datasets/"
-        + urllib.parse.quote(dataset_id, safe=":")
-        + "/offers/"
-        + urllib.parse.quote(form.get("offer", ""), safe=":")
-    )
+    path = _api_path(dataset_id) + "/offers/" + urllib.parse.quote(form.get("offer", ""), safe=":")
     try:
         await console.backend.call("DELETE", path)
     except ConsoleError as exc:
         # The API's refusal (last offer, unknown offer) in its own words, on the same page.
         return await _page(request, session, dataset_id, form=None, errors=[exc.message])
-    target = "/console/dataset?notice=withdrawn&id=" + urllib.parse.quote(dataset_id, safe="")
+    return _back_to(dataset_id, "withdrawn")
+
+
+def _api_path(dataset_id: str) -> str:
+    return "/management/datasets/" + urllib.parse.quote(dataset_id, safe=":")
+
+
+def _back_to(dataset_id: str, notice: str) -> Response:
+    """After a change: the dataset's page again, saying what happened (303, so no re-POST)."""
+    target = f"/console/dataset?notice={notice}&id=" + urllib.parse.quote(dataset_id, safe="")
     return secured(RedirectResponse(target, status_code=303))
