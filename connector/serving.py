@@ -99,9 +99,14 @@ class BackgroundServer:
 
 def bind_listener(host: str, port: int) -> socket.socket:
     """A listening socket on (host, port), as uvicorn would make it; OSError when the port is
-    taken. Binding before anything is printed lets `serve` refuse a taken port plainly."""
+    taken. Binding before anything is printed lets `serve` refuse a taken port plainly.
+
+    The protocol is named: asyncio turns Nagle's algorithm off only on sockets whose `proto`
+    says TCP, and a socket made with proto 0 passes that on to every accepted connection.
+    Without it each answer written in two parts (head, then body) on a kept-alive connection
+    waited ~40 ms for the peer's delayed ACK: 22 requests/s where 1,400 were possible."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
