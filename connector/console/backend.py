@@ -15,7 +15,14 @@ from connector.errors import ConnectorError
 
 
 class ConsoleError(ConnectorError):
-    """The API refused what the operator asked; `message` says why in the API's words."""
+    """The API refused what the operator asked; `message` says why in the API's words and
+    `status` is the API's answer (a page showing the refusal answers with it too)."""
+
+    status = 400
+
+    def __init__(self, message: str, *, code: str | None = None, status: int = 400) -> None:
+        super().__init__(message, code=code)
+        self.status = status
 
 
 class Backend:
@@ -35,10 +42,14 @@ class Backend:
         if response.status_code >= 400:
             try:
                 error = response.json()["error"]
-                raise ConsoleError(str(error["message"]), code=str(error["code"]))
+                raise ConsoleError(
+                    str(error["message"]), code=str(error["code"]), status=response.status_code
+                )
             except (ValueError, KeyError, TypeError):
                 raise ConsoleError(
-                    f"{method} {path} answered {response.status_code}", code="api_error"
+                    f"{method} {path} answered {response.status_code}",
+                    code="api_error",
+                    status=response.status_code,
                 ) from None
         if response.status_code == 204 or not response.content:
             return None

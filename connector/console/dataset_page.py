@@ -51,7 +51,9 @@ async def _page(
     *,
     form: dict[str, str] | None,
     errors: list[str],
+    status: int = 400,
 ) -> Response:
+    """The dataset's page; with `errors`, answered with `status` (what was refused and why)."""
     console = console_of(request)
     try:
         row = await console.backend.call("GET", _api_path(dataset_id))
@@ -80,7 +82,7 @@ async def _page(
     return render(
         request,
         "dataset.html",
-        status=400 if errors else 200,
+        status=status if errors else 200,
         session=session,
         row=row,
         offers=offers,
@@ -151,7 +153,9 @@ async def edit(request: Request) -> Response:
             await console.backend.call("POST", path + "/offers", json=offer)
         await console.backend.call("PATCH", path, json=change)
     except ConsoleError as exc:
-        return await _page(request, session, dataset_id, form=form, errors=[exc.message])
+        return await _page(
+            request, session, dataset_id, form=form, errors=[exc.message], status=exc.status
+        )
     return _back_to(dataset_id, "done")
 
 
@@ -168,7 +172,9 @@ async def withdraw(request: Request) -> Response:
         await console.backend.call("DELETE", path)
     except ConsoleError as exc:
         # The API's refusal (last offer, unknown offer) in its own words, on the same page.
-        return await _page(request, session, dataset_id, form=None, errors=[exc.message])
+        return await _page(
+            request, session, dataset_id, form=None, errors=[exc.message], status=exc.status
+        )
     return _back_to(dataset_id, "withdrawn")
 
 
