@@ -126,7 +126,8 @@ async def _alert(
     async def watch(upto: int) -> str:
         text = json.dumps({"river": RIVER, "observations": readings[:upto]}, ensure_ascii=False)
         report = await asyncio.to_thread(basin_watch.convert, "b", text, stations)
-        policy.alerts.observe(report.classifications)
+        # each change of level is audited: store work, run the way the store runs it
+        await b.connector.store.call(policy.alerts.observe, report.classifications)
         latest = basin_watch.latest_by_station(report)
         return latest[-1].text() if latest else "no readings"
 
