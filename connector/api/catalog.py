@@ -14,7 +14,7 @@ from catalog.dsp import dataset_to_json
 from catalog.filters import parse_filter
 from connector.api.deps import ConnectorDep, PeerDep, message
 from connector.api.encoding import body_response, json_response, page_links
-from connector.api.schema import dsp_answer
+from connector.api.schema import dsp_answer, dsp_body
 from connector.control.catalog import DEFAULT_PAGE, MAX_PAGE
 from connector.errors import NotFound
 from connector.protocol.messages import CatalogRequestMessage
@@ -23,7 +23,7 @@ from connector.settings import DSP_PATH
 router = APIRouter(prefix=DSP_PATH + "/catalog", tags=["dsp: catalog"])
 
 
-@router.post("/request", **dsp_answer("Catalog"))
+@router.post("/request", **dsp_answer("Catalog"), **dsp_body(CatalogRequestMessage))
 async def catalog_request(
     request: Request,
     connector: ConnectorDep,

@@ -14,13 +14,16 @@ from fastapi import APIRouter, Request
 
 from connector.api.body import read_json
 from connector.api.deps import ConnectorDep, PeerDep
+from connector.api.schema import json_body
 from connector.control.receipts import RECEIPTS_PATH, WITNESS_PATH
 from connector.settings import DSP_PATH
 
 router = APIRouter(prefix=DSP_PATH, tags=["tsunagu: audit receipts"])
 
 
-@router.post(RECEIPTS_PATH)
+@router.post(
+    RECEIPTS_PATH, **json_body("A receipt: an entry of the sender's log, its proof and checkpoint.")
+)
 async def receive_receipt(request: Request, connector: ConnectorDep, peer: PeerDep) -> Any:
     """A peer's receipt for an entry of its log about an exchange with us."""
     body = await read_json(request, limit=connector.settings.max_body_bytes)
@@ -28,7 +31,10 @@ async def receive_receipt(request: Request, connector: ConnectorDep, peer: PeerD
     return {"status": outcome}
 
 
-@router.post(WITNESS_PATH)
+@router.post(
+    WITNESS_PATH,
+    **json_body("The sender's signed checkpoint, the size we last cosigned and a proof from it."),
+)
 async def witness_checkpoint(request: Request, connector: ConnectorDep, peer: PeerDep) -> Any:
     """Cosign the peer's checkpoint, if it extends the last one we cosigned of its log."""
     body = await read_json(request, limit=connector.settings.max_body_bytes)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 
 from connector.api.body import read_json
 from connector.api.deps import ConnectorDep
+from connector.api.schema import json_body
 from connector.errors import ConnectorError
 from connector.policy.digests import DIGEST_PATH
 from connector.policy.notices import NOTICE_PATH
@@ -18,7 +19,7 @@ from connector.settings import DSP_PATH
 router = APIRouter(prefix=DSP_PATH, tags=["tsunagu: usage notices"])
 
 
-@router.post(NOTICE_PATH)
+@router.post(NOTICE_PATH, **json_body("A signed usage notice: the agreement, the use and when."))
 async def usage_notice(request: Request, connector: ConnectorDep) -> dict[str, Any]:
     """A consumer tells us of a use under one of our agreements (an `inform` duty)."""
     peer = await connector.verifier.verify(request.headers.get("authorization"))
@@ -29,7 +30,7 @@ async def usage_notice(request: Request, connector: ConnectorDep) -> dict[str, A
     return result
 
 
-@router.post(DIGEST_PATH)
+@router.post(DIGEST_PATH, **json_body("A signed digest of one period's usage notices."))
 async def usage_digest(request: Request, connector: ConnectorDep) -> dict[str, Any]:
     """A consumer's signed digest of one period's uses (an `inform` duty with a period)."""
     peer = await connector.verifier.verify(request.headers.get("authorization"))
@@ -41,7 +42,9 @@ async def usage_digest(request: Request, connector: ConnectorDep) -> dict[str, A
     return result
 
 
-@router.post(SIGNATURE_PATH)
+@router.post(
+    SIGNATURE_PATH, **json_body("The sender's signature over an agreement's canonical form.")
+)
 async def agreement_signature(request: Request, connector: ConnectorDep) -> dict[str, Any]:
     """The other party's signature over an agreement we share with it."""
     peer = await connector.verifier.verify(request.headers.get("authorization"))

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from connector.api.deps import ConnectorDep, PeerDep, message
-from connector.api.schema import dsp_answer, no_body
+from connector.api.schema import dsp_answer, dsp_body, no_body
 from connector.errors import MessageError, NotFound
 from connector.protocol.messages import (
     ContractAgreementMessage,
@@ -59,7 +59,10 @@ async def get_negotiation(pid: str, connector: ConnectorDep, peer: PeerDep) -> d
 
 
 @router.post(
-    "/negotiations/request", status_code=201, **dsp_answer("ContractNegotiation", status=201)
+    "/negotiations/request",
+    status_code=201,
+    **dsp_answer("ContractNegotiation", status=201),
+    **dsp_body(ContractRequestMessage),
 )
 async def negotiation_request(
     request: Request, connector: ConnectorDep, peer: PeerDep
@@ -70,7 +73,7 @@ async def negotiation_request(
     return await _opened(connector, connector.negotiations.on_request, peer, msg)
 
 
-@router.post("/negotiations/{pid}/request", **_ACCEPTED)
+@router.post("/negotiations/{pid}/request", **_ACCEPTED, **dsp_body(ContractRequestMessage))
 async def negotiation_counter_request(
     pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:
@@ -80,7 +83,7 @@ async def negotiation_counter_request(
     return _ok()
 
 
-@router.post("/negotiations/{pid}/events", **_ACCEPTED)
+@router.post("/negotiations/{pid}/events", **_ACCEPTED, **dsp_body(ContractNegotiationEventMessage))
 async def negotiation_event(
     pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:
@@ -91,7 +94,11 @@ async def negotiation_event(
     return _ok()
 
 
-@router.post("/negotiations/{pid}/agreement/verification", **_ACCEPTED)
+@router.post(
+    "/negotiations/{pid}/agreement/verification",
+    **_ACCEPTED,
+    **dsp_body(ContractAgreementVerificationMessage),
+)
 async def negotiation_verification(
     pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:
@@ -101,7 +108,11 @@ async def negotiation_verification(
     return _ok()
 
 
-@router.post("/negotiations/{pid}/termination", **_ACCEPTED)
+@router.post(
+    "/negotiations/{pid}/termination",
+    **_ACCEPTED,
+    **dsp_body(ContractNegotiationTerminationMessage),
+)
 async def negotiation_termination(
     pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:
@@ -116,7 +127,10 @@ async def negotiation_termination(
 
 
 @router.post(
-    "/negotiations/offers", status_code=201, **dsp_answer("ContractNegotiation", status=201)
+    "/negotiations/offers",
+    status_code=201,
+    **dsp_answer("ContractNegotiation", status=201),
+    **dsp_body(ContractOfferMessage),
 )
 async def negotiation_initial_offer(
     request: Request, connector: ConnectorDep, peer: PeerDep
@@ -127,7 +141,7 @@ async def negotiation_initial_offer(
     return await _opened(connector, connector.negotiations.on_offer, peer, msg)
 
 
-@router.post("/negotiations/{pid}/offers", **_ACCEPTED)
+@router.post("/negotiations/{pid}/offers", **_ACCEPTED, **dsp_body(ContractOfferMessage))
 async def negotiation_counter_offer(
     pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:
@@ -137,7 +151,7 @@ async def negotiation_counter_offer(
     return _ok()
 
 
-@router.post("/negotiations/{pid}/agreement", **_ACCEPTED)
+@router.post("/negotiations/{pid}/agreement", **_ACCEPTED, **dsp_body(ContractAgreementMessage))
 async def negotiation_agreement(
     pid: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:
@@ -145,6 +159,14 @@ async def negotiation_agreement(
     _same_pid(pid, msg.consumer_pid)
     await connector.store.call(connector.negotiations.on_agreement, peer, msg)
     return _ok()
+
+
+_TRANSFER_MESSAGES: dict[str, type[Any]] = {
+    "start": TransferStartMessage,
+    "completion": TransferCompletionMessage,
+    "suspension": TransferSuspensionMessage,
+    "termination": TransferTerminationMessage,
+}
 
 
 # -- transfer process (either role) ---------------------------------------------------------------
@@ -156,7 +178,12 @@ async def get_transfer(pid: str, connector: ConnectorDep, peer: PeerDep) -> dict
     return connector.transfers.ack(row).to_json()
 
 
-@router.post("/transfers/request", status_code=201, **dsp_answer("TransferProcess", status=201))
+@router.post(
+    "/transfers/request",
+    status_code=201,
+    **dsp_answer("TransferProcess", status=201),
+    **dsp_body(TransferRequestMessage),
+)
 async def transfer_request(
     request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> JSONResponse:
@@ -167,15 +194,7 @@ async def transfer_request(
     return JSONResponse(connector.transfers.ack(row).to_json(), status_code=201)
 
 
-_TRANSFER_MESSAGES: dict[str, type[Any]] = {
-    "start": TransferStartMessage,
-    "completion": TransferCompletionMessage,
-    "suspension": TransferSuspensionMessage,
-    "termination": TransferTerminationMessage,
-}
-
-
-@router.post("/transfers/{pid}/{kind}", **_ACCEPTED)
+@router.post("/transfers/{pid}/{kind}", **_ACCEPTED, **dsp_body(*_TRANSFER_MESSAGES.values()))
 async def transfer_message(
     pid: str, kind: str, request: Request, connector: ConnectorDep, peer: PeerDep
 ) -> Response:

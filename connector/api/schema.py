@@ -10,6 +10,8 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from connector.protocol.base import Message, message_schema
+
 
 class ErrorDetail(BaseModel):
     code: str = Field(description="A snake_case code to act on, e.g. `offer_id_taken`.")
@@ -101,6 +103,37 @@ def bytes_answer(description: str, *media: str, status: int = 200) -> dict[str, 
 def no_body(description: str) -> dict[str, Any]:
     """Route options for an operation that answers with a status alone."""
     return {"response_class": Response, "responses": {200: {"description": description}}}
+
+
+def dsp_body(*models: type[Message]) -> dict[str, Any]:
+    """Route options for an endpoint that reads a DSP message (the handler reads the raw
+    body itself, for its size limit and exact errors): the message's schema, or one of
+    several, in the OpenAPI document."""
+    schemas = [message_schema(model) for model in models]
+    schema = schemas[0] if len(schemas) == 1 else {"oneOf": schemas}
+    return {
+        "openapi_extra": {
+            "requestBody": {
+                "required": True,
+                "description": "A DSP 2025-1 message in compact JSON-LD.",
+                "content": {"application/json": {"schema": schema}},
+            }
+        }
+    }
+
+
+def json_body(description: str) -> dict[str, Any]:
+    """Route options for an endpoint that reads a JSON object its service checks field by
+    field (tsunagu's protocol extensions): the object, said in words."""
+    return {
+        "openapi_extra": {
+            "requestBody": {
+                "required": True,
+                "description": description,
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        }
+    }
 
 
 def dsp_answer(kind: str, *, status: int = 200) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, field, fields
 from enum import StrEnum
 from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import urlsplit
@@ -49,6 +49,8 @@ class Prop:
     write: Callable[[Any], Any] = _same
     coerce: Callable[[Any, str], Any] | None = None
     """Applied on construction too (e.g. an enum given as its string), with the message type."""
+    shape: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    """The value's JSON Schema, as far as a reader of the OpenAPI document needs it."""
 
     @property
     def attr(self) -> str:
@@ -63,15 +65,28 @@ def _limit(name: str) -> int:
 
 def text(name: str) -> Prop:
     """A short string a store keeps and indexes: a pid, an id, a code, an address."""
-    return Prop(name, lambda fields, n: fields.identifier(n, limit=_limit(n)))
+    return Prop(
+        name,
+        lambda fields, n: fields.identifier(n, limit=_limit(n)),
+        shape={"type": "string", "maxLength": _limit(name)},
+    )
 
 
 def optional_text(name: str) -> Prop:
-    return Prop(name, lambda fields, n: fields.optional_identifier(n, limit=_limit(n)))
+    return Prop(
+        name,
+        lambda fields, n: fields.optional_identifier(n, limit=_limit(n)),
+        shape={"type": "string", "maxLength": _limit(name)},
+    )
 
 
 def policy(name: str, kind: PolicyKind) -> Prop:
-    return Prop(name, lambda fields, n: fields.policy(n, kind), lambda p: p.to_json())
+    return Prop(
+        name,
+        lambda fields, n: fields.policy(n, kind),
+        lambda p: p.to_json(),
+        shape={"type": "object", "description": f"an ODRL {kind}"},
+    )
 
 
 def enum(name: str, kind: type[E]) -> Prop:
@@ -80,12 +95,19 @@ def enum(name: str, kind: type[E]) -> Prop:
         lambda fields, n: fields.enum(n, kind),
         lambda member: member.value,
         lambda value, where: coerce_enum(value, kind, where, name),
+        shape={"type": "string", "enum": [member.value for member in kind]},
     )
 
 
 def reason_list(name: str = "reason") -> Prop:
     """A `reason` array: >= 1 item when present, so an empty one is absent."""
-    return Prop(name, lambda fields, n: fields.array(n), list, lambda value, _: reasons(value))
+    return Prop(
+        name,
+        lambda fields, n: fields.array(n),
+        list,
+        lambda value, _: reasons(value),
+        shape={"type": "array", "minItems": 1},
+    )
 
 
 PIDS = (text("providerPid"), text("consumerPid"))
@@ -120,6 +142,29 @@ class Message:
     @classmethod
     def _read(cls, fields: Fields) -> Self:
         return cls(**{prop.attr: prop.read(fields, prop.name) for prop in cls.WIRE})
+
+
+def message_schema(model: type[Message]) -> dict[str, Any]:
+    """A JSON Schema of `model` as this connector reads it: the envelope, each wire property
+    with its shape, and the properties without which the message is refused (one-of rules,
+    such as an initial request's callbackAddress, are told in prose by the endpoint)."""
+    every = fields(model)  # type: ignore[arg-type]  # each subclass is a dataclass
+    required = {f.name for f in every if f.default is MISSING and f.default_factory is MISSING}
+    return {
+        "title": model.TYPE,
+        "type": "object",
+        "required": ["@context", "@type", *(p.name for p in model.WIRE if p.attr in required)],
+        "properties": {
+            "@context": {
+                "type": "array",
+                "items": {"type": "string"},
+                "contains": {"const": DSP_CONTEXT},
+            },
+            "@type": {"const": model.TYPE},
+            **{p.name: dict(p.shape) for p in model.WIRE},
+        },
+        "additionalProperties": True,  # DSP: unknown properties are ignored
+    }
 
 
 M = TypeVar("M", bound=Message)

@@ -87,7 +87,12 @@ def _read_data_address(fields: Fields, name: str) -> DataAddress | None:
     return None if data is None else DataAddress.from_json(data, where=f"{fields.where}: {name}")
 
 
-DATA_ADDRESS = Prop("dataAddress", _read_data_address, lambda address: address.to_json())
+DATA_ADDRESS = Prop(
+    "dataAddress",
+    _read_data_address,
+    lambda address: address.to_json(),
+    shape={"type": "object", "description": "a DSP DataAddress"},
+)
 
 
 @dataclass(frozen=True, kw_only=True)
