@@ -36,8 +36,11 @@ def waiting(tx: Transaction, process: str, *, limit: int, offset: int) -> Sequen
     return tx.session.exec(query).all()
 
 
-def put_hold(tx: Transaction, hold: HoldRow) -> None:
-    existing = hold_of(tx, hold.process_id)
+def put_hold(tx: Transaction, hold: HoldRow, *, new_process: bool = False) -> None:
+    """Hold `hold.process_id`; `new_process`: its process is being created in this transaction,
+    so it has no hold yet and none is looked for (a look-up would also write out the rows
+    added so far first: two more round trips on PostgreSQL)."""
+    existing = None if new_process else hold_of(tx, hold.process_id)
     if existing is None:
         tx.add(hold)
         return
@@ -62,8 +65,13 @@ def rules_of(tx: Transaction, process_id: str) -> dict[str, Any]:
     return dict(row.rules) if row is not None else {}
 
 
-def set_rules(tx: Transaction, process_id: str, rules: dict[str, Any]) -> None:
-    if rules:
+def set_rules(
+    tx: Transaction, process_id: str, rules: dict[str, Any], *, new_process: bool = False
+) -> None:
+    """`new_process`: created in this transaction, so there are no rules to replace."""
+    if rules and new_process:
+        tx.add(ProcessRulesRow(process_id=process_id, rules=rules))
+    elif rules:
         tx.session.merge(ProcessRulesRow(process_id=process_id, rules=rules))
 
 

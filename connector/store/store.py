@@ -280,6 +280,10 @@ class Transaction:
     def add(self, row: Any) -> None:
         self.session.add(row)  # flushed once, at commit
 
+    def is_new(self, row: Any) -> bool:
+        """Whether `row` is being inserted by this transaction (added, not yet written out)."""
+        return row in self.session.new
+
     def has_dataset(self, dataset_id: str) -> bool:
         return self.session.get(DatasetRow, dataset_id) is not None
 
