@@ -29,13 +29,13 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def build_engine(url: str) -> Engine:
+def build_engine(url: str, *, idle_ping_seconds: float = IDLE_PING_SECONDS) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
     # LIFO: the connections in use stay warm (no ping), the spare ones idle and get pinged.
     engine = create_engine(url, pool_size=10, max_overflow=10, pool_use_lifo=True)
-    _ping_when_idle(engine, IDLE_PING_SECONDS)
+    _ping_when_idle(engine, idle_ping_seconds)
     return engine
 
 
