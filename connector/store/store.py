@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import anyio
-from sqlalchemy import bindparam, delete, event, func, or_, text, update
+from sqlalchemy import bindparam, delete, event, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -75,16 +75,11 @@ class Store:
         )
         # Built once: it runs for every protocol request, and building it costs more than
         # executing it.
-        self._remember = (
-            _INSERT[engine.dialect.name](SeenTokenRow)
-            .on_conflict_do_nothing(index_elements=["issuer", "jti"])
-            .returning(SeenTokenRow.jti)  # a row back means it was new (rowcount varies by driver)
-        )
-        # A seen token's record need not wait for the disk: after a crash of the database
-        # server (not of this process) the last few could be forgotten, and each only matters
-        # until its token expires (at most 5 minutes). Every state commit stays synchronous.
-        self._relaxed = (
-            text("SET LOCAL synchronous_commit TO OFF")
+        self._remember = _remember_statement(engine.dialect.name)
+        # PostgreSQL: the one statement is its own transaction (autocommit), so a token costs
+        # one round trip, not four (BEGIN, SET, INSERT, COMMIT).
+        self._remember_engine = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
             if engine.dialect.name == "postgresql"
             else None
         )
@@ -192,9 +187,10 @@ class Store:
         values = {"issuer": issuer, "jti": jti, "expires_at": expires_at}
         self._check_open()
         try:
+            if self._remember_engine is not None:
+                with self._remember_engine.connect() as connection:
+                    return connection.execute(self._remember, values).first() is not None
             with self._writer, self.engine.begin() as connection:
-                if self._relaxed is not None:
-                    connection.execute(self._relaxed)
                 return connection.execute(self._remember, values).first() is not None
         except SQLAlchemyError as exc:
             raise database_failure(exc) from exc
@@ -441,6 +437,28 @@ _LAST_EVENT = (
     .order_by(col(EventRow.seq).desc())
     .limit(1)
 )
+
+
+def _remember_statement(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING jti: a row back means the token was new
+    (rowcount varies by driver)."""
+    insert = _INSERT[dialect](SeenTokenRow)
+    if dialect == "postgresql":
+        # A seen token's record need not wait for the disk: after a crash of the database
+        # server (not of this process) the last few could be forgotten, and each only matters
+        # until its token expires (at most 5 minutes). Every state commit stays synchronous.
+        # set_config(..., true) lasts for this statement's own transaction, whose commit reads
+        # it, so the setting and the insert travel in one statement.
+        columns = SeenTokenRow.__table__.c  # type: ignore[attr-defined]
+        values = select(
+            bindparam("issuer", type_=columns.issuer.type),
+            bindparam("jti", type_=columns.jti.type),
+            bindparam("expires_at", type_=columns.expires_at.type),
+        ).where(func.set_config("synchronous_commit", "off", True).is_not(None))
+        insert = insert.from_select(["issuer", "jti", "expires_at"], values)
+    return insert.on_conflict_do_nothing(index_elements=["issuer", "jti"]).returning(
+        SeenTokenRow.jti
+    )
 
 
 def _entry_for(row: EventRow) -> Callable[[int], Entry]:
