@@ -182,9 +182,10 @@ class NegotiationService(NegotiationActions):
                         "the current offer came from the consumer; "
                         "only a provider offer can be accepted"
                     )
+                steps = self._steps(tx, row)  # read first: a read later writes out the changes
                 self._receive(tx, row, Role.CONSUMER, E.ACCEPTED, now)
                 offer = parse_policy(row.offer)
-                if self._steps(tx, row).after_accept == "hold":
+                if steps.after_accept == "hold":
                     notice = start_hold(
                         tx, row, NEGOTIATION, E.AGREEMENT, now, {"after": "ACCEPTED"}
                     )
@@ -207,8 +208,9 @@ class NegotiationService(NegotiationActions):
         notice = None
         with self.store.transaction() as tx:
             row = self._provider_row(tx, peer, msg.provider_pid, msg.consumer_pid)
+            steps = self._steps(tx, row)  # read first: a read later writes out the changes
             self._receive(tx, row, Role.CONSUMER, E.VERIFICATION, now)
-            if self._steps(tx, row).finalize == "hold":
+            if steps.finalize == "hold":
                 notice = start_hold(
                     tx, row, NEGOTIATION, E.FINALIZED, now, {"agreement_id": row.agreement_id}
                 )
@@ -306,11 +308,12 @@ class NegotiationService(NegotiationActions):
             )
             if problem:
                 raise MessageError(f"agreement rejected: {problem}", code="invalid_agreement")
+            steps = self._steps(tx, row)  # read first: a read later writes out the changes
             self._receive(
                 tx, row, Role.PROVIDER, E.AGREEMENT, now, detail={"agreement": agreement.to_json()}
             )
             self._store_agreement(tx, row, agreement, provider=peer.did, consumer=self.own_did)
-            if self._steps(tx, row).verify == "hold":
+            if steps.verify == "hold":
                 notice = start_hold(
                     tx, row, NEGOTIATION, E.VERIFICATION, now, {"agreement_id": agreement.uid}
                 )
