@@ -78,6 +78,13 @@ def _compiled(template: bytes, keys: frozenset[bytes]) -> re.Pattern[bytes]:
     return re.compile(template.replace(b"KEYS", b"(?:" + trie_pattern(keys) + b")"))
 
 
+@functools.lru_cache(maxsize=16)
+def _encoded(subjects: frozenset[str], encoding: str) -> frozenset[bytes]:
+    """The subjects as the source spells them; kept for the next access with the same set
+    (the consent gate hands the same set object on while the decision holds)."""
+    return frozenset(s.encode(encoding) for s in subjects)
+
+
 class Unfilterable(SourceMisconfigured):
     code = "personal_data_unfilterable"
 
@@ -85,9 +92,20 @@ class Unfilterable(SourceMisconfigured):
 class Allowed:
     """The consenting subjects of one access, with when each one's cover ends."""
 
-    def __init__(self, subjects: dict[str, datetime | None], clock: Callable[[], datetime]):
+    def __init__(
+        self,
+        subjects: dict[str, datetime | None],
+        clock: Callable[[], datetime],
+        *,
+        everyone: frozenset[str] | None = None,
+        until: datetime | None = None,
+    ) -> None:
         self.subjects = subjects
         self.clock = clock
+        # All of `subjects` as one set, and the first end of cover among them: before it the
+        # whole set is covered, and the same set (one object) goes to every access.
+        self.everyone = everyone
+        self.until = until
 
     def __contains__(self, subject: object) -> bool:
         if isinstance(subject, int) and not isinstance(subject, bool):
@@ -102,9 +120,13 @@ class Allowed:
     def fixed(self) -> frozenset[str]:
         """For a finite read: the subjects covered at its start (an access is one instant)."""
         now = self.clock()
+        if self.everyone is not None and (self.until is None or now < self.until):
+            return self.everyone
         return frozenset(s for s, until in self.subjects.items() if until is None or now < until)
 
     def discard(self, subject: str) -> None:
+        if self.everyone is not None:  # the subjects are shared with other accesses
+            self.subjects, self.everyone = dict(self.subjects), None
         self.subjects.pop(subject, None)
 
 
@@ -238,7 +260,7 @@ class _Csv(_Filter):
                 f"the personal dataset's CSV has no column {self.field!r} (columns: {names})"
             )
         self.index = names.index(self.field)
-        self.allowed = frozenset(s.encode(self.encoding) for s in self.allowed_text)
+        self.allowed = _encoded(self.allowed_text, self.encoding)
         if 0 < len(self.allowed) <= MAX_TRIE:
             # "\n" then `index` fields, a consenting subject, the end of its field: in C
             head = b"(?:[^,\n]*,)" * self.index
@@ -336,7 +358,7 @@ class _Lines(_Filter):
     def __init__(self, field: str, allowed: frozenset[str]) -> None:
         self.field = field
         self.allowed = allowed
-        self.allowed_bytes = frozenset(s.encode() for s in allowed)
+        self.allowed_bytes = _encoded(allowed, "utf-8")
         self.key = json.dumps(field, ensure_ascii=False).encode()
         self.prefixes = tuple(
             b"{" + self.key + b":" + space + b'"' for space in (b"", b" ")
