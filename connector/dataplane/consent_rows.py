@@ -204,6 +204,11 @@ def _check_size(buffer: bytes | str) -> None:
 
 
 class _Csv(_Filter):
+    """Blocks are read as "\n" + complete records + "\n" (the newline before the block is
+    kept from the previous one: no copy to put it in front), and the kept records leave as
+    "\n" + record ... with no newline after the last one: each block's output is one
+    `re.sub` result, and the one newline owed at the end goes out with the last block."""
+
     def __init__(self, field: str, allowed: frozenset[str]) -> None:
         self.field = field
         self.allowed_text = allowed
@@ -224,13 +229,13 @@ class _Csv(_Filter):
                 _check_size(data)
                 self.pending = data
                 return b""
-            header, data = data[: end + 1], data[end + 1 :]
-            self._header(header)
-            out = header
+            self._header(data[: end + 1])
+            out, data = data[:end], data[end:]  # the header's newline starts the rows
         cut = self._complete(data)
-        self.pending = data[cut:]
+        self.pending = data[cut - 1 :]
         _check_size(self.pending)
-        return out + self._rows(data[:cut])
+        rows = self._rows(data, cut)
+        return out + rows if out else rows
 
     def end(self) -> bytes:
         if self.index < 0:
@@ -238,10 +243,13 @@ class _Csv(_Filter):
                 self._header(self.pending)
                 return self.pending
             raise Unfilterable("the personal dataset's CSV has no header row")
-        rest, self.pending = self.pending, b""
-        if not rest.strip():
-            return b""
-        return self._rows(rest + b"\n")[:-1] if not rest.endswith(b"\n") else self._rows(rest)
+        rest, self.pending = self.pending[1:], b""
+        if rest.strip():
+            block = b"\n" + rest + b"\n"
+            last = self._rows(block, len(block))
+            if last:
+                return last  # the source's last record had no newline: neither has ours
+        return b"\n"
 
     def _header(self, line: bytes) -> None:
         text = None
@@ -262,16 +270,16 @@ class _Csv(_Filter):
         self.index = names.index(self.field)
         self.allowed = _encoded(self.allowed_text, self.encoding)
         if 0 < len(self.allowed) <= MAX_TRIE:
-            # "\n" then `index` fields, a consenting subject, the end of its field: in C
+            # A "\n" NOT followed by `index` fields, a consenting subject and the end of its
+            # field: that record goes, in C; the search skips to the next "\n" at memchr's pace.
             head = b"(?:[^,\n]*,)" * self.index
-            self.pattern = _compiled(b"\n" + head + b"KEYS(?=[,\r\n])[^\n]*", self.allowed)
+            self.pattern = _compiled(b"\n(?!" + head + b"KEYS[,\r\n])[^\n]*", self.allowed)
 
     @staticmethod
     def _complete(data: bytes) -> int:
-        """Where the complete records end: after the last newline outside quotes."""
+        """Where the complete records end: after the last newline outside quotes (`data`
+        starts with a newline)."""
         end = data.rfind(b"\n")
-        if end < 0:
-            return 0
         if b'"' not in data:
             return end + 1
         inside = False
@@ -290,15 +298,17 @@ class _Csv(_Filter):
                 inside = not inside
                 start = quote + 1
 
-    def _rows(self, block: bytes) -> bytes:
-        if not block:
+    def _rows(self, data: bytes, cut: int) -> bytes:
+        """`data[:cut]`: "\n" + records + "\n"; the kept ones as "\n" + record each."""
+        if cut <= 1 or not self.allowed:
             return b""
-        if b'"' in block:
-            return self._quoted(block)
+        if data.find(b'"', 0, cut) >= 0:
+            records = self._quoted(data[1:cut])
+            return b"\n" + records[:-1] if records else b""
         if self.pattern is not None:
-            kept = self.pattern.findall(b"\n" + block)  # each with its leading newline
-            return b"".join(kept)[1:] + b"\n" if kept else b""
-        lines = block.split(b"\n")[:-1]  # the block ends with a newline
+            return self.pattern.sub(b"", memoryview(data)[:cut])  # no copy of the block
+        block = data[:cut]
+        lines = block.split(b"\n")[1:-1]
         index = self.index
         try:
             if index == 0:  # the usual place of an id: the line up to its first comma
@@ -310,10 +320,7 @@ class _Csv(_Filter):
             kept = list(compress(lines, map(self.allowed.__contains__, keys)))
         except IndexError:  # a short or blank line somewhere: look at each one
             kept = [line for line in lines if self._key(line) in self.allowed]
-        if not kept:
-            return b""
-        kept.append(b"")
-        return b"\n".join(kept)
+        return b"\n".join([b"", *kept]) if kept else b""
 
     def _key(self, line: bytes) -> bytes | None:
         parts = line.rstrip(b"\r").split(b",", self.index + 1)
@@ -364,42 +371,57 @@ class _Lines(_Filter):
             b"{" + self.key + b":" + space + b'"' for space in (b"", b" ")
         )  # compact and json.dumps' default spelling
         self.patterns: dict[bytes, re.Pattern[bytes]] = {}  # per prefix, compiled once
-        self.pending = b""
+        self.pending = b"\n"
+        self.begun = False  # whether a line went out yet
 
     def feed(self, chunk: bytes) -> bytes:
-        data = self.pending + chunk
+        data = self.pending + chunk  # the pending line comes with the newline before it
         end = data.rfind(b"\n")
-        if end < 0:
+        if end <= 0:
             _check_size(data)
             self.pending = data
             return b""
-        self.pending = data[end + 1 :]
-        return self._lines(data[: end + 1])
+        self.pending = data[end:]
+        return self._begin(self._lines(data, end + 1))
 
     def end(self) -> bytes:
-        rest, self.pending = self.pending, b""
-        return self._lines(rest + b"\n")[:-1] if rest.strip() else b""
+        rest, self.pending = self.pending[1:], b""
+        if rest.strip():
+            block = b"\n" + rest + b"\n"
+            last = self._lines(block, len(block))
+            if last:
+                return self._begin(last)  # no newline after the source's last line: none here
+        return b"\n" if self.begun else b""
 
-    def _lines(self, block: bytes) -> bytes:
-        if block and b"\\" not in block and b"\r" not in block:
+    def _begin(self, out: bytes) -> bytes:
+        """Kept lines go out as "\n" + line each: the very first one without it."""
+        if out and not self.begun:
+            self.begun = True
+            return out[1:]
+        return out
+
+    def _lines(self, data: bytes, cut: int) -> bytes:
+        """`data[:cut]`: "\n" + lines + "\n"; the kept ones as "\n" + line each."""
+        if data.find(b"\\", 0, cut) < 0 and data.find(b"\r", 0, cut) < 0:
             for prefix in self.prefixes:
-                if not block.startswith(prefix):
+                if not data.startswith(prefix, 1):
                     continue
                 # Every line that names the key names it once, at its beginning: a line can
                 # only name it more often than it begins with it, so equal totals say so for
                 # each line. A line without the key is released by neither path.
-                if block.count(self.key) != block.count(b"\n" + prefix) + 1:
+                if data.count(self.key, 0, cut) != data.count(b"\n" + prefix, 0, cut):
                     break
                 if not self.allowed_bytes:
                     return b""
                 if len(self.allowed_bytes) <= MAX_TRIE:
                     pattern = self.patterns.get(prefix)
                     if pattern is None:
-                        template = b"\n" + re.escape(prefix) + b'KEYS"[^\n]*'
+                        # A "\n" NOT followed by the prefix, a consenting subject and its
+                        # closing quote: that line goes (one re.sub, no copy of the block).
+                        template = b"\n(?!" + re.escape(prefix) + b'KEYS")[^\n]*'
                         pattern = self.patterns[prefix] = _compiled(template, self.allowed_bytes)
-                    kept = pattern.findall(b"\n" + block)  # each with its leading newline
-                    return b"".join(kept)[1:] + b"\n" if kept else b""
-                lines = block.split(b"\n")[:-1]
+                    return pattern.sub(b"", memoryview(data)[:cut])
+                lines = data[:cut].split(b"\n")[1:-1]
                 keys = map(
                     itemgetter(0),
                     map(
@@ -408,10 +430,11 @@ class _Lines(_Filter):
                     ),
                 )
                 found = list(compress(lines, map(self.allowed_bytes.__contains__, keys)))
-                return b"\n".join([*found, b""]) if found else b""
-        return self._each(block.split(b"\n")[:-1])
+                return b"\n".join([b"", *found]) if found else b""
+        return self._each(data[:cut].split(b"\n")[1:-1])
 
     def _each(self, lines: list[bytes]) -> bytes:
+        """Each line decoded; the kept ones as "\n" + line each."""
         kept = []
         loads, field, allowed = json.loads, self.field, self.allowed
         for line in lines:
@@ -423,10 +446,7 @@ class _Lines(_Filter):
                 continue  # not a row anybody can read: not released
             if isinstance(row, dict) and _subject(row.get(field)) in allowed:
                 kept.append(line)
-        if not kept:
-            return b""
-        kept.append(b"")
-        return b"\n".join(kept)
+        return b"\n".join([b"", *kept]) if kept else b""
 
 
 class _JsonArray(_Filter):
