@@ -164,7 +164,7 @@ async def filtered(
             rows = _Lines(field, allowed)
         else:
             rows = _JsonArray(field, allowed)
-        head = rows.feed(first)
+        head = rows.parts(first)
     except BaseException:  # refused before the response: let go of the source at once
         close = getattr(chunks, "aclose", None)
         if close is not None:
@@ -173,14 +173,17 @@ async def filtered(
     return _rest(head, rows, chunks)
 
 
-async def _rest(head: bytes, rows: _Filter, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def _rest(
+    head: list[bytes], rows: _Filter, chunks: AsyncIterator[bytes]
+) -> AsyncIterator[bytes]:
     try:
-        if head:
-            yield head
-        async for chunk in chunks:
-            out = rows.feed(chunk)
+        for out in head:
             if out:
                 yield out
+        async for chunk in chunks:
+            for out in rows.parts(chunk):
+                if out:
+                    yield out
         tail = rows.end()
         if tail:
             yield tail
@@ -192,7 +195,11 @@ async def _rest(head: bytes, rows: _Filter, chunks: AsyncIterator[bytes]) -> Asy
 
 class _Filter:
     def feed(self, chunk: bytes) -> bytes:
-        raise NotImplementedError
+        return b"".join(self.parts(chunk))
+
+    def parts(self, chunk: bytes) -> list[bytes]:
+        """What `chunk` lets out, in pieces sent as they are (joining them would copy)."""
+        return [self.feed(chunk)]
 
     def end(self) -> bytes:
         raise NotImplementedError
@@ -220,7 +227,23 @@ class _Csv(_Filter):
         # whole subject set, which cost more than filtering a block.
         self.pattern: re.Pattern[bytes] | None = None
 
-    def feed(self, chunk: bytes) -> bytes:
+    def parts(self, chunk: bytes) -> list[bytes]:
+        if self.index >= 0 and b'"' not in chunk and b'"' not in self.pending:
+            # Without quotes a record ends at a newline: the record across the chunk's start
+            # is completed on its own, and the chunk's other records are read in place,
+            # without copying the chunk behind what was pending.
+            last = chunk.rfind(b"\n")
+            if last < 0:
+                self.pending += chunk
+                _check_size(self.pending)
+                return []
+            first = chunk.find(b"\n")
+            joint = self.pending + chunk[: first + 1]
+            self.pending = chunk[last:]
+            return [self._rows(joint, 0, len(joint)), self._rows(chunk, first, last + 1)]
+        return [self._feed(chunk)]
+
+    def _feed(self, chunk: bytes) -> bytes:
         data = self.pending + chunk
         out = b""
         if self.index < 0:
@@ -234,7 +257,7 @@ class _Csv(_Filter):
         cut = self._complete(data)
         self.pending = data[cut - 1 :]
         _check_size(self.pending)
-        rows = self._rows(data, cut)
+        rows = self._rows(data, 0, cut)
         return out + rows if out else rows
 
     def end(self) -> bytes:
@@ -246,7 +269,7 @@ class _Csv(_Filter):
         rest, self.pending = self.pending[1:], b""
         if rest.strip():
             block = b"\n" + rest + b"\n"
-            last = self._rows(block, len(block))
+            last = self._rows(block, 0, len(block))
             if last:
                 return last  # the source's last record had no newline: neither has ours
         return b"\n"
@@ -298,16 +321,16 @@ class _Csv(_Filter):
                 inside = not inside
                 start = quote + 1
 
-    def _rows(self, data: bytes, cut: int) -> bytes:
-        """`data[:cut]`: "\n" + records + "\n"; the kept ones as "\n" + record each."""
-        if cut <= 1 or not self.allowed:
+    def _rows(self, data: bytes, start: int, cut: int) -> bytes:
+        """`data[start:cut]`: "\n" + records + "\n"; the kept ones as "\n" + record each."""
+        if cut - start <= 1 or not self.allowed:
             return b""
-        if data.find(b'"', 0, cut) >= 0:
-            records = self._quoted(data[1:cut])
+        if data.find(b'"', start, cut) >= 0:
+            records = self._quoted(data[start + 1 : cut])
             return b"\n" + records[:-1] if records else b""
         if self.pattern is not None:
-            return self.pattern.sub(b"", memoryview(data)[:cut])  # no copy of the block
-        block = data[:cut]
+            return self.pattern.sub(b"", memoryview(data)[start:cut])  # no copy of the block
+        block = data[start:cut]
         lines = block.split(b"\n")[1:-1]
         index = self.index
         try:
@@ -374,21 +397,27 @@ class _Lines(_Filter):
         self.pending = b"\n"
         self.begun = False  # whether a line went out yet
 
-    def feed(self, chunk: bytes) -> bytes:
-        data = self.pending + chunk  # the pending line comes with the newline before it
-        end = data.rfind(b"\n")
-        if end <= 0:
-            _check_size(data)
-            self.pending = data
-            return b""
-        self.pending = data[end:]
-        return self._begin(self._lines(data, end + 1))
+    def parts(self, chunk: bytes) -> list[bytes]:
+        # The pending line (with the newline before it) is completed on its own and the
+        # chunk's other lines are read in place: no copy of the chunk behind it.
+        last = chunk.rfind(b"\n")
+        if last < 0:
+            self.pending += chunk
+            _check_size(self.pending)
+            return []
+        first = chunk.find(b"\n")
+        joint = self.pending + chunk[: first + 1]
+        self.pending = chunk[last:]
+        return [
+            self._begin(self._lines(joint, 0, len(joint))),
+            self._begin(self._lines(chunk, first, last + 1)),
+        ]
 
     def end(self) -> bytes:
         rest, self.pending = self.pending[1:], b""
         if rest.strip():
             block = b"\n" + rest + b"\n"
-            last = self._lines(block, len(block))
+            last = self._lines(block, 0, len(block))
             if last:
                 return self._begin(last)  # no newline after the source's last line: none here
         return b"\n" if self.begun else b""
@@ -400,16 +429,16 @@ class _Lines(_Filter):
             return out[1:]
         return out
 
-    def _lines(self, data: bytes, cut: int) -> bytes:
-        """`data[:cut]`: "\n" + lines + "\n"; the kept ones as "\n" + line each."""
-        if data.find(b"\\", 0, cut) < 0 and data.find(b"\r", 0, cut) < 0:
+    def _lines(self, data: bytes, start: int, cut: int) -> bytes:
+        """`data[start:cut]`: "\n" + lines + "\n"; the kept ones as "\n" + line each."""
+        if data.find(b"\\", start, cut) < 0 and data.find(b"\r", start, cut) < 0:
             for prefix in self.prefixes:
-                if not data.startswith(prefix, 1):
+                if not data.startswith(prefix, start + 1):
                     continue
                 # Every line that names the key names it once, at its beginning: a line can
                 # only name it more often than it begins with it, so equal totals say so for
                 # each line. A line without the key is released by neither path.
-                if data.count(self.key, 0, cut) != data.count(b"\n" + prefix, 0, cut):
+                if data.count(self.key, start, cut) != data.count(b"\n" + prefix, start, cut):
                     break
                 if not self.allowed_bytes:
                     return b""
@@ -420,8 +449,8 @@ class _Lines(_Filter):
                         # closing quote: that line goes (one re.sub, no copy of the block).
                         template = b"\n(?!" + re.escape(prefix) + b'KEYS")[^\n]*'
                         pattern = self.patterns[prefix] = _compiled(template, self.allowed_bytes)
-                    return pattern.sub(b"", memoryview(data)[:cut])
-                lines = data[:cut].split(b"\n")[1:-1]
+                    return pattern.sub(b"", memoryview(data)[start:cut])
+                lines = data[start:cut].split(b"\n")[1:-1]
                 keys = map(
                     itemgetter(0),
                     map(
@@ -431,7 +460,7 @@ class _Lines(_Filter):
                 )
                 found = list(compress(lines, map(self.allowed_bytes.__contains__, keys)))
                 return b"\n".join([b"", *found]) if found else b""
-        return self._each(data[:cut].split(b"\n")[1:-1])
+        return self._each(data[start:cut].split(b"\n")[1:-1])
 
     def _each(self, lines: list[bytes]) -> bytes:
         """Each line decoded; the kept ones as "\n" + line each."""

@@ -129,4 +129,4 @@ def test_ndjson_blocks_of_mixed_lines_read_the_same_on_both_paths() -> None:
         rows = consent_rows._Lines("id", ALLOWED)
         exact = rows._each(block.split(b"\n")[:-1])
         framed = b"\n" + block  # blocks come with the newline before them
-        assert rows._lines(framed, len(framed)) == exact, block
+        assert rows._lines(framed, 0, len(framed)) == exact, block
