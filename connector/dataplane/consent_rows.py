@@ -4,7 +4,8 @@ A filter wraps a source's chunks and yields the rows whose subject field names a
 `Allowed` (the subjects whose consent covers this access, read once when the access began):
 
 * CSV: the header row names the subject column; rows are passed through byte for byte.
-  Blocks without quotes are split and looked up in C (`bytes.split`, `map`, `compress`);
+  Blocks without quotes lose their refused rows in one `re.sub` (a trie of the subjects,
+  matched where a row begins; the kept text is never split into rows), read in place;
   quoted fields (commas or line breaks inside quotes) take the csv module's exact path.
 * NDJSON (and JSON that starts with an object): one JSON object per line.
 * JSON arrays: `[ {...}, {...} ]`, one element at a time with the C decoder
@@ -73,8 +74,8 @@ def _render(node: dict[int, Any]) -> bytes:
 @functools.lru_cache(maxsize=16)
 def _compiled(template: bytes, keys: frozenset[bytes]) -> re.Pattern[bytes]:
     """The line pattern for one set of consenting subjects. Kept for the next access with
-    the same set (only the compiled form of the set is kept; the set is read afresh each
-    access, so any change of consent gives another set and another pattern)."""
+    the same set (only the compiled form of the set is kept; the set itself is the consent
+    gate's, exact at each access, so any change of consent gives another set and pattern)."""
     return re.compile(template.replace(b"KEYS", b"(?:" + trie_pattern(keys) + b")"))
 
 
