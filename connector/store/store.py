@@ -32,6 +32,7 @@ from connector.store.audit_log import append as append_to_audit_log
 from connector.store.audit_log import pending_body
 from connector.store.audit_log import seal_pending as seal_audit_pending
 from connector.store.audit_tables import AuditPendingRow
+from connector.store.consent_tables import ConsentGrantRow, ConsentVersionRow
 from connector.store.exchange_queries import owe_receipts
 from connector.store.failure import database_failure
 from connector.store.tables import (
@@ -60,6 +61,12 @@ def _note_events(session: Session, _context: Any, _instances: Any) -> None:
     if new:
         session.info.setdefault("events", []).extend(new)
     audit_facts.note(session)
+    if any(
+        isinstance(row, ConsentGrantRow)
+        for rows in (session.new, session.dirty, session.deleted)
+        for row in rows
+    ):
+        session.info["consent_changed"] = True  # however the grant was written: see seal
 
 
 class Store:
@@ -255,6 +262,14 @@ class Transaction:
 
         Events are noted when flushed, whichever way they were added, so nothing slips past."""
         self.session.flush()
+        if self.session.info.pop("consent_changed", False):
+            # In the change's own transaction: a process holding consent decisions sees the
+            # new number by the time it can see the change (the row lock orders writers).
+            self.session.execute(
+                update(ConsentVersionRow)
+                .where(col(ConsentVersionRow.id) == 1)
+                .values(value=col(ConsentVersionRow.value) + 1)
+            )
         facts = self.session.info.pop("facts", [])
         if facts:  # agreements, transfers, operators' changes: recorded (store.audit_facts)
             self.session.add_all(audit_facts.records(facts, self.own_did, self.clock()))
@@ -279,6 +294,11 @@ class Transaction:
 
     def add(self, row: Any) -> None:
         self.session.add(row)  # flushed once, at commit
+
+    def consent_changed(self) -> None:
+        """Grants changed by a statement the session does not see row by row (an UPDATE):
+        the consent version grows at commit all the same."""
+        self.session.info["consent_changed"] = True
 
     def has_dataset(self, dataset_id: str) -> bool:
         return self.session.get(DatasetRow, dataset_id) is not None
