@@ -14,7 +14,8 @@ sealed size."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, bindparam, delete, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, col
 
 from connector.audit.entries import Entry
@@ -133,11 +135,31 @@ def _frontier(size: int, packed: bytes) -> Frontier:
     return frontier
 
 
+@contextmanager
+def _driver_cursor(session: Session) -> Iterator[Any]:
+    """The DB-API cursor of the session's connection, in its transaction; driver errors come
+    out as SQLAlchemy's, as from any other statement (the store maps those)."""
+    connection = session.connection()
+    cursor = connection.connection.cursor()
+    try:
+        yield cursor
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(
+            None, None, exc, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
+        ) from exc
+    finally:
+        cursor.close()
+
+
 def _lock_head(session: Session) -> Frontier:
     connection = session.connection()
     dialect = connection.dialect.name
     query = _HEAD_SQL + _LOCK_SUFFIX.get(dialect, "")
-    head = connection.exec_driver_sql(query).first()
+    if dialect == "sqlite":  # in-process: the driver's own cursor (see `_append`)
+        with _driver_cursor(session) as cursor:
+            head = cursor.execute(query).fetchone()
+    else:
+        head = connection.exec_driver_sql(query).first()
     if head is None:  # a schema made without the migration's first row
         session.execute(
             _INSERT_HEAD[dialect](_HEAD_TABLE)
@@ -207,13 +229,16 @@ def _append(
         connection.exec_driver_sql(_WRITE_PG_ARRAYS_SQL, (*map(list, columns), *head))
         return frontier.size
     # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing
-    # cost more than the inserts themselves (benchmarks/audit.py profile).
+    # cost more than the inserts themselves (benchmarks/audit.py profile). The entries still
+    # pass SQLAlchemy's execution (its events: the crash suite's kill point watches for them);
+    # nodes and head go to the DB-API cursor itself, SQLite being in-process: what a statement
+    # costs there is mostly SQLAlchemy's own work around it.
     marks = _MARKS[connection.dialect.paramstyle]
     connection.exec_driver_sql(_INSERT_ENTRIES_SQL.format(*marks), entries)
-    connection.exec_driver_sql(_INSERT_NODES_SQL.format(*marks), nodes)
-    connection.exec_driver_sql(
-        _UPDATE_HEAD_SQL.format(*marks[:2]), (frontier.size, _pack(frontier.hashes))
-    )
+    head = (frontier.size, _pack(frontier.hashes))
+    with _driver_cursor(session) as cursor:
+        cursor.executemany(_INSERT_NODES_SQL.format(*marks), nodes)
+        cursor.execute(_UPDATE_HEAD_SQL.format(*marks[:2]), head)
     if sealed:
         session.execute(delete(_PENDING_TABLE).where(_PENDING_TABLE.c.event_seq.in_(sealed)))
     return frontier.size
