@@ -29,7 +29,7 @@ from connector.clock import system_clock
 from connector.errors import Conflict, NotFound, StoreError
 from connector.store import audit_facts
 from connector.store.audit_log import append as append_to_audit_log
-from connector.store.audit_log import pending_body
+from connector.store.audit_log import append_if_free, pending_body
 from connector.store.audit_log import seal_pending as seal_audit_pending
 from connector.store.audit_tables import AuditPendingRow
 from connector.store.consent_tables import ConsentGrantRow, ConsentVersionRow
@@ -104,9 +104,10 @@ class Store:
         self.receipts_owed: Callable[[], None] = lambda: None
         self.own_did: str | None = None
         self.clock: Callable[[], datetime] = system_clock  # when a recorded fact happened
-        # PostgreSQL: audit entries are sealed right after the business commit, in batches, so
-        # the log's head lock is not held across every commit's WAL flush (audit_log's sealer).
-        # SQLite has one writer at a time anyway: there the entries join the business commit.
+        # PostgreSQL: audit entries join the business commit when the log's head lock is free,
+        # and are sealed right after it otherwise, so no commit waits for the lock across
+        # another's WAL flush (audit_log's sealer). SQLite has one writer at a time anyway:
+        # there the entries always join the business commit.
         self.defer_seal = engine.dialect.name == "postgresql"
         self._sealing = threading.Lock()  # one sealer per process; processes queue on the head
         event.listen(engine, "checkout", self._on_checkout)
@@ -257,8 +258,9 @@ class Transaction:
     def seal(self) -> None:
         """Before commit: one audit entry for every event this transaction wrote, in the same
         transaction, so there is no event without its entry and no entry without its event.
-        On PostgreSQL (`defer`) the entry's body is made here and kept as a pending row that
-        commits with the event; `Store.seal_pending` numbers it right after the commit.
+        On PostgreSQL (`defer`) that holds when the log's head lock is free; when another
+        transaction holds it, the entry's body is made here and kept as a pending row that
+        commits with the event, and `Store.seal_pending` numbers it right after the commit.
 
         Events are noted when flushed, whichever way they were added, so nothing slips past."""
         self.session.flush()
@@ -279,14 +281,19 @@ class Transaction:
         if not events:
             return
         events.sort(key=lambda e: e.seq or 0)
+        records = [(e.seq or 0, _entry_for(e)) for e in events]
         if self.defer:
-            self.session.add_all(
-                AuditPendingRow(event_seq=e.seq or 0, body=pending_body(_entry_for(e)(0)))
-                for e in events
-            )
-            self.sealing_due = True
-            return
-        size = append_to_audit_log(self.session, [(e.seq or 0, _entry_for(e)) for e in events])
+            appended = append_if_free(self.session, records)
+            if appended is None:  # the head is another transaction's: leave it to the sealer
+                self.session.add_all(
+                    AuditPendingRow(event_seq=e.seq or 0, body=pending_body(_entry_for(e)(0)))
+                    for e in events
+                )
+                self.sealing_due = True
+                return
+            size, self.sealing_due = appended  # others' events pending: seal them after commit
+        else:
+            size = append_to_audit_log(self.session, records)
         # Exchanges both sides vouch for: a receipt owed to the peer, sent after commit.
         self.receipts_owed = owe_receipts(self.session, events, size - len(events))
 
