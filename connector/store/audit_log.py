@@ -14,8 +14,7 @@ sealed size."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -23,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, bindparam, delete, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, col
 
 from connector.audit.entries import Entry
@@ -39,6 +37,7 @@ from connector.audit.merkle import (
     perfect_subtrees,
 )
 from connector.errors import Conflict, StoreError
+from connector.store import driver
 from connector.store.audit_records import KEY_FAMILY, RECORD, ROTATED
 from connector.store.audit_tables import (
     HEAD_ID,
@@ -135,28 +134,12 @@ def _frontier(size: int, packed: bytes) -> Frontier:
     return frontier
 
 
-@contextmanager
-def _driver_cursor(session: Session) -> Iterator[Any]:
-    """The DB-API cursor of the session's connection, in its transaction; driver errors come
-    out as SQLAlchemy's, as from any other statement (the store maps those)."""
-    connection = session.connection()
-    cursor = connection.connection.cursor()
-    try:
-        yield cursor
-    except connection.dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(
-            None, None, exc, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
-        ) from exc
-    finally:
-        cursor.close()
-
-
 def _lock_head(session: Session) -> Frontier:
     connection = session.connection()
     dialect = connection.dialect.name
     query = _HEAD_SQL + _LOCK_SUFFIX.get(dialect, "")
     if dialect == "sqlite":  # in-process: the driver's own cursor (see `_append`)
-        with _driver_cursor(session) as cursor:
+        with driver.cursor(session) as cursor:
             head = cursor.execute(query).fetchone()
     else:
         head = connection.exec_driver_sql(query).first()
@@ -236,7 +219,7 @@ def _append(
     marks = _MARKS[connection.dialect.paramstyle]
     connection.exec_driver_sql(_INSERT_ENTRIES_SQL.format(*marks), entries)
     head = (frontier.size, _pack(frontier.hashes))
-    with _driver_cursor(session) as cursor:
+    with driver.cursor(session) as cursor:
         cursor.executemany(_INSERT_NODES_SQL.format(*marks), nodes)
         cursor.execute(_UPDATE_HEAD_SQL.format(*marks[:2]), head)
     if sealed:
