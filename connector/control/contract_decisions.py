@@ -17,9 +17,10 @@ from typing import Any, Literal
 from connector.control.process import new_pid
 from connector.policy.facts import agreed_payment, stated_purpose
 from connector.policy.offers import judge_counter_offer
+from connector.policy.stored import stored_policy
 from connector.store.tables import OfferRow
 from policies.decision import DecisionRequest, PolicyDecisionPoint
-from policies.odrl import Policy, parse_policy, same_terms
+from policies.odrl import Policy, same_terms
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def decide_on_request(
     now: datetime,
 ) -> OfferDecision:
     """What a provider does with a consumer's request for `offer` on one of its datasets."""
-    matching = [o for o in ours if same_terms(parse_policy(o.policy), offer)]
+    matching = [o for o in ours if same_terms(stored_policy(o.policy), offer)]
     # The offer the consumer names decides, when it still has the same terms; another offer
     # with identical terms (say, one that needs approval) must not capture it.
     matching = [o for o in matching if o.id == offer.uid] or matching
@@ -56,7 +57,7 @@ def decide_on_request(
         matching = [verdict.offer]
         narrowed = verdict.offer.id
     decision = pdp.decide(
-        parse_policy(matching[0].policy),
+        stored_policy(matching[0].policy),
         DecisionRequest(
             phase="negotiation",
             requester=requester,

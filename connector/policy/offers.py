@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from connector.policy.stored import stored_policy
 from connector.store.tables import OfferRow
 from policies.comparison import compare_policies
 from policies.explain import render
-from policies.odrl import Policy, parse_policy
+from policies.odrl import Policy
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def judge_counter_offer(ours: Sequence[OfferRow], terms: Policy) -> CounterOffer
             None, ("the requested terms match none of the provider's offers",)
         )
     offer = named[0]
-    comparison = compare_policies(parse_policy(offer.policy), terms)
+    comparison = compare_policies(stored_policy(offer.policy), terms)
     if comparison.acceptable:
         return CounterOfferVerdict(offer)
     reasons = tuple(render(r, "en") for r in comparison.reasons)
