@@ -245,10 +245,14 @@ async def bare(provider: Settings, count: int, concurrency: int) -> float:
         return count / (time.perf_counter() - started)
 
 
-async def breakdown(provider: Settings, consumer: Settings, count: int) -> dict[str, float]:
+async def breakdown(
+    provider: Settings, consumer: Settings, count: int
+) -> tuple[dict[str, float], dict[str, float]]:
     """Where one signed message's time goes, stage by stage, measured in this process on the
     provider's own database (the server runs the same code; HTTP is what is left of the
-    baseline's per-message time)."""
+    baseline's per-message time); also the SQL statements each commit sends."""
+    from sqlalchemy import event
+
     from connector.app import build_connector
     from connector.control.peers import Peer
     from connector.protocol.base import parse_message
@@ -267,6 +271,13 @@ async def breakdown(provider: Settings, consumer: Settings, count: int) -> dict[
         ),
         0.0,
     )
+    sent = [0]  # statements the provider's engine sent (on PostgreSQL each is a round trip)
+
+    def _count(*_: Any) -> None:
+        sent[0] += 1
+
+    event.listen(connector.store.engine, "before_cursor_execute", _count)
+    statements = {"replay cache commit": 0.0, "state + audit commit": 0.0}
     try:
         for i in range(count + 1):
             t0 = time.perf_counter()
@@ -282,10 +293,12 @@ async def breakdown(provider: Settings, consumer: Settings, count: int) -> dict[
             verified = await connector.verifier.verify(f"Bearer {token}")
             connector.verifier._replay = replay
             t2 = time.perf_counter()
+            before_replay = sent[0]
             await connector.store.call(
                 connector.store.remember, consumer.did, verified.jti, system_clock()
             )
             t3 = time.perf_counter()
+            replay_statements = sent[0] - before_replay
             body = {
                 "@context": CONTEXT,
                 "@type": "ContractRequestMessage",
@@ -296,15 +309,20 @@ async def breakdown(provider: Settings, consumer: Settings, count: int) -> dict[
             msg = parse_message(body, ContractRequestMessage)
             t4 = time.perf_counter()
             peer = Peer(did=consumer.did, claims={"role": "municipality", "memberships": []})
+            before_state = sent[0]
             await connector.store.call(connector.negotiations.on_request, peer, msg)
             t5 = time.perf_counter()
             if i == 0:
                 continue  # warm-up: caches filled
+            statements["replay cache commit"] += replay_statements
+            statements["state + audit commit"] += sent[0] - before_state
             for key, took in zip(spent, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
                 spent[key] += took
     finally:
+        event.remove(connector.store.engine, "before_cursor_execute", _count)
         await connector.aclose()
-    return {key: total / count * 1e6 for key, total in spent.items()}
+    micros = {key: total / count * 1e6 for key, total in spent.items()}
+    return micros, {key: total / count for key, total in statements.items()}
 
 
 class _Always:
@@ -408,7 +426,7 @@ async def run(
                     },
                 )
             base = await baseline(provider, consumer, args.baseline, max(args.concurrency))
-            stages = await breakdown(provider, consumer, args.breakdown)
+            stages, statements = await breakdown(provider, consumer, args.breakdown)
             nothing = await bare(provider, args.baseline * 4, max(args.concurrency))
             unloaded = await negotiations(provider, consumer, args.unloaded, 1)
             loaded = [
@@ -425,7 +443,9 @@ async def run(
     print(f"  where one message's time goes (µs, in-process, {args.breakdown} messages):")
     per_message = 1e6 / base
     for stage, micros in stages.items():
-        print(f"    {stage:<44} {micros:8.0f}")
+        count = statements.get(stage)
+        sql = "" if count is None else f"   ({count:.1f} statements + BEGIN, COMMIT)"
+        print(f"    {stage:<44} {micros:8.0f}{sql}")
     rest = per_message - sum(stages.values()) + stages["sign"]  # signing is the sender's
     print(f"    {'HTTP, ASGI and the rest (of the baseline)':<44} {rest:8.0f}")
     for n, result in loaded:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from connector.control.process import new_pid
 from connector.policy.facts import agreed_payment, stated_purpose
 from connector.policy.offers import judge_counter_offer
-from connector.policy.parsed import stored_policy
+from connector.policy.stored import stored_policy
 from connector.store.tables import OfferRow
 from policies.decision import DecisionRequest, PolicyDecisionPoint
 from policies.odrl import Policy, same_terms

@@ -100,7 +100,7 @@ def start_hold(
             since=now,
             detail=detail,
         ),
-        new_process=tx.is_new(row),
+        owner=row,
     )
     _event(tx, row, process, "HOLD", now, {"waiting_for": waiting_for, **detail})
     if hasattr(row, "awaiting_decision"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from connector.control.process import INITIAL, pids
+from connector.policy.stored import stored_policy
 from connector.protocol.messages import (
     ContractAgreementMessage,
     ContractAgreementVerificationMessage,
@@ -20,7 +21,6 @@ from connector.protocol.messages import (
 from connector.protocol.negotiation import NegotiationEvent as E
 from connector.protocol.negotiation_messages import NegotiationEventType
 from connector.store.tables import NegotiationRow
-from policies.odrl import parse_policy
 
 
 def negotiation_message(
@@ -33,7 +33,7 @@ def negotiation_message(
     detail = row.pending_detail or {}
     path = f"{base}/negotiations/{row.peer_pid}"
     if pending is E.CONTRACT_REQUEST:
-        offer = parse_policy(detail.get("offer", row.offer))  # a counter-request's own terms
+        offer = stored_policy(detail.get("offer", row.offer))  # a counter-request's own terms
         if row.state == INITIAL:
             msg: Any = ContractRequestMessage(
                 consumer_pid=consumer_pid, offer=offer, callback_address=callback_address
@@ -44,7 +44,7 @@ def negotiation_message(
         )
         return f"{path}/request", msg.to_json()
     if pending is E.CONTRACT_OFFER:
-        offer = parse_policy(detail.get("offer", row.offer))
+        offer = stored_policy(detail.get("offer", row.offer))
         if row.state == INITIAL:
             msg = ContractOfferMessage(
                 provider_pid=provider_pid, offer=offer, callback_address=provider_address
@@ -65,7 +65,7 @@ def negotiation_message(
         msg = ContractAgreementMessage(
             provider_pid=provider_pid,
             consumer_pid=consumer_pid,
-            agreement=parse_policy(detail["agreement"]),
+            agreement=stored_policy(detail["agreement"]),
         )
         return f"{path}/agreement", msg.to_json()
     if pending is E.VERIFICATION:

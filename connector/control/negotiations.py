@@ -29,6 +29,7 @@ from connector.control.negotiation_records import E, requester_of, target_of
 from connector.control.peers import Peer
 from connector.control.process import INITIAL, clear_pending, termination_detail
 from connector.errors import InvalidTransition, MessageError
+from connector.policy.stored import stored_policy
 from connector.protocol.messages import (
     ContractAgreementMessage,
     ContractAgreementVerificationMessage,
@@ -42,7 +43,7 @@ from connector.store.dataset_queries import terms_for_new_negotiation
 from connector.store.hold_queries import set_rules
 from connector.store.store import Transaction
 from connector.store.tables import NegotiationRow
-from policies.odrl import Policy, parse_policy
+from policies.odrl import Policy
 
 
 class NegotiationService(NegotiationActions):
@@ -92,7 +93,7 @@ class NegotiationService(NegotiationActions):
             )
             if not created:
                 offers = tx.offers([row.dataset_id])
-            ours = parse_policy(previous) if not created and previous_by == Role.PROVIDER else None
+            ours = stored_policy(previous) if not created and previous_by == Role.PROVIDER else None
             notice = self._decide_on_offer(
                 tx, row, offer, offers_of=offers, peer=peer, ours=ours, steps=row_steps
             )
@@ -184,7 +185,7 @@ class NegotiationService(NegotiationActions):
                     )
                 steps = self._steps(tx, row)  # read first: a read later writes out the changes
                 self._receive(tx, row, Role.CONSUMER, E.ACCEPTED, now)
-                offer = parse_policy(row.offer)
+                offer = stored_policy(row.offer)
                 if steps.after_accept == "hold":
                     notice = start_hold(
                         tx, row, NEGOTIATION, E.AGREEMENT, now, {"after": "ACCEPTED"}
@@ -272,7 +273,9 @@ class NegotiationService(NegotiationActions):
             previous, previous_by = self._take_offer(
                 tx, row, offer, Role.PROVIDER, E.CONTRACT_OFFER, now
             )
-            asked = parse_policy(previous) if not created and previous_by == Role.CONSUMER else None
+            asked = (
+                stored_policy(previous) if not created and previous_by == Role.CONSUMER else None
+            )
             acceptance = decide_on_offer(
                 offer,
                 asked=asked,
@@ -304,7 +307,7 @@ class NegotiationService(NegotiationActions):
                 dataset_id=row.dataset_id,
                 provider=peer.did,
                 consumer=self.own_did,
-                last_offer=parse_policy(row.offer),
+                last_offer=stored_policy(row.offer),
             )
             if problem:
                 raise MessageError(f"agreement rejected: {problem}", code="invalid_agreement")

@@ -2,9 +2,15 @@
 
 Per access of a personal dataset (its subject field comes with the transfer snapshot): the
 agreement's consent scope (`policies.consent_scope`), then one query for the subjects whose
-consent covers it at this instant (`ConsentQueries.consenting`), then the source's rows
-filtered on the way out (`consent_rows`). Nothing is cached between accesses, so a withdrawal
-takes effect on the very next one.
+consent covers it at this instant (`ConsentQueries.consenting_since`), then the source's rows
+filtered on the way out (`consent_rows`).
+
+The answer is kept per (dataset, purposes, recipients) with the consent version it was read
+at: the next access reads that one number and reuses the subjects only while it is unchanged
+(every change of grants, in any process sharing the database, grows it in its own
+transaction) and no grant has started since. Each subject's end of cover is checked at each
+access against the clock, so a withdrawal still takes effect on the very next access, and a
+validity window ends on time. Only the decision is kept, never the data.
 
 A live stream holds its subject set for as long as it runs: a change of consent in this
 process removes a withdrawn subject at once and then re-reads the set; every
@@ -17,8 +23,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +41,30 @@ from policies.consent_scope import agreement_scope
 from policies.purposes import PurposeTree, vocabulary_purposes
 
 log = logging.getLogger("tsunagu.dataplane")
+
+KEPT_DECISIONS = 64  # (dataset, purposes, recipients) answers kept per process
+
+Key = tuple[str, tuple[frozenset[str], ...], frozenset[str]]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One answer of the store, valid while the consent version is `version` and the clock
+    is within [`read_at`, `next_start`)."""
+
+    version: int
+    read_at: datetime
+    next_start: datetime | None
+    subjects: dict[str, datetime | None]  # never changed once kept: readers share it
+    everyone: frozenset[str]  # all of `subjects`: covered together until `first_end`
+    first_end: datetime | None
+
+    def holds(self, version: int | None, now: datetime) -> bool:
+        return (
+            version == self.version
+            and self.read_at <= now
+            and (self.next_start is None or now < self.next_start)
+        )
 
 
 class LiveSubjects(Allowed):
@@ -67,6 +100,8 @@ class ConsentGate:
         self.clock = clock
         self._purposes = purposes  # read on first use: loading the vocabulary takes a moment
         self.refresh_seconds = refresh_seconds
+        self._kept: OrderedDict[Key, Decision] = OrderedDict()
+        self._kept_lock = threading.Lock()  # subjects() runs in worker threads
         self._live: weakref.WeakSet[LiveSubjects] = weakref.WeakSet()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -78,19 +113,54 @@ class ConsentGate:
         )
 
     def subjects(self, snapshot: TransferSnapshot) -> dict[str, datetime | None]:
-        """Blocking: the consenting subjects of an access under this transfer, now."""
+        """Blocking: the consenting subjects of an access under this transfer, now (a fresh
+        dict: the caller may change it)."""
+        decision = self.decision(snapshot)
+        return dict(decision.subjects) if decision is not None else {}
+
+    def decision(self, snapshot: TransferSnapshot) -> Decision | None:
+        """Blocking: the store's answer for an access now; None where no consent can cover
+        it. One small read (the consent version) when the kept answer still holds."""
         scope = self.scope(snapshot)
         if not scope.purposes or snapshot.dataset_id is None:
-            return {}  # an agreement for any purpose: no consent covers it
-        return self.queries.consenting(
+            return None  # an agreement for any purpose: no consent covers it
+        purposes = tuple(lineage(p, self._purposes()) for p in sorted(scope.purposes))
+        key: Key = (snapshot.dataset_id, purposes, frozenset(scope.recipients))
+        now = self.clock()
+        with self._kept_lock:
+            kept = self._kept.get(key)
+        if kept is not None and kept.holds(self.queries.version(), now):
+            return kept
+        answer = self.queries.consenting_since(
             dataset_id=snapshot.dataset_id,
-            purposes=[lineage(p, self._purposes()) for p in sorted(scope.purposes)],
+            purposes=list(purposes),
             recipients=scope.recipients,
-            now=self.clock(),
+            now=now,
         )
+        ends = [until for until in answer.subjects.values() if until is not None]
+        decision = Decision(
+            version=answer.version if answer.version is not None else -1,
+            read_at=now,
+            next_start=answer.next_start,
+            subjects=answer.subjects,
+            everyone=frozenset(answer.subjects),
+            first_end=min(ends) if ends else None,
+        )
+        if answer.version is not None:  # without the version row nothing can be kept
+            with self._kept_lock:
+                self._kept[key] = decision
+                self._kept.move_to_end(key)
+                while len(self._kept) > KEPT_DECISIONS:
+                    self._kept.popitem(last=False)
+        return decision
 
     async def allowed(self, snapshot: TransferSnapshot) -> Allowed:
-        return Allowed(await anyio.to_thread.run_sync(self.subjects, snapshot), self.clock)
+        decision = await anyio.to_thread.run_sync(self.decision, snapshot)
+        if decision is None:
+            return Allowed({}, self.clock)
+        return Allowed(
+            decision.subjects, self.clock, everyone=decision.everyone, until=decision.first_end
+        )
 
     async def live(self, snapshot: TransferSnapshot) -> LiveSubjects:
         subjects = LiveSubjects(

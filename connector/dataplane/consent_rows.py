@@ -4,7 +4,8 @@ A filter wraps a source's chunks and yields the rows whose subject field names a
 `Allowed` (the subjects whose consent covers this access, read once when the access began):
 
 * CSV: the header row names the subject column; rows are passed through byte for byte.
-  Blocks without quotes are split and looked up in C (`bytes.split`, `map`, `compress`);
+  Blocks without quotes lose their refused rows in one `re.sub` (a trie of the subjects,
+  matched where a row begins; the kept text is never split into rows), read in place;
   quoted fields (commas or line breaks inside quotes) take the csv module's exact path.
 * NDJSON (and JSON that starts with an object): one JSON object per line.
 * JSON arrays: `[ {...}, {...} ]`, one element at a time with the C decoder
@@ -73,9 +74,16 @@ def _render(node: dict[int, Any]) -> bytes:
 @functools.lru_cache(maxsize=16)
 def _compiled(template: bytes, keys: frozenset[bytes]) -> re.Pattern[bytes]:
     """The line pattern for one set of consenting subjects. Kept for the next access with
-    the same set (only the compiled form of the set is kept; the set is read afresh each
-    access, so any change of consent gives another set and another pattern)."""
+    the same set (only the compiled form of the set is kept; the set itself is the consent
+    gate's, exact at each access, so any change of consent gives another set and pattern)."""
     return re.compile(template.replace(b"KEYS", b"(?:" + trie_pattern(keys) + b")"))
+
+
+@functools.lru_cache(maxsize=16)
+def _encoded(subjects: frozenset[str], encoding: str) -> frozenset[bytes]:
+    """The subjects as the source spells them; kept for the next access with the same set
+    (the consent gate hands the same set object on while the decision holds)."""
+    return frozenset(s.encode(encoding) for s in subjects)
 
 
 class Unfilterable(SourceMisconfigured):
@@ -85,9 +93,20 @@ class Unfilterable(SourceMisconfigured):
 class Allowed:
     """The consenting subjects of one access, with when each one's cover ends."""
 
-    def __init__(self, subjects: dict[str, datetime | None], clock: Callable[[], datetime]):
+    def __init__(
+        self,
+        subjects: dict[str, datetime | None],
+        clock: Callable[[], datetime],
+        *,
+        everyone: frozenset[str] | None = None,
+        until: datetime | None = None,
+    ) -> None:
         self.subjects = subjects
         self.clock = clock
+        # All of `subjects` as one set, and the first end of cover among them: before it the
+        # whole set is covered, and the same set (one object) goes to every access.
+        self.everyone = everyone
+        self.until = until
 
     def __contains__(self, subject: object) -> bool:
         if isinstance(subject, int) and not isinstance(subject, bool):
@@ -102,9 +121,13 @@ class Allowed:
     def fixed(self) -> frozenset[str]:
         """For a finite read: the subjects covered at its start (an access is one instant)."""
         now = self.clock()
+        if self.everyone is not None and (self.until is None or now < self.until):
+            return self.everyone
         return frozenset(s for s, until in self.subjects.items() if until is None or now < until)
 
     def discard(self, subject: str) -> None:
+        if self.everyone is not None:  # the subjects are shared with other accesses
+            self.subjects, self.everyone = dict(self.subjects), None
         self.subjects.pop(subject, None)
 
 
@@ -142,7 +165,7 @@ async def filtered(
             rows = _Lines(field, allowed)
         else:
             rows = _JsonArray(field, allowed)
-        head = rows.feed(first)
+        head = rows.parts(first)
     except BaseException:  # refused before the response: let go of the source at once
         close = getattr(chunks, "aclose", None)
         if close is not None:
@@ -151,14 +174,17 @@ async def filtered(
     return _rest(head, rows, chunks)
 
 
-async def _rest(head: bytes, rows: _Filter, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def _rest(
+    head: list[bytes], rows: _Filter, chunks: AsyncIterator[bytes]
+) -> AsyncIterator[bytes]:
     try:
-        if head:
-            yield head
-        async for chunk in chunks:
-            out = rows.feed(chunk)
+        for out in head:
             if out:
                 yield out
+        async for chunk in chunks:
+            for out in rows.parts(chunk):
+                if out:
+                    yield out
         tail = rows.end()
         if tail:
             yield tail
@@ -170,7 +196,11 @@ async def _rest(head: bytes, rows: _Filter, chunks: AsyncIterator[bytes]) -> Asy
 
 class _Filter:
     def feed(self, chunk: bytes) -> bytes:
-        raise NotImplementedError
+        return b"".join(self.parts(chunk))
+
+    def parts(self, chunk: bytes) -> list[bytes]:
+        """What `chunk` lets out, in pieces sent as they are (joining them would copy)."""
+        return [self.feed(chunk)]
 
     def end(self) -> bytes:
         raise NotImplementedError
@@ -182,6 +212,11 @@ def _check_size(buffer: bytes | str) -> None:
 
 
 class _Csv(_Filter):
+    """Blocks are read as "\n" + complete records + "\n" (the newline before the block is
+    kept from the previous one: no copy to put it in front), and the kept records leave as
+    "\n" + record ... with no newline after the last one: each block's output is one
+    `re.sub` result, and the one newline owed at the end goes out with the last block."""
+
     def __init__(self, field: str, allowed: frozenset[str]) -> None:
         self.field = field
         self.allowed_text = allowed
@@ -193,7 +228,23 @@ class _Csv(_Filter):
         # whole subject set, which cost more than filtering a block.
         self.pattern: re.Pattern[bytes] | None = None
 
-    def feed(self, chunk: bytes) -> bytes:
+    def parts(self, chunk: bytes) -> list[bytes]:
+        if self.index >= 0 and b'"' not in chunk and b'"' not in self.pending:
+            # Without quotes a record ends at a newline: the record across the chunk's start
+            # is completed on its own, and the chunk's other records are read in place,
+            # without copying the chunk behind what was pending.
+            last = chunk.rfind(b"\n")
+            if last < 0:
+                self.pending += chunk
+                _check_size(self.pending)
+                return []
+            first = chunk.find(b"\n")
+            joint = self.pending + chunk[: first + 1]
+            self.pending = chunk[last:]
+            return [self._rows(joint, 0, len(joint)), self._rows(chunk, first, last + 1)]
+        return [self._feed(chunk)]
+
+    def _feed(self, chunk: bytes) -> bytes:
         data = self.pending + chunk
         out = b""
         if self.index < 0:
@@ -202,13 +253,13 @@ class _Csv(_Filter):
                 _check_size(data)
                 self.pending = data
                 return b""
-            header, data = data[: end + 1], data[end + 1 :]
-            self._header(header)
-            out = header
+            self._header(data[: end + 1])
+            out, data = data[:end], data[end:]  # the header's newline starts the rows
         cut = self._complete(data)
-        self.pending = data[cut:]
+        self.pending = data[cut - 1 :]
         _check_size(self.pending)
-        return out + self._rows(data[:cut])
+        rows = self._rows(data, 0, cut)
+        return out + rows if out else rows
 
     def end(self) -> bytes:
         if self.index < 0:
@@ -216,10 +267,13 @@ class _Csv(_Filter):
                 self._header(self.pending)
                 return self.pending
             raise Unfilterable("the personal dataset's CSV has no header row")
-        rest, self.pending = self.pending, b""
-        if not rest.strip():
-            return b""
-        return self._rows(rest + b"\n")[:-1] if not rest.endswith(b"\n") else self._rows(rest)
+        rest, self.pending = self.pending[1:], b""
+        if rest.strip():
+            block = b"\n" + rest + b"\n"
+            last = self._rows(block, 0, len(block))
+            if last:
+                return last  # the source's last record had no newline: neither has ours
+        return b"\n"
 
     def _header(self, line: bytes) -> None:
         text = None
@@ -238,18 +292,18 @@ class _Csv(_Filter):
                 f"the personal dataset's CSV has no column {self.field!r} (columns: {names})"
             )
         self.index = names.index(self.field)
-        self.allowed = frozenset(s.encode(self.encoding) for s in self.allowed_text)
+        self.allowed = _encoded(self.allowed_text, self.encoding)
         if 0 < len(self.allowed) <= MAX_TRIE:
-            # "\n" then `index` fields, a consenting subject, the end of its field: in C
+            # A "\n" NOT followed by `index` fields, a consenting subject and the end of its
+            # field: that record goes, in C; the search skips to the next "\n" at memchr's pace.
             head = b"(?:[^,\n]*,)" * self.index
-            self.pattern = _compiled(b"\n" + head + b"KEYS(?=[,\r\n])[^\n]*", self.allowed)
+            self.pattern = _compiled(b"\n(?!" + head + b"KEYS[,\r\n])[^\n]*", self.allowed)
 
     @staticmethod
     def _complete(data: bytes) -> int:
-        """Where the complete records end: after the last newline outside quotes."""
+        """Where the complete records end: after the last newline outside quotes (`data`
+        starts with a newline)."""
         end = data.rfind(b"\n")
-        if end < 0:
-            return 0
         if b'"' not in data:
             return end + 1
         inside = False
@@ -268,15 +322,17 @@ class _Csv(_Filter):
                 inside = not inside
                 start = quote + 1
 
-    def _rows(self, block: bytes) -> bytes:
-        if not block:
+    def _rows(self, data: bytes, start: int, cut: int) -> bytes:
+        """`data[start:cut]`: "\n" + records + "\n"; the kept ones as "\n" + record each."""
+        if cut - start <= 1 or not self.allowed:
             return b""
-        if b'"' in block:
-            return self._quoted(block)
+        if data.find(b'"', start, cut) >= 0:
+            records = self._quoted(data[start + 1 : cut])
+            return b"\n" + records[:-1] if records else b""
         if self.pattern is not None:
-            kept = self.pattern.findall(b"\n" + block)  # each with its leading newline
-            return b"".join(kept)[1:] + b"\n" if kept else b""
-        lines = block.split(b"\n")[:-1]  # the block ends with a newline
+            return self.pattern.sub(b"", memoryview(data)[start:cut])  # no copy of the block
+        block = data[start:cut]
+        lines = block.split(b"\n")[1:-1]
         index = self.index
         try:
             if index == 0:  # the usual place of an id: the line up to its first comma
@@ -288,10 +344,7 @@ class _Csv(_Filter):
             kept = list(compress(lines, map(self.allowed.__contains__, keys)))
         except IndexError:  # a short or blank line somewhere: look at each one
             kept = [line for line in lines if self._key(line) in self.allowed]
-        if not kept:
-            return b""
-        kept.append(b"")
-        return b"\n".join(kept)
+        return b"\n".join([b"", *kept]) if kept else b""
 
     def _key(self, line: bytes) -> bytes | None:
         parts = line.rstrip(b"\r").split(b",", self.index + 1)
@@ -336,48 +389,69 @@ class _Lines(_Filter):
     def __init__(self, field: str, allowed: frozenset[str]) -> None:
         self.field = field
         self.allowed = allowed
-        self.allowed_bytes = frozenset(s.encode() for s in allowed)
+        self.allowed_bytes = _encoded(allowed, "utf-8")
         self.key = json.dumps(field, ensure_ascii=False).encode()
         self.prefixes = tuple(
             b"{" + self.key + b":" + space + b'"' for space in (b"", b" ")
         )  # compact and json.dumps' default spelling
         self.patterns: dict[bytes, re.Pattern[bytes]] = {}  # per prefix, compiled once
-        self.pending = b""
+        self.pending = b"\n"
+        self.begun = False  # whether a line went out yet
 
-    def feed(self, chunk: bytes) -> bytes:
-        data = self.pending + chunk
-        end = data.rfind(b"\n")
-        if end < 0:
-            _check_size(data)
-            self.pending = data
-            return b""
-        self.pending = data[end + 1 :]
-        return self._lines(data[: end + 1])
+    def parts(self, chunk: bytes) -> list[bytes]:
+        # The pending line (with the newline before it) is completed on its own and the
+        # chunk's other lines are read in place: no copy of the chunk behind it.
+        last = chunk.rfind(b"\n")
+        if last < 0:
+            self.pending += chunk
+            _check_size(self.pending)
+            return []
+        first = chunk.find(b"\n")
+        joint = self.pending + chunk[: first + 1]
+        self.pending = chunk[last:]
+        return [
+            self._begin(self._lines(joint, 0, len(joint))),
+            self._begin(self._lines(chunk, first, last + 1)),
+        ]
 
     def end(self) -> bytes:
-        rest, self.pending = self.pending, b""
-        return self._lines(rest + b"\n")[:-1] if rest.strip() else b""
+        rest, self.pending = self.pending[1:], b""
+        if rest.strip():
+            block = b"\n" + rest + b"\n"
+            last = self._lines(block, 0, len(block))
+            if last:
+                return self._begin(last)  # no newline after the source's last line: none here
+        return b"\n" if self.begun else b""
 
-    def _lines(self, block: bytes) -> bytes:
-        if block and b"\\" not in block and b"\r" not in block:
+    def _begin(self, out: bytes) -> bytes:
+        """Kept lines go out as "\n" + line each: the very first one without it."""
+        if out and not self.begun:
+            self.begun = True
+            return out[1:]
+        return out
+
+    def _lines(self, data: bytes, start: int, cut: int) -> bytes:
+        """`data[start:cut]`: "\n" + lines + "\n"; the kept ones as "\n" + line each."""
+        if data.find(b"\\", start, cut) < 0 and data.find(b"\r", start, cut) < 0:
             for prefix in self.prefixes:
-                if not block.startswith(prefix):
+                if not data.startswith(prefix, start + 1):
                     continue
                 # Every line that names the key names it once, at its beginning: a line can
                 # only name it more often than it begins with it, so equal totals say so for
                 # each line. A line without the key is released by neither path.
-                if block.count(self.key) != block.count(b"\n" + prefix) + 1:
+                if data.count(self.key, start, cut) != data.count(b"\n" + prefix, start, cut):
                     break
                 if not self.allowed_bytes:
                     return b""
                 if len(self.allowed_bytes) <= MAX_TRIE:
                     pattern = self.patterns.get(prefix)
                     if pattern is None:
-                        template = b"\n" + re.escape(prefix) + b'KEYS"[^\n]*'
+                        # A "\n" NOT followed by the prefix, a consenting subject and its
+                        # closing quote: that line goes (one re.sub, no copy of the block).
+                        template = b"\n(?!" + re.escape(prefix) + b'KEYS")[^\n]*'
                         pattern = self.patterns[prefix] = _compiled(template, self.allowed_bytes)
-                    kept = pattern.findall(b"\n" + block)  # each with its leading newline
-                    return b"".join(kept)[1:] + b"\n" if kept else b""
-                lines = block.split(b"\n")[:-1]
+                    return pattern.sub(b"", memoryview(data)[start:cut])
+                lines = data[start:cut].split(b"\n")[1:-1]
                 keys = map(
                     itemgetter(0),
                     map(
@@ -386,10 +460,11 @@ class _Lines(_Filter):
                     ),
                 )
                 found = list(compress(lines, map(self.allowed_bytes.__contains__, keys)))
-                return b"\n".join([*found, b""]) if found else b""
-        return self._each(block.split(b"\n")[:-1])
+                return b"\n".join([b"", *found]) if found else b""
+        return self._each(data[start:cut].split(b"\n")[1:-1])
 
     def _each(self, lines: list[bytes]) -> bytes:
+        """Each line decoded; the kept ones as "\n" + line each."""
         kept = []
         loads, field, allowed = json.loads, self.field, self.allowed
         for line in lines:
@@ -401,10 +476,7 @@ class _Lines(_Filter):
                 continue  # not a row anybody can read: not released
             if isinstance(row, dict) and _subject(row.get(field)) in allowed:
                 kept.append(line)
-        if not kept:
-            return b""
-        kept.append(b"")
-        return b"\n".join(kept)
+        return b"\n".join([b"", *kept]) if kept else b""
 
 
 class _JsonArray(_Filter):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from connector.policy.parsed import stored_policy
+from connector.policy.stored import stored_policy
 from connector.store.tables import OfferRow
 from policies.comparison import compare_policies
 from policies.explain import render

@@ -2,12 +2,14 @@
 
 On SQLite an append runs inside the transaction that writes the events it records
 (`Transaction` calls `append` just before commit, see store.py): one writer at a time anyway.
-On PostgreSQL that transaction only leaves a pending row per event, and `seal_pending` appends
-them right after its commit, in batches, under the lock of the single `audit_head` row: the
-lock no longer spans every business commit's WAL flush, so several processes' commits do not
-queue behind each other. Either way the sequence stays gap-free (numbers are given only under
-the head lock, in the transaction that writes the entries, so a rollback takes its numbers
-with it) and proofs are served up to the sealed size."""
+On PostgreSQL that transaction appends too when the single `audit_head` row's lock is free
+(`append_if_free`: SKIP LOCKED, so it never waits for another transaction's commit); when
+another transaction holds it, it leaves a pending row per event instead, and `seal_pending`
+appends them right after its commit, in batches, under the head lock. Commits of several
+processes therefore never queue behind each other's WAL flush for the lock. Either way the
+sequence stays gap-free (numbers are given only under the head lock, in the transaction that
+writes the entries, so a rollback takes its numbers with it) and proofs are served up to the
+sealed size."""
 
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ from connector.audit.merkle import (
     perfect_subtrees,
 )
 from connector.errors import Conflict, StoreError
+from connector.store import driver
 from connector.store.audit_records import KEY_FAMILY, RECORD, ROTATED
 from connector.store.audit_tables import (
     HEAD_ID,
@@ -49,7 +52,15 @@ from connector.store.tables import EventRow
 if TYPE_CHECKING:  # store.py calls `append`; only the type flows the other way
     from connector.store.store import Store
 
-__all__ = ["AuditQueries", "Checkpointed", "StoredEntry", "append", "pending_body", "seal_pending"]
+__all__ = [
+    "AuditQueries",
+    "Checkpointed",
+    "StoredEntry",
+    "append",
+    "append_if_free",
+    "pending_body",
+    "seal_pending",
+]
 
 EntryFor = Callable[[int], Entry]  # the entry to write, given the sequence number it gets
 BodyFor = Callable[[int], bytes]  # its canonical bytes, likewise
@@ -65,7 +76,46 @@ _MARKS = {"qmark": ("?",) * 3, "format": ("%s",) * 3, "pyformat": ("%s",) * 3}
 # of what auditing adds to one state transition (benchmarks/audit.py profile).
 _HEAD_SQL = f"SELECT size, frontier FROM audit_head WHERE id = {HEAD_ID}"
 _LOCK_SUFFIX = {"postgresql": " FOR UPDATE"}  # SQLite: the write transaction is the lock
+# PostgreSQL, in the business transaction: the head only if no one holds it, and whether
+# committed events wait for the sealer (a crashed process's, say), to seal after this commit.
+# (SQLite, where tests force the deferral: the write transaction holds the lock already.)
+_TRY_HEAD_SQL = (
+    "SELECT size, frontier, EXISTS (SELECT 1 FROM audit_pending)"
+    f" FROM audit_head WHERE id = {HEAD_ID}"
+)
+_SKIP_LOCKED = {"postgresql": " FOR UPDATE SKIP LOCKED"}
 _UPDATE_HEAD_SQL = f"UPDATE audit_head SET size = {{}}, frontier = {{}} WHERE id = {HEAD_ID}"
+# PostgreSQL: entries, nodes, the sealed pending rows and the head in one statement, so one
+# round trip (each costs about as much as the rest of the append). A few rows go as VALUES
+# lists (half the server time of unnest for a transition's one entry); a batch as arrays, so
+# any size stays one text (prepared once per connection) and within the parameter limit.
+_PG_ENTRIES = "entries AS (INSERT INTO audit_entry (seq, event_seq, body) {})"
+_PG_NODES = "nodes AS (INSERT INTO audit_node (level, idx, hash) {})"
+_PG_SEALED = "sealed AS (DELETE FROM audit_pending WHERE event_seq = ANY(%s::bigint[]))"
+_PG_HEAD = f"UPDATE audit_head SET size = %s, frontier = %s WHERE id = {HEAD_ID}"
+_PG_FEW = 16  # entries written as VALUES lists at most
+_WRITE_PG_ARRAYS_SQL = (
+    "WITH "
+    + _PG_ENTRIES.format("SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[])")
+    + ", "
+    + _PG_NODES.format("SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[])")
+    + ", "
+    + _PG_SEALED
+    + " "
+    + _PG_HEAD
+)
+
+
+def _write_pg_few_sql(entries: int, nodes: int, sealed: bool) -> str:
+    def rows(n: int) -> str:
+        return "VALUES " + ", ".join(["(%s, %s, %s)"] * n)
+
+    parts = [_PG_ENTRIES.format(rows(entries)), _PG_NODES.format(rows(nodes))]
+    if sealed:
+        parts.append(_PG_SEALED)
+    return "WITH " + ", ".join(parts) + " " + _PG_HEAD
+
+
 _INSERT_HEAD: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
 
@@ -77,11 +127,22 @@ def _unpack(packed: bytes) -> list[bytes]:
     return [packed[i : i + HASH_SIZE] for i in range(0, len(packed), HASH_SIZE)]
 
 
+def _frontier(size: int, packed: bytes) -> Frontier:
+    frontier = Frontier(size, _unpack(packed))
+    if len(frontier.hashes) != size.bit_count():
+        raise StoreError(f"audit log head is damaged: {len(frontier.hashes)} roots for {size}")
+    return frontier
+
+
 def _lock_head(session: Session) -> Frontier:
     connection = session.connection()
     dialect = connection.dialect.name
     query = _HEAD_SQL + _LOCK_SUFFIX.get(dialect, "")
-    head = connection.exec_driver_sql(query).first()
+    if dialect == "sqlite":  # in-process: the driver's own cursor (see `_append`)
+        with driver.cursor(session) as cursor:
+            head = cursor.execute(query).fetchone()
+    else:
+        head = connection.exec_driver_sql(query).first()
     if head is None:  # a schema made without the migration's first row
         session.execute(
             _INSERT_HEAD[dialect](_HEAD_TABLE)
@@ -89,11 +150,7 @@ def _lock_head(session: Session) -> Frontier:
             .on_conflict_do_nothing(index_elements=["id"])
         )
         head = connection.exec_driver_sql(query).one()
-    size, packed = int(head[0]), bytes(head[1])
-    frontier = Frontier(size, _unpack(packed))
-    if len(frontier.hashes) != size.bit_count():
-        raise StoreError(f"audit log head is damaged: {len(frontier.hashes)} roots for {size}")
-    return frontier
+    return _frontier(int(head[0]), bytes(head[1]))
 
 
 def append(session: Session, records: Sequence[tuple[int, EntryFor]]) -> int:
@@ -101,13 +158,34 @@ def append(session: Session, records: Sequence[tuple[int, EntryFor]]) -> int:
     return _append(session, [(e, _canonical_of(make)) for e, make in records])
 
 
+def append_if_free(
+    session: Session, records: Sequence[tuple[int, EntryFor]]
+) -> tuple[int, bool] | None:
+    """PostgreSQL: `append`, if the head's lock can be had without waiting; returns the new
+    size and whether other committed events wait for the sealer. None: another transaction
+    holds the head (or it has no row yet): nothing is written, the caller leaves the entries
+    to the sealer."""
+    connection = session.connection()
+    query = _TRY_HEAD_SQL + _SKIP_LOCKED.get(connection.dialect.name, "")
+    head = connection.exec_driver_sql(query).first()
+    if head is None:
+        return None
+    frontier = _frontier(int(head[0]), bytes(head[1]))
+    size = _append(session, [(e, _canonical_of(make)) for e, make in records], frontier)
+    return size, bool(head[2])
+
+
 def _canonical_of(make: EntryFor) -> BodyFor:
     return lambda seq: make(seq).canonical()
 
 
 def _append(
-    session: Session, records: Sequence[tuple[int, BodyFor]], frontier: Frontier | None = None
+    session: Session,
+    records: Sequence[tuple[int, BodyFor]],
+    frontier: Frontier | None = None,
+    sealed: Sequence[int] = (),
 ) -> int:
+    """Write the entries (and delete the pending rows of `sealed`, which they replace)."""
     frontier = frontier or _lock_head(session)
     entries: list[tuple[int, int, str]] = []
     nodes: list[tuple[int, int, bytes]] = []
@@ -116,26 +194,47 @@ def _append(
         body = body_for(seq)
         entries.append((seq, event_seq, body.decode()))
         nodes += frontier.append(leaf_hash(body))
-    if entries:
-        # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing
-        # cost more than the inserts themselves (benchmarks/audit.py profile).
-        connection = session.connection()
-        marks = _MARKS[connection.dialect.paramstyle]
-        connection.exec_driver_sql(_INSERT_ENTRIES_SQL.format(*marks), entries)
-        connection.exec_driver_sql(_INSERT_NODES_SQL.format(*marks), nodes)
-        connection.exec_driver_sql(
-            _UPDATE_HEAD_SQL.format(*marks[:2]), (frontier.size, _pack(frontier.hashes))
-        )
+    if not entries:
+        return frontier.size
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        head = (frontier.size, _pack(frontier.hashes))
+        if len(entries) <= _PG_FEW:
+            sql = _write_pg_few_sql(len(entries), len(nodes), bool(sealed))
+            values: list[Any] = [v for row in entries for v in row]
+            values += [v for row in nodes for v in row]
+            values += [list(sealed)] if sealed else []
+            connection.exec_driver_sql(sql, (*values, *head))
+            return frontier.size
+        seqs, event_seqs, bodies = zip(*entries, strict=True)
+        levels, idxs, hashes = zip(*nodes, strict=True)
+        columns = (seqs, event_seqs, bodies, levels, idxs, hashes, sealed)
+        connection.exec_driver_sql(_WRITE_PG_ARRAYS_SQL, (*map(list, columns), *head))
+        return frontier.size
+    # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing
+    # cost more than the inserts themselves (benchmarks/audit.py profile). The entries still
+    # pass SQLAlchemy's execution (its events: the crash suite's kill point watches for them);
+    # nodes and head go to the DB-API cursor itself, SQLite being in-process: what a statement
+    # costs there is mostly SQLAlchemy's own work around it.
+    marks = _MARKS[connection.dialect.paramstyle]
+    connection.exec_driver_sql(_INSERT_ENTRIES_SQL.format(*marks), entries)
+    head = (frontier.size, _pack(frontier.hashes))
+    with driver.cursor(session) as cursor:
+        cursor.executemany(_INSERT_NODES_SQL.format(*marks), nodes)
+        cursor.execute(_UPDATE_HEAD_SQL.format(*marks[:2]), head)
+    if sealed:
+        session.execute(delete(_PENDING_TABLE).where(_PENDING_TABLE.c.event_seq.in_(sealed)))
     return frontier.size
 
 
 # -- the sealer (PostgreSQL) ---------------------------------------------------------------------
 #
-# On PostgreSQL a row lock is held until commit, and a commit waits for the WAL flush: taking
-# the head lock in the business transaction made every commit of every process queue behind
-# the previous one's flush. There the business transaction only writes an `audit_pending` row
-# per event (the entry's canonical body, with sequence number 0); the sealer, right after that
-# commit, takes the lock and seals whatever is pending, from every process, in one batch. The
+# On PostgreSQL a row lock is held until commit, and a commit waits for the WAL flush: waiting
+# for the head lock in the business transaction made every commit of every process queue
+# behind the previous one's flush. So a business transaction that finds the head locked
+# (`append_if_free`) only writes an `audit_pending` row per event (the entry's canonical body,
+# with sequence number 0); the sealer, right after that commit, waits for the lock and seals
+# whatever is pending, from every process, in one batch. The
 # sequence stays gap-free (numbers are given only under the lock, in the transaction that writes
 # the entries) and every committed event gets exactly one entry: its pending row commits with
 # it, and leaves only with the entry (`audit_entry.event_seq` is unique besides).
@@ -176,8 +275,7 @@ def seal_pending(session: Session, limit: int) -> tuple[list[int], int]:
     if not rows:
         return [], first
     events = [int(r[0]) for r in rows]
-    _append(session, [(int(r[0]), _numbered(r[1].encode())) for r in rows], frontier)
-    session.execute(delete(_PENDING_TABLE).where(_PENDING_TABLE.c.event_seq.in_(events)))
+    _append(session, [(int(r[0]), _numbered(r[1].encode())) for r in rows], frontier, events)
     return events, first
 
 

@@ -18,7 +18,8 @@ def before_audit_commit(engine: Engine, callback: Callable[[], None]) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _watch(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_ENTRY"):
+        # anywhere: PostgreSQL writes the entries in a WITH clause (audit_log._WRITE_PG_SQL)
+        if "INSERT INTO AUDIT_ENTRY" in statement.upper():
             conn.info[_APPENDING] = True
 
     @event.listens_for(engine, "commit")

@@ -31,6 +31,7 @@ from connector.store.consent_tables import (
     ConsentReceiptRow,
     ConsentRecipientRow,
     ConsentRecordRow,
+    ConsentVersionRow,
     PersonalDatasetRow,
 )
 from connector.store.store import Store, Transaction
@@ -39,6 +40,16 @@ from policies.consent import ConsentRecord, ConsentStatus, StatusEvent
 
 Sign = Callable[[ConsentRecord, StatusEvent], tuple[str, str]]
 """(record, the event just recorded) -> (receipt id, signed receipt)."""
+
+
+@dataclass(frozen=True)
+class Consenting:
+    """The consenting subjects of an access (with when each one's cover ends), the consent
+    version they are no older than, and when a grant not yet started would begin."""
+
+    version: int | None
+    subjects: dict[str, datetime | None]
+    next_start: datetime | None
 
 
 @dataclass(frozen=True)
@@ -150,6 +161,7 @@ class ConsentQueries:
                     .where(col(ConsentGrantRow.record_id) == record_id)
                     .values(active=0)
                 )
+                tx.consent_changed()
             return self._record_change(tx, after, before.recorded_status(event.at), sign, direction)
 
     def _record_change(
@@ -259,6 +271,14 @@ class ConsentQueries:
 
     # -- the data plane's question ----------------------------------------------------------
 
+    def version(self) -> int | None:
+        """The consent version: it grows with every committed change of grants, in that
+        change's transaction (store.Transaction.seal). None where the row is missing."""
+        query = select(col(ConsentVersionRow.value)).where(col(ConsentVersionRow.id) == 1)
+        with self.store.transaction() as tx:
+            value = tx.session.connection().execute(query).scalar()
+        return int(value) if value is not None else None
+
     def consenting(
         self,
         *,
@@ -272,40 +292,38 @@ class ConsentQueries:
         purposes covering it (the purpose and its broader concepts)."""
         if not purposes or not recipients:
             return {}
-        at = utc(now)
-        g = ConsentGrantRow
-        wanted = sorted(set().union(*purposes))
-        where = (
-            col(g.recipient).in_(sorted(recipients)),
-            col(g.purpose).in_(wanted),
-            col(g.active) == 1,
-            col(g.valid_from) <= at,
-            or_(col(g.valid_until).is_(None), col(g.valid_until) > at),
-            or_(col(g.dataset_id).is_(None), col(g.dataset_id) == dataset_id),
-        )
-        if len(purposes) == 1:  # the usual case: any covering grant will do, no grouping
-            query: Any = select(col(g.subject), col(g.valid_until)).where(*where)
-        else:  # per record: every purpose of the access covered by one of its grants
-            covered = [
-                func.max(case((col(g.purpose).in_(sorted(p)), 1), else_=0)) for p in purposes
-            ]
-            query = (
-                select(col(g.subject), col(g.valid_until))
-                .where(*where)
-                .group_by(col(g.record_id), col(g.subject), col(g.valid_until))
-                .having(and_(*(c == 1 for c in covered)))
-            )
-        out: dict[str, datetime | None] = {}
         with self.store.transaction() as tx:
-            # Core rows straight from the connection: the ORM's row handling doubled the cost.
-            rows = tx.session.connection().execute(query).all()
-        for subject, until in rows:
-            end = aware(until)
-            if subject in out:  # covered by several grants: until the latest end
-                previous = out[subject]
-                end = None if previous is None or end is None else max(previous, end)
-            out[subject] = end
-        return out
+            return _consenting(tx, dataset_id, purposes, recipients, utc(now))
+
+    def consenting_since(
+        self,
+        *,
+        dataset_id: str,
+        purposes: Sequence[frozenset[str]],
+        recipients: frozenset[str],
+        now: datetime,
+    ) -> Consenting:
+        """`consenting`, with what tells how long the answer holds: the consent version read
+        BEFORE it (PostgreSQL's statements each see the latest commits, so the subjects are at
+        least as new as the version: never older), and the first later start of a grant that
+        could join the answer (a consent given for a future date)."""
+        at = utc(now)
+        version_query = select(col(ConsentVersionRow.value)).where(col(ConsentVersionRow.id) == 1)
+        with self.store.transaction() as tx:
+            version = tx.session.connection().execute(version_query).scalar()
+            if not purposes or not recipients:
+                return Consenting(version, {}, None)
+            subjects = _consenting(tx, dataset_id, purposes, recipients, at)
+            g = ConsentGrantRow
+            later = select(func.min(col(g.valid_from))).where(
+                col(g.recipient).in_(sorted(recipients)),
+                col(g.purpose).in_(sorted(set().union(*purposes))),
+                col(g.active) == 1,
+                col(g.valid_from) > at,
+                or_(col(g.dataset_id).is_(None), col(g.dataset_id) == dataset_id),
+            )
+            starts = tx.session.connection().execute(later).scalar()
+        return Consenting(int(version) if version is not None else None, subjects, aware(starts))
 
     # -- resident portals -------------------------------------------------------------------
 
@@ -338,6 +356,44 @@ class ConsentQueries:
             row.revoked_at = row.revoked_at or utc(now)
             tx.add(row)
             return row
+
+
+def _consenting(
+    tx: Transaction,
+    dataset_id: str,
+    purposes: Sequence[frozenset[str]],
+    recipients: frozenset[str],
+    at: datetime,
+) -> dict[str, datetime | None]:
+    g = ConsentGrantRow
+    wanted = sorted(set().union(*purposes))
+    where = (
+        col(g.recipient).in_(sorted(recipients)),
+        col(g.purpose).in_(wanted),
+        col(g.active) == 1,
+        col(g.valid_from) <= at,
+        or_(col(g.valid_until).is_(None), col(g.valid_until) > at),
+        or_(col(g.dataset_id).is_(None), col(g.dataset_id) == dataset_id),
+    )
+    if len(purposes) == 1:  # the usual case: any covering grant will do, no grouping
+        query: Any = select(col(g.subject), col(g.valid_until)).where(*where)
+    else:  # per record: every purpose of the access covered by one of its grants
+        covered = [func.max(case((col(g.purpose).in_(sorted(p)), 1), else_=0)) for p in purposes]
+        query = (
+            select(col(g.subject), col(g.valid_until))
+            .where(*where)
+            .group_by(col(g.record_id), col(g.subject), col(g.valid_until))
+            .having(and_(*(c == 1 for c in covered)))
+        )
+    out: dict[str, datetime | None] = {}
+    # Core rows straight from the connection: the ORM's row handling doubled the cost.
+    for subject, until in tx.session.connection().execute(query).all():
+        end = aware(until)
+        if subject in out:  # covered by several grants: until the latest end
+            previous = out[subject]
+            end = None if previous is None or end is None else max(previous, end)
+        out[subject] = end
+    return out
 
 
 def _record(tx: Transaction, row: ConsentRecordRow) -> ConsentRecord:

@@ -90,6 +90,17 @@ class ConsentGrantRow(SQLModel, table=True):
     active: int = 1
 
 
+class ConsentVersionRow(SQLModel, table=True):
+    """One row whose number grows in the transaction of every change to `consent_grant`
+    (store.Transaction.seal): a process that kept the subjects of an access reads this one
+    number to know, exactly, whether they still hold (connector/dataplane/consent.py)."""
+
+    __tablename__ = "consent_version"
+
+    id: int = Field(default=1, primary_key=True)
+    value: int = 0
+
+
 class ConsentEventRow(SQLModel, table=True):
     """The status history of a record, append-only."""
 

@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from connector.audit.cosignature import WitnessState
 from connector.audit.receipts import exchange_point
+from connector.store import driver
 from connector.store.exchange_tables import (
     AuditCosignatureRow,
     AuditOutboxRow,
@@ -26,6 +27,17 @@ if TYPE_CHECKING:
 
 __all__ = ["ExchangeQueries", "Owed", "owe_receipts"]
 
+_OUTBOX = SQLModel.metadata.tables[AuditOutboxRow.__tablename__]
+_OUTBOX_COLUMNS = (
+    "entry_seq",
+    "peer_did",
+    "address",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+    "updated_at",
+)
 _PROCESSES: dict[str, Any] = {
     "negotiation": NegotiationRow,
     "transfer": TransferRow,
@@ -35,7 +47,7 @@ _PROCESSES: dict[str, Any] = {
 def owe_receipts(session: Session, events: Sequence[EventRow], first_seq: int) -> int:
     """Queue a receipt for each appended entry that completes an exchange (`first_seq` is the
     entry of `events[0]`); returns how many were queued."""
-    owed = 0
+    owed: list[tuple[Any, ...]] = []
     for offset, event in enumerate(events):
         kind = _PROCESSES.get(event.process)
         if event.direction == "record" or kind is None:
@@ -45,18 +57,14 @@ def owe_receipts(session: Session, events: Sequence[EventRow], first_seq: int) -
         process = session.get(kind, event.process_id)
         if process is None or not process.counterparty_address:
             continue
-        session.add(
-            AuditOutboxRow(
-                entry_seq=first_seq + offset,
-                peer_did=event.peer_did,
-                address=process.counterparty_address,
-                next_attempt_at=event.at,
-                created_at=event.at,
-                updated_at=event.at,
-            )
+        owed.append(
+            (first_seq + offset, event.peer_did, process.counterparty_address, "pending", 0)
+            + (event.at,) * 3
         )
-        owed += 1
-    return owed
+    # Straight to the driver: an ORM row here cost as much as the whole entry (a started or
+    # ended transfer owes one on every such transition).
+    driver.insert(session, _OUTBOX, _OUTBOX_COLUMNS, owed)
+    return len(owed)
 
 
 @dataclass(frozen=True)

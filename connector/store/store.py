@@ -29,9 +29,10 @@ from connector.clock import system_clock
 from connector.errors import Conflict, NotFound, StoreError
 from connector.store import audit_facts
 from connector.store.audit_log import append as append_to_audit_log
-from connector.store.audit_log import pending_body
+from connector.store.audit_log import append_if_free, pending_body
 from connector.store.audit_log import seal_pending as seal_audit_pending
 from connector.store.audit_tables import AuditPendingRow
+from connector.store.consent_tables import ConsentGrantRow, ConsentVersionRow
 from connector.store.exchange_queries import owe_receipts
 from connector.store.failure import database_failure
 from connector.store.tables import (
@@ -47,6 +48,32 @@ from connector.store.tables import (
 log = logging.getLogger("tsunagu.store")
 T = TypeVar("T")
 _INSERT: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
+
+
+def _remember_statement(dialect: str) -> Any:
+    """The replay cache's one statement: insert (issuer, jti) unless present; a row back means
+    it was new (rowcount varies by driver).
+
+    On PostgreSQL a seen token's record need not wait for the disk: after a crash of the
+    database server (not of this process) the last few could be forgotten, and each only
+    matters until its token expires (at most 5 minutes); every state commit stays synchronous.
+    The setting is made by the INSERT itself (`set_config(..., is_local => true)` in the row
+    it selects), not by a `SET LOCAL` of its own: one round trip less on every request."""
+    table = SeenTokenRow.__table__  # type: ignore[attr-defined]
+    names = ["issuer", "jti", "expires_at"]
+    if dialect != "postgresql":
+        statement = _INSERT[dialect](SeenTokenRow)
+    else:
+        relaxed = select(
+            func.set_config("synchronous_commit", "off", True).label("relaxed")
+        ).subquery("relaxed")
+        row = select(*(bindparam(n, type_=table.c[n].type) for n in names)).select_from(relaxed)
+        statement = postgresql_insert(SeenTokenRow).from_select(names, row)
+    return statement.on_conflict_do_nothing(index_elements=["issuer", "jti"]).returning(
+        SeenTokenRow.jti
+    )
+
+
 ProcessRow = TypeVar("ProcessRow", NegotiationRow, TransferRow)
 
 
@@ -60,6 +87,12 @@ def _note_events(session: Session, _context: Any, _instances: Any) -> None:
     if new:
         session.info.setdefault("events", []).extend(new)
     audit_facts.note(session)
+    if any(
+        isinstance(row, ConsentGrantRow)
+        for rows in (session.new, session.dirty, session.deleted)
+        for row in rows
+    ):
+        session.info["consent_changed"] = True  # however the grant was written: see seal
 
 
 class Store:
@@ -77,7 +110,7 @@ class Store:
         # executing it.
         self._remember = _remember_statement(engine.dialect.name)
         # PostgreSQL: the one statement is its own transaction (autocommit), so a token costs
-        # one round trip, not four (BEGIN, SET, INSERT, COMMIT).
+        # one round trip, not three (BEGIN, INSERT, COMMIT).
         self._remember_engine = (
             engine.execution_options(isolation_level="AUTOCOMMIT")
             if engine.dialect.name == "postgresql"
@@ -92,9 +125,10 @@ class Store:
         self.receipts_owed: Callable[[], None] = lambda: None
         self.own_did: str | None = None
         self.clock: Callable[[], datetime] = system_clock  # when a recorded fact happened
-        # PostgreSQL: audit entries are sealed right after the business commit, in batches, so
-        # the log's head lock is not held across every commit's WAL flush (audit_log's sealer).
-        # SQLite has one writer at a time anyway: there the entries join the business commit.
+        # PostgreSQL: audit entries join the business commit when the log's head lock is free,
+        # and are sealed right after it otherwise, so no commit waits for the lock across
+        # another's WAL flush (audit_log's sealer). SQLite has one writer at a time anyway:
+        # there the entries always join the business commit.
         self.defer_seal = engine.dialect.name == "postgresql"
         self._sealing = threading.Lock()  # one sealer per process; processes queue on the head
         event.listen(engine, "checkout", self._on_checkout)
@@ -246,11 +280,20 @@ class Transaction:
     def seal(self) -> None:
         """Before commit: one audit entry for every event this transaction wrote, in the same
         transaction, so there is no event without its entry and no entry without its event.
-        On PostgreSQL (`defer`) the entry's body is made here and kept as a pending row that
-        commits with the event; `Store.seal_pending` numbers it right after the commit.
+        On PostgreSQL (`defer`) that holds when the log's head lock is free; when another
+        transaction holds it, the entry's body is made here and kept as a pending row that
+        commits with the event, and `Store.seal_pending` numbers it right after the commit.
 
         Events are noted when flushed, whichever way they were added, so nothing slips past."""
         self.session.flush()
+        if self.session.info.pop("consent_changed", False):
+            # In the change's own transaction: a process holding consent decisions sees the
+            # new number by the time it can see the change (the row lock orders writers).
+            self.session.execute(
+                update(ConsentVersionRow)
+                .where(col(ConsentVersionRow.id) == 1)
+                .values(value=col(ConsentVersionRow.value) + 1)
+            )
         facts = self.session.info.pop("facts", [])
         if facts:  # agreements, transfers, operators' changes: recorded (store.audit_facts)
             self.session.add_all(audit_facts.records(facts, self.own_did, self.clock()))
@@ -260,14 +303,19 @@ class Transaction:
         if not events:
             return
         events.sort(key=lambda e: e.seq or 0)
+        records = [(e.seq or 0, _entry_for(e)) for e in events]
         if self.defer:
-            self.session.add_all(
-                AuditPendingRow(event_seq=e.seq or 0, body=pending_body(_entry_for(e)(0)))
-                for e in events
-            )
-            self.sealing_due = True
-            return
-        size = append_to_audit_log(self.session, [(e.seq or 0, _entry_for(e)) for e in events])
+            appended = append_if_free(self.session, records)
+            if appended is None:  # the head is another transaction's: leave it to the sealer
+                self.session.add_all(
+                    AuditPendingRow(event_seq=e.seq or 0, body=pending_body(_entry_for(e)(0)))
+                    for e in events
+                )
+                self.sealing_due = True
+                return
+            size, self.sealing_due = appended  # others' events pending: seal them after commit
+        else:
+            size = append_to_audit_log(self.session, records)
         # Exchanges both sides vouch for: a receipt owed to the peer, sent after commit.
         self.receipts_owed = owe_receipts(self.session, events, size - len(events))
 
@@ -276,9 +324,10 @@ class Transaction:
     def add(self, row: Any) -> None:
         self.session.add(row)  # flushed once, at commit
 
-    def is_new(self, row: Any) -> bool:
-        """Whether `row` is being inserted by this transaction (added, not yet written out)."""
-        return row in self.session.new
+    def consent_changed(self) -> None:
+        """Grants changed by a statement the session does not see row by row (an UPDATE):
+        the consent version grows at commit all the same."""
+        self.session.info["consent_changed"] = True
 
     def has_dataset(self, dataset_id: str) -> bool:
         return self.session.get(DatasetRow, dataset_id) is not None
@@ -437,28 +486,6 @@ _LAST_EVENT = (
     .order_by(col(EventRow.seq).desc())
     .limit(1)
 )
-
-
-def _remember_statement(dialect: str) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING jti: a row back means the token was new
-    (rowcount varies by driver)."""
-    insert = _INSERT[dialect](SeenTokenRow)
-    if dialect == "postgresql":
-        # A seen token's record need not wait for the disk: after a crash of the database
-        # server (not of this process) the last few could be forgotten, and each only matters
-        # until its token expires (at most 5 minutes). Every state commit stays synchronous.
-        # set_config(..., true) lasts for this statement's own transaction, whose commit reads
-        # it, so the setting and the insert travel in one statement.
-        columns = SeenTokenRow.__table__.c  # type: ignore[attr-defined]
-        values = select(
-            bindparam("issuer", type_=columns.issuer.type),
-            bindparam("jti", type_=columns.jti.type),
-            bindparam("expires_at", type_=columns.expires_at.type),
-        ).where(func.set_config("synchronous_commit", "off", True).is_not(None))
-        insert = insert.from_select(["issuer", "jti", "expires_at"], values)
-    return insert.on_conflict_do_nothing(index_elements=["issuer", "jti"]).returning(
-        SeenTokenRow.jti
-    )
 
 
 def _entry_for(row: EventRow) -> Callable[[int], Entry]:

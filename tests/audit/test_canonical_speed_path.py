@@ -11,7 +11,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.audit.entries import canonical_json, format_time
+from connector.audit.entries import Entry, canonical_json, format_time
 from connector.audit.errors import EntryError
 
 _text = st.text(st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
@@ -69,3 +69,48 @@ def test_time_has_one_fixed_width_spelling(at: datetime) -> None:
     else:
         at_utc = at.astimezone(UTC)
     assert format_time(at) == at_utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+T0 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
+_details = st.dictionaries(_text, _values, max_size=5) | st.fixed_dictionaries(
+    {"event": st.integers(0, 2**53 - 1), "detail": st.dictionaries(_text, _values, max_size=3)}
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    seq=st.integers(-(2**60), 2**60),
+    at=st.datetimes(
+        datetime(2, 1, 1), timezones=st.just(UTC) | st.just(timezone(timedelta(hours=9)))
+    ),
+    kind=_text,
+    subject=_text,
+    peer=_text,
+    details=_details,
+)
+def test_an_entry_is_written_as_rfc8785_writes_it(
+    seq: int, at: datetime, kind: str, subject: str, peer: str, details: dict[str, Any]
+) -> None:
+    entry = Entry(seq, at, kind, subject, peer, details)
+    try:
+        expected = rfc8785.dumps(entry.to_json())
+    except (rfc8785.CanonicalizationError, ValueError):
+        with pytest.raises(EntryError):
+            entry.canonical()
+        return
+    assert entry.canonical() == expected
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"kind": "a\ud800"},  # lone surrogate in a top-level string
+        {"subject": "x", "details": {"n": float("nan")}},
+        {"seq": 2**53},
+    ],
+)
+def test_an_entry_json_cannot_carry_is_refused(fields: dict[str, Any]) -> None:
+    values: dict[str, Any] = {"seq": 1, "kind": "k", "subject": "s", "details": {}} | fields
+    entry = Entry(values["seq"], T0, values["kind"], values["subject"], "", values["details"])
+    with pytest.raises(EntryError):
+        entry.canonical()
