@@ -22,6 +22,7 @@ from connector.control.contract_decisions import (
     agreement_problem,
     decide_on_request,
 )
+from connector.control.hold_rules import Steps
 from connector.control.holds import HoldNotice, end_hold, start_hold
 from connector.control.negotiation_actions import NEGOTIATION, NegotiationActions
 from connector.control.negotiation_records import E, requester_of, target_of
@@ -38,8 +39,8 @@ from connector.protocol.messages import (
     ContractRequestMessage,
 )
 from connector.protocol.roles import Role
-from connector.store.dataset_queries import refuse_if_retired
-from connector.store.hold_queries import offer_steps, set_rules
+from connector.store.dataset_queries import terms_for_new_negotiation
+from connector.store.hold_queries import set_rules
 from connector.store.store import Transaction
 from connector.store.tables import NegotiationRow
 from policies.odrl import Policy
@@ -60,12 +61,8 @@ class NegotiationService(NegotiationActions):
                 if existing is not None:
                     return existing, False
                 dataset_id = target_of(offer)
-                offers = tx.offers([dataset_id])
-                if not offers:
-                    raise MessageError(
-                        f"no dataset {dataset_id!r} on offer", code="unknown_dataset"
-                    )
-                refuse_if_retired(tx, dataset_id)
+                terms = terms_for_new_negotiation(tx, dataset_id)
+                offers = terms.offers
                 if offer.uid not in {o.id for o in offers}:
                     raise MessageError(
                         f"offer {offer.uid!r} is not one of ours for {dataset_id!r}",
@@ -81,20 +78,25 @@ class NegotiationService(NegotiationActions):
                     offer=offer,
                     offer_by=Role.CONSUMER,
                 )
-                steps = offer_steps(tx, offer.uid)
-                set_rules(tx, row.id, {"steps": steps} if steps else {})
+                steps = terms.steps.get(offer.uid, {})
+                set_rules(tx, row.id, {"steps": steps} if steps else {}, new_process=True)
+                # Known without a look-up (which would write out the new rows first).
+                row_steps: Steps | None = self.holds.steps.over(steps)
                 created = True
             else:
                 row = self._provider_row(tx, peer, msg.provider_pid, msg.consumer_pid)
                 self._keeps_dataset(row, offer)
                 created = False
+                row_steps = None
             previous, previous_by = self._take_offer(
                 tx, row, offer, Role.CONSUMER, E.CONTRACT_REQUEST, now, implied=False
             )
             if not created:
                 offers = tx.offers([row.dataset_id])
             ours = stored_policy(previous) if not created and previous_by == Role.PROVIDER else None
-            notice = self._decide_on_offer(tx, row, offer, offers_of=offers, peer=peer, ours=ours)
+            notice = self._decide_on_offer(
+                tx, row, offer, offers_of=offers, peer=peer, ours=ours, steps=row_steps
+            )
             tx.add(row)
         self.committed(row)
         self.held(notice)
@@ -109,10 +111,16 @@ class NegotiationService(NegotiationActions):
         offers_of: Any,
         peer: Peer,
         ours: Policy | None,
+        steps: Steps | None = None,
     ) -> HoldNotice | None:
         """Agree, refuse or hold a consumer's request; `ours` is our own counter-offer that a
-        counter-request answers (its terms again: agreed; other terms: the operator decides)."""
+        counter-request answers (its terms again: agreed; other terms: the operator decides).
+        `steps`: the row's steps when known already (else read)."""
         now = self.clock()
+
+        def steps_now() -> Steps:
+            return steps if steps is not None else self._steps(tx, row)
+
         if ours is not None and same_terms_as_asked(ours, offer):
             self.schedule(row, E.AGREEMENT, now, self._agreement_detail(row, offer))
             return None
@@ -121,7 +129,7 @@ class NegotiationService(NegotiationActions):
         )
         reason = None
         if decision.action == "agree" and decision.narrowed is not None:
-            narrower = self._steps(tx, row).narrower  # the offer's switch (docs/holds.md)
+            narrower = steps_now().narrower  # the offer's switch (docs/holds.md)
             why = f"the requested terms are narrower than offer {decision.narrowed}"
             if narrower == "hold":
                 reason = f"{why}, which holds narrower terms for the operator"
@@ -138,7 +146,7 @@ class NegotiationService(NegotiationActions):
             reason = "the consumer's counter-request has other terms than our offer"
         elif decision.action == "park":
             reason = "the offer needs the operator's approval"
-        elif reason is None and decision.action == "agree" and self._steps(tx, row).agree == "hold":
+        elif reason is None and decision.action == "agree" and steps_now().agree == "hold":
             reason = "this participant holds every request for the operator"
         if reason is not None:
             return start_hold(
@@ -175,9 +183,10 @@ class NegotiationService(NegotiationActions):
                         "the current offer came from the consumer; "
                         "only a provider offer can be accepted"
                     )
+                steps = self._steps(tx, row)  # read first: a read later writes out the changes
                 self._receive(tx, row, Role.CONSUMER, E.ACCEPTED, now)
                 offer = stored_policy(row.offer)
-                if self._steps(tx, row).after_accept == "hold":
+                if steps.after_accept == "hold":
                     notice = start_hold(
                         tx, row, NEGOTIATION, E.AGREEMENT, now, {"after": "ACCEPTED"}
                     )
@@ -200,8 +209,9 @@ class NegotiationService(NegotiationActions):
         notice = None
         with self.store.transaction() as tx:
             row = self._provider_row(tx, peer, msg.provider_pid, msg.consumer_pid)
+            steps = self._steps(tx, row)  # read first: a read later writes out the changes
             self._receive(tx, row, Role.CONSUMER, E.VERIFICATION, now)
-            if self._steps(tx, row).finalize == "hold":
+            if steps.finalize == "hold":
                 notice = start_hold(
                     tx, row, NEGOTIATION, E.FINALIZED, now, {"agreement_id": row.agreement_id}
                 )
@@ -301,11 +311,12 @@ class NegotiationService(NegotiationActions):
             )
             if problem:
                 raise MessageError(f"agreement rejected: {problem}", code="invalid_agreement")
+            steps = self._steps(tx, row)  # read first: a read later writes out the changes
             self._receive(
                 tx, row, Role.PROVIDER, E.AGREEMENT, now, detail={"agreement": agreement.to_json()}
             )
             self._store_agreement(tx, row, agreement, provider=peer.did, consumer=self.own_did)
-            if self._steps(tx, row).verify == "hold":
+            if steps.verify == "hold":
                 notice = start_hold(
                     tx, row, NEGOTIATION, E.VERIFICATION, now, {"agreement_id": agreement.uid}
                 )

@@ -73,8 +73,14 @@ def rules_of(tx: Transaction, process_id: str) -> dict[str, Any]:
     return dict(row.rules) if row is not None else {}
 
 
-def set_rules(tx: Transaction, process_id: str, rules: dict[str, Any]) -> None:
-    if rules:
+def set_rules(
+    tx: Transaction, process_id: str, rules: dict[str, Any], *, new_process: bool = False
+) -> None:
+    """`new_process`: created in this transaction, so there are no rules to replace (a merge
+    would read them first, and write out the rows added so far with it)."""
+    if rules and new_process:
+        tx.add(ProcessRulesRow(process_id=process_id, rules=rules))
+    elif rules:
         tx.session.merge(ProcessRulesRow(process_id=process_id, rules=rules))
 
 

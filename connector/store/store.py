@@ -109,6 +109,13 @@ class Store:
         # Built once: it runs for every protocol request, and building it costs more than
         # executing it.
         self._remember = _remember_statement(engine.dialect.name)
+        # PostgreSQL: the one statement is its own transaction (autocommit), so a token costs
+        # one round trip, not three (BEGIN, INSERT, COMMIT).
+        self._remember_engine = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else None
+        )
         # Connections lent out by the pool right now, counted for dispose().
         self._lent = 0
         self._returned = threading.Condition()
@@ -214,6 +221,9 @@ class Store:
         values = {"issuer": issuer, "jti": jti, "expires_at": expires_at}
         self._check_open()
         try:
+            if self._remember_engine is not None:
+                with self._remember_engine.connect() as connection:
+                    return connection.execute(self._remember, values).first() is not None
             with self._writer, self.engine.begin() as connection:
                 return connection.execute(self._remember, values).first() is not None
         except SQLAlchemyError as exc:

@@ -305,15 +305,24 @@ def test_the_replayed_migration_the_tests_use_makes_the_migrated_schema() -> Non
 
 def test_replay_records_commit_relaxed_and_nothing_else_does(store: Store) -> None:
     """On PostgreSQL the replay insert relaxes its own commit (not waiting for the disk) and
-    only its own: a state transaction afterwards on the same pool commits synchronously."""
+    only its own: it runs as a transaction of its own (autocommit) that sets
+    synchronous_commit for itself, and a state transaction afterwards on the same pool commits
+    synchronously."""
     if store.engine.dialect.name != "postgresql":
         pytest.skip("synchronous_commit is PostgreSQL's")
+    inserts: list[tuple[bool, bool]] = []
     seen: list[str] = []
+
+    def before(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "seen_token" in statement:
+            raw = connection.connection.dbapi_connection
+            inserts.append((raw.autocommit, "set_config" in statement))
 
     def at_commit(connection: Any) -> None:
         raw = connection.connection.dbapi_connection
         seen.append(raw.execute("SHOW synchronous_commit").fetchone()[0])
 
+    event.listen(store.engine, "before_cursor_execute", before)
     event.listen(store.engine, "commit", at_commit)
     try:
         assert store.remember("did:a", "j1", T0 + timedelta(minutes=5))
@@ -322,4 +331,6 @@ def test_replay_records_commit_relaxed_and_nothing_else_does(store: Store) -> No
             tx.add(negotiation("p-relaxed"))
     finally:
         event.remove(store.engine, "commit", at_commit)
-    assert seen == ["off", "off", "on"]
+        event.remove(store.engine, "before_cursor_execute", before)
+    assert inserts == [(True, True), (True, True)]  # one statement, its own transaction
+    assert seen == ["on"]
