@@ -144,12 +144,17 @@ def load_tables(url: str, lines: IO[str]) -> dict[str, int]:
     return counts
 
 
+# The rows the migrations seed, as they seed them: the empty audit log's head (size 0) and the
+# consent version before any change (0). A database holding only these is an empty target.
+_SEEDED = {"audit_head": "size", "consent_version": "value"}
+
+
 def _holds_data(connection: Connection, table: Table) -> bool:
-    """Rows of a participant's own, not the empty audit log (head at size 0) the migrations
-    seed: a database that was only migrated (`tsunagu init` on it, say) is an empty target."""
+    """Rows of a participant's own, not what the migrations seed: a database that was only
+    migrated (`tsunagu init` on it, say) is an empty target."""
     query = select(func.count()).select_from(table)
-    if table.name == "audit_head":
-        query = query.where(table.c.size != 0)
+    if table.name in _SEEDED:
+        query = query.where(table.c[_SEEDED[table.name]] != 0)
     return bool(connection.execute(query).scalar())
 
 

@@ -1,5 +1,6 @@
 """Which databases a restore may load into: one that was only migrated counts as empty (its
-audit head at size 0 is the migrations' seed), one with a participant's rows does not."""
+audit head at size 0 and consent version 0 are the migrations' seed), one with a participant's
+rows does not."""
 
 from __future__ import annotations
 
@@ -22,19 +23,26 @@ def test_a_migrated_but_unused_database_takes_a_restore(migrated_database_url: s
     assert counts == {"audit_head": 1}
 
 
-def test_a_database_with_a_log_of_its_own_is_refused(migrated_database_url: str) -> None:
+@pytest.mark.parametrize(
+    ("table", "column"), [("audit_head", "size"), ("consent_version", "value")]
+)
+def test_a_database_with_a_history_of_its_own_is_refused(
+    migrated_database_url: str, table: str, column: str
+) -> None:
+    """The seeded rows count as empty only as seeded: a log that grew, or consent that
+    changed, is a participant's own."""
     engine = build_engine(migrated_database_url)
     try:
         with engine.begin() as connection:
-            connection.execute(text("UPDATE audit_head SET size = 3"))
+            connection.execute(text(f"UPDATE {table} SET {column} = 3"))
     finally:
         engine.dispose()
-    with pytest.raises(ConfigError, match="already has rows in 'audit_head'"):
+    with pytest.raises(ConfigError, match=f"already has rows in '{table}'"):
         load_tables(migrated_database_url, io.StringIO(DUMP))
     engine = build_engine(migrated_database_url)
     try:
         with engine.connect() as connection:  # and nothing was changed
-            assert connection.execute(text("SELECT size FROM audit_head")).scalar() == 3
+            assert connection.execute(text(f"SELECT {column} FROM {table}")).scalar() == 3
     finally:
         engine.dispose()
 
