@@ -206,6 +206,18 @@ class _Filter:
         raise NotImplementedError
 
 
+def _at_newlines(pending: bytes, chunk: bytes) -> tuple[bytes, int, int, bytes] | None:
+    """How a chunk of lines is read in place: the pending record completed by the chunk's
+    first line (`joint`), where the chunk's own complete lines start (at its first newline)
+    and end (after its last), and what is pending after it (from its last newline on).
+    None when the chunk holds no newline."""
+    last = chunk.rfind(b"\n")
+    if last < 0:
+        return None
+    first = chunk.find(b"\n")
+    return pending + chunk[: first + 1], first, last + 1, chunk[last:]
+
+
 def _check_size(buffer: bytes | str) -> None:
     if len(buffer) > MAX_ROW:
         raise Unfilterable(f"a row of the personal dataset is longer than {MAX_ROW} bytes")
@@ -233,15 +245,13 @@ class _Csv(_Filter):
             # Without quotes a record ends at a newline: the record across the chunk's start
             # is completed on its own, and the chunk's other records are read in place,
             # without copying the chunk behind what was pending.
-            last = chunk.rfind(b"\n")
-            if last < 0:
+            split = _at_newlines(self.pending, chunk)
+            if split is None:
                 self.pending += chunk
                 _check_size(self.pending)
                 return []
-            first = chunk.find(b"\n")
-            joint = self.pending + chunk[: first + 1]
-            self.pending = chunk[last:]
-            return [self._rows(joint, 0, len(joint)), self._rows(chunk, first, last + 1)]
+            joint, first, cut, self.pending = split
+            return [self._rows(joint, 0, len(joint)), self._rows(chunk, first, cut)]
         return [self._feed(chunk)]
 
     def _feed(self, chunk: bytes) -> bytes:
@@ -401,17 +411,15 @@ class _Lines(_Filter):
     def parts(self, chunk: bytes) -> list[bytes]:
         # The pending line (with the newline before it) is completed on its own and the
         # chunk's other lines are read in place: no copy of the chunk behind it.
-        last = chunk.rfind(b"\n")
-        if last < 0:
+        split = _at_newlines(self.pending, chunk)
+        if split is None:
             self.pending += chunk
             _check_size(self.pending)
             return []
-        first = chunk.find(b"\n")
-        joint = self.pending + chunk[: first + 1]
-        self.pending = chunk[last:]
+        joint, first, cut, self.pending = split
         return [
             self._begin(self._lines(joint, 0, len(joint))),
-            self._begin(self._lines(chunk, first, last + 1)),
+            self._begin(self._lines(chunk, first, cut)),
         ]
 
     def end(self) -> bytes:
