@@ -71,7 +71,6 @@ _PENDING_TABLE = SQLModel.metadata.tables[AuditPendingRow.__tablename__]
 _HEAD_TABLE = SQLModel.metadata.tables[AuditHeadRow.__tablename__]
 _INSERT_ENTRIES_SQL = "INSERT INTO audit_entry (seq, event_seq, body) VALUES ({}, {}, {})"
 _INSERT_NODES_SQL = "INSERT INTO audit_node (level, idx, hash) VALUES ({}, {}, {})"
-_MARKS = {"qmark": ("?",) * 3, "format": ("%s",) * 3, "pyformat": ("%s",) * 3}
 # The head's read and write go straight to the driver too: through the ORM they cost a third
 # of what auditing adds to one state transition (benchmarks/audit.py profile).
 _HEAD_SQL = f"SELECT size, frontier FROM audit_head WHERE id = {HEAD_ID}"
@@ -216,7 +215,7 @@ def _append(
     # pass SQLAlchemy's execution (its events: the crash suite's kill point watches for them);
     # nodes and head go to the DB-API cursor itself, SQLite being in-process: what a statement
     # costs there is mostly SQLAlchemy's own work around it.
-    marks = _MARKS[connection.dialect.paramstyle]
+    marks = (driver.MARK[connection.dialect.paramstyle],) * 3
     connection.exec_driver_sql(_INSERT_ENTRIES_SQL.format(*marks), entries)
     head = (frontier.size, _pack(frontier.hashes))
     with driver.cursor(session) as cursor:
@@ -234,10 +233,10 @@ def _append(
 # behind the previous one's flush. So a business transaction that finds the head locked
 # (`append_if_free`) only writes an `audit_pending` row per event (the entry's canonical body,
 # with sequence number 0); the sealer, right after that commit, waits for the lock and seals
-# whatever is pending, from every process, in one batch. The
-# sequence stays gap-free (numbers are given only under the lock, in the transaction that writes
-# the entries) and every committed event gets exactly one entry: its pending row commits with
-# it, and leaves only with the entry (`audit_entry.event_seq` is unique besides).
+# whatever is pending, from every process, in one batch. The sequence stays gap-free (numbers
+# are given only under the lock, in the transaction that writes the entries) and every
+# committed event gets exactly one entry: its pending row commits with it, and leaves only
+# with the entry (`audit_entry.event_seq` is unique besides).
 
 _SEQ_ZERO = b',"seq":0,"subject":'
 
@@ -305,7 +304,7 @@ def _nodes(session: Session, keys: set[tuple[int, int]]) -> dict[tuple[int, int]
     # text for the driver: building the expression cost more than running it (a proof's
     # profile), and a proof's shape varies too much for SQLAlchemy's statement cache.
     connection = session.connection()
-    mark = _MARKS[connection.dialect.paramstyle][0]
+    mark = driver.MARK[connection.dialect.paramstyle]
     terms: list[str] = []
     params: list[int] = []
     for level, idxs in by_level.items():
