@@ -12,7 +12,11 @@ Printed, all from one run:
   negotiation (taken from the consumer's own event timestamps, so polling granularity does not
   inflate it). With more in flight, throughput rises a little and latency is mostly queueing;
 * the same latency one negotiation at a time;
-* idle CPU of the connector pair afterwards (event-driven runners should cost ~nothing).
+* idle CPU of the connector pair afterwards (event-driven runners should cost ~nothing);
+* for the baseline and the loaded negotiations, the CPU each part spent per message (the
+  client, provider, consumer, authority and the PostgreSQL server, all on this machine) and
+  the rate this machine's cores allow at that cost: no software change to one part gets a
+  rate above it, so an N-process ratio is bounded by it on a machine with few cores.
 
 With TSUNAGU_TEST_DATABASE_URL set, the same figures are printed for PostgreSQL as well
 (`--postgres` insists on it), and with `--processes N` once more with N provider processes on
@@ -44,6 +48,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -79,6 +84,81 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_pids() -> list[int]:
+    """The PostgreSQL server's processes on this machine (its backends do the database's share
+    of each message's work, on the same cores)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                continue  # gone meanwhile
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds spent by each part of a run while it is measured: this process (the client
+    that signs and sends), the provider and consumer connectors, and the PostgreSQL server.
+    Their sum per message against the machine's cores is the most any software could get
+    from this machine: a ratio target above it cannot be met here by any change to tsunagu."""
+
+    def __init__(
+        self,
+        pair: Pair,
+        provider_pids: list[int],
+        consumer_pids: list[int],
+        *,
+        on_postgres: bool,
+    ) -> None:
+        self.parts: dict[str, Callable[[], dict[int, float]]] = {
+            # the benchmark's own process: with several providers it also runs their proxy
+            "client" if pair.proxy is None else "client + proxy": lambda: {0: time.process_time()},
+            "provider": lambda: _cpu_of(provider_pids),
+            "consumer": lambda: _cpu_of(consumer_pids),
+            "authority": lambda: _cpu_of([p.pid for p in pair.processes[:1]]),
+        }
+        if on_postgres:  # every server process on this machine: keep the machine to yourself
+            self.parts["PostgreSQL"] = lambda: _cpu_of(postgres_pids())
+
+    def start(self) -> dict[str, dict[int, float]]:
+        return {name: read() for name, read in self.parts.items()}
+
+    def spent(self, since: dict[str, dict[int, float]]) -> dict[str, float]:
+        out = {}
+        for name, read in self.parts.items():
+            now, before = read(), since[name]
+            # a process that started meanwhile (a new database backend) counts from zero
+            out[name] = sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
+        return out
+
+
+def _cpu_of(pids: list[int]) -> dict[int, float]:
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = proc_cpu_seconds(pid)
+        except OSError:
+            continue
+    return out
+
+
+def ceiling(spent: dict[str, float], units: int) -> float:
+    """The most units per second this machine's cores allow at the CPU they cost."""
+    total = sum(spent.values())
+    return (os.cpu_count() or 1) * units / total if total else float("inf")
+
+
+def cpu_line(spent: dict[str, float], units: int, what: str) -> str:
+    """CPU ms per unit by part, and the rate this machine's cores allow at that cost."""
+    parts = ", ".join(f"{name} {cpu / units * 1000:.2f}" for name, cpu in spent.items() if cpu)
+    return (
+        f"  CPU ms per {what}: {parts}; total {sum(spent.values()) / units * 1000:.2f}"
+        f" -> {os.cpu_count()} cores allow at most {ceiling(spent, units):.0f}/s"
+    )
+
+
 async def wait_ready(url: str) -> None:
     async with httpx.AsyncClient() as http:
         for _ in range(1200):  # 60 s: a loaded machine (CI, shared runners) starts slowly
@@ -100,6 +180,7 @@ class Pair:
         self.provider_processes = provider_processes  # > 1: behind a round-robin proxy
         self.processes: list[subprocess.Popen[bytes]] = []
         self.connector_pids: list[int] = []
+        self.provider_pids: list[int] = []
         self.proxy: Any = None
 
     def spawn(self, *args: str) -> subprocess.Popen[bytes]:
@@ -143,6 +224,8 @@ class Pair:
                 continue
             proc = self.spawn("serve", str(s.directory), "--log-level", "warning")
             self.connector_pids.append(proc.pid)
+            if key == "provider":
+                self.provider_pids.append(proc.pid)
         for s in settings:
             await wait_ready(s.public_url)
         return settings[0], settings[1]
@@ -159,6 +242,7 @@ class Pair:
                 "serve", str(s.directory), "--port", str(port), "--log-level", "warning"
             )
             self.connector_pids.append(proc.pid)
+            self.provider_pids.append(proc.pid)
             await wait_ready(f"http://127.0.0.1:{port}")
         _proxy, self.proxy = await serve_proxy([f"http://127.0.0.1:{p}" for p in ports], s.port)
 
@@ -425,14 +509,20 @@ async def run(
                         "offers": [{"policy": OPEN}, {"policy": PARKED, "requires_approval": True}],
                     },
                 )
+            consumer_pids = [p for p in pair.connector_pids if p not in pair.provider_pids]
+            on_postgres = provider.database.startswith("postgres")
+            meter = CpuMeter(pair, pair.provider_pids, consumer_pids, on_postgres=on_postgres)
+            since = meter.start()
             base = await baseline(provider, consumer, args.baseline, max(args.concurrency))
+            base_cpu = meter.spent(since)
             stages, statements = await breakdown(provider, consumer, args.breakdown)
             nothing = await bare(provider, args.baseline * 4, max(args.concurrency))
             unloaded = await negotiations(provider, consumer, args.unloaded, 1)
-            loaded = [
-                (n, await negotiations(provider, consumer, args.negotiations, n))
-                for n in args.concurrency
-            ]
+            loaded = []
+            for n in args.concurrency:
+                since = meter.start()
+                loaded.append((n, await negotiations(provider, consumer, args.negotiations, n)))
+                loaded_cpu = meter.spent(since)
             idle = await idle_cpu(pair.connector_pids, args.idle_seconds)
         finally:
             pair.stop()
@@ -440,6 +530,7 @@ async def run(
     print(f"\n== {label} ==")
     print(f"bare endpoint (no token, no database)             {nothing:8.0f} requests/s")
     print(f"baseline: one signed message + one state commit   {base:8.0f} messages/s")
+    print(cpu_line(base_cpu, args.baseline, "message"))
     print(f"  where one message's time goes (µs, in-process, {args.breakdown} messages):")
     per_message = 1e6 / base
     for stage, micros in stages.items():
@@ -458,6 +549,7 @@ async def run(
             f"  latency request -> FINALIZED                    p50 {result['p50']:6.1f} ms   "
             f"p95 {result['p95']:6.1f} ms   (targets 50 / 100 ms; n={result['n']:.0f})"
         )
+    print(cpu_line(loaded_cpu, args.negotiations, f"negotiation ({loaded[-1][0]} at a time)"))
     print(
         f"1 at a time: latency                              p50 {unloaded['p50']:6.1f} ms   "
         f"p95 {unloaded['p95']:6.1f} ms   ({unloaded['rate']:.1f} /s)"
@@ -466,7 +558,13 @@ async def run(
         f"idle CPU of the connector pair                    {idle:8.2f} % of one core"
         "   (target < 1 %)"
     )
-    return {"baseline": base, "bare": nothing, "rate": loaded[-1][1]["rate"]}
+    return {
+        "baseline": base,
+        "bare": nothing,
+        "rate": loaded[-1][1]["rate"],
+        "baseline_ceiling": ceiling(base_cpu, args.baseline),
+        "rate_ceiling": ceiling(loaded_cpu, args.negotiations),
+    }
 
 
 def postgres_schemas(base: str) -> Any:
@@ -557,6 +655,11 @@ def summary(figures: dict[str, dict[str, float]], processes: int) -> None:
             f"PostgreSQL {processes} processes / 1: "
             f"messages {pgn['baseline'] / pg['baseline']:.2f}, "
             f"negotiations {pgn['rate'] / pg['rate']:.2f}   (target >= 1.7)"
+        )
+        print(
+            f"  at most this machine's cores allow at the {processes} processes' CPU cost: "
+            f"messages {pgn['baseline_ceiling'] / pg['baseline']:.2f}, "
+            f"negotiations {pgn['rate_ceiling'] / pg['rate']:.2f}"
         )
 
 

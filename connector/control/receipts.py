@@ -101,6 +101,7 @@ class ReceiptExchange:
         lease_seconds: float = 30.0,
         idle_seconds: float = 30.0,
         batch: int = 32,
+        gather_seconds: float = 0.05,
     ) -> None:
         self.store = store
         self.dispatcher = dispatcher
@@ -116,6 +117,7 @@ class ReceiptExchange:
         self.lease_seconds = lease_seconds
         self.idle_seconds = idle_seconds
         self.batch = batch
+        self.gather_seconds = gather_seconds
         self.queries = ExchangeQueries(store)
         self.log = AuditQueries(store)
         self._wake = asyncio.Event()
@@ -151,7 +153,11 @@ class ReceiptExchange:
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout)
             except TimeoutError:
-                pass
+                continue
+            # Woken by a commit: the commits just behind it queue theirs meanwhile, and one
+            # checkpoint and one witness request per peer then serve them all.
+            if not self._stopping:
+                await asyncio.sleep(self.gather_seconds)
 
     async def run_once(self) -> int:
         """Send every receipt that is due; returns how many were attempted."""
@@ -159,7 +165,19 @@ class ReceiptExchange:
         owed = await self.store.call(
             self.queries.claim, self.clock(), self.lease_seconds, self.batch
         )
-        await asyncio.gather(*(self._deliver(item) for item in owed))
+        delivered = await asyncio.gather(*(self._deliver(item) for item in owed))
+        # One witness request per peer, for the newest checkpoint it was given: the receipts
+        # of a batch share checkpoints, and asking once per receipt made the peer cosign the
+        # same size again and again, or answer `conflict` to requests racing each other.
+        newest: dict[str, tuple[Owed, Receipt, Checkpoint]] = {}
+        for item, receipt in zip(owed, delivered, strict=True):
+            if receipt is None:
+                continue
+            checkpoint = Checkpoint.parse(receipt.checkpoint.split("\n\n")[0] + "\n")
+            kept = newest.get(item.peer_did)
+            if kept is None or kept[2].size < checkpoint.size:
+                newest[item.peer_did] = (item, receipt, checkpoint)
+        await asyncio.gather(*(self._ask_cosignature(*kept) for kept in newest.values()))
         return len(owed)
 
     def receipt_for(self, seq: int) -> Receipt:
@@ -171,7 +189,8 @@ class ReceiptExchange:
         proof = self.log.inclusion_proof(seq, checkpoint.size)
         return Receipt(self.origin, seq, stored[0].body, tuple(proof), checkpoint.note)
 
-    async def _deliver(self, owed: Owed) -> None:
+    async def _deliver(self, owed: Owed) -> Receipt | None:
+        """Send one receipt and settle its row; the receipt when the peer took it."""
         now = self.clock()
         try:
             receipt = await self.store.call(self.receipt_for, owed.entry_seq)
@@ -190,6 +209,7 @@ class ReceiptExchange:
                 error=error,
                 record=self._undelivered(owed, error, now),
             )
+            return None
         except ConnectorError as exc:
             attempts = owed.attempts + 1
             if attempts >= self.max_attempts:
@@ -202,7 +222,7 @@ class ReceiptExchange:
                     error=error,
                     record=self._undelivered(owed, error, now),
                 )
-                return
+                return None
             delay = min(self.max_delay, self.base_delay * 2 ** (attempts - 1))
             await self.store.call(
                 self.queries.settle,
@@ -212,14 +232,13 @@ class ReceiptExchange:
                 error=str(exc),
                 retry_at=now + timedelta(seconds=delay),
             )
-        else:
-            await self.store.call(self.queries.settle, owed.entry_seq, now, state="delivered")
-            await self._ask_cosignature(owed, receipt)
+            return None
+        await self.store.call(self.queries.settle, owed.entry_seq, now, state="delivered")
+        return receipt
 
-    async def _ask_cosignature(self, owed: Owed, receipt: Receipt) -> None:
+    async def _ask_cosignature(self, owed: Owed, receipt: Receipt, checkpoint: Checkpoint) -> None:
         """Have the peer witness the checkpoint the receipt carries. Best effort: a refusal
         is the peer's evidence (it records it); a failure waits for the next receipt."""
-        checkpoint = Checkpoint.parse(receipt.checkpoint.split("\n\n")[0] + "\n")
         url = owed.address.rstrip("/") + WITNESS_PATH
         try:
             old = await self.store.call(self.queries.witness_size, owed.peer_did)

@@ -231,3 +231,30 @@ async def test_peers_cosign_each_others_checkpoints_and_refuse_a_fork(
     async with httpx.AsyncClient() as http:
         _provider_view, consumer_view = await audit(space, http, "provider", "consumer")
     assert consumer_view.report.codes() == ["peer_reported", "peer_reported"]
+
+
+async def test_receipts_sent_together_ask_the_peer_to_witness_once(
+    space: LocalDataspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The receipts of one batch share a checkpoint: the peer is asked to cosign it once,
+    the newest one, not once per receipt (each a signature check and a commit on its side)."""
+    provider, consumer = space["provider"], space["consumer"]
+    receipts = provider.connector.receipts
+    receipts.stop()  # its loop ends: the receipts owed pile up until `exchange` sends them
+    sent: list[tuple[str, Any]] = []
+    send = receipts.dispatcher.send
+
+    async def watched(url: str, body: Any, **kwargs: Any) -> Any:
+        sent.append((url.rsplit("/", 1)[-1], body))
+        return await send(url, body, **kwargs)
+
+    monkeypatch.setattr(receipts.dispatcher, "send", watched)
+    await exchange(space)
+    given = [Receipt.from_json(body) for path, body in sent if path == "receipts"]
+    asked = [body for path, body in sent if path == "witness"]
+    assert len(given) == 3 and len(asked) == 1
+    newest = max(Checkpoint.parse(r.checkpoint.split("\n\n")[0] + "\n").size for r in given)
+    witnessed = await consumer.connector.store.call(
+        consumer.connector.receipts.queries.witnessed, origin_for(provider.did)
+    )
+    assert witnessed is not None and witnessed.size == newest
