@@ -22,6 +22,7 @@ import binascii
 import hashlib
 import json
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -102,6 +103,7 @@ class ReceiptExchange:
         idle_seconds: float = 30.0,
         batch: int = 32,
         gather_seconds: float = 0.05,
+        witness_interval: float = 1.0,
     ) -> None:
         self.store = store
         self.dispatcher = dispatcher
@@ -118,6 +120,12 @@ class ReceiptExchange:
         self.idle_seconds = idle_seconds
         self.batch = batch
         self.gather_seconds = gather_seconds
+        # A peer is asked to cosign at most this often (s), each time the newest checkpoint
+        # it was given: witnesses cosign a log now and then (C2SP tlog-witness), and one
+        # cosigned size per interval still catches a log that shows two histories.
+        self.witness_interval = witness_interval
+        self._asked: dict[str, float] = {}  # peer -> when (monotonic) it was last asked
+        self._unwitnessed: dict[str, tuple[Owed, Receipt, Checkpoint]] = {}
         self.queries = ExchangeQueries(store)
         self.log = AuditQueries(store)
         self._wake = asyncio.Event()
@@ -148,6 +156,9 @@ class ReceiptExchange:
                 if due is not None:
                     due = due if due.tzinfo else due.replace(tzinfo=UTC)
                     timeout = min(timeout, max(0.0, (due - self.clock()).total_seconds()))
+                witness_due = self._next_witness_due()
+                if witness_due is not None:
+                    timeout = min(timeout, max(0.0, witness_due - time.monotonic()))
             except ConnectorError as exc:  # a broken database must not end the loop
                 log.warning("receipts: %s", exc)
             try:
@@ -166,19 +177,35 @@ class ReceiptExchange:
             self.queries.claim, self.clock(), self.lease_seconds, self.batch
         )
         delivered = await asyncio.gather(*(self._deliver(item) for item in owed))
-        # One witness request per peer, for the newest checkpoint it was given: the receipts
-        # of a batch share checkpoints, and asking once per receipt made the peer cosign the
-        # same size again and again, or answer `conflict` to requests racing each other.
-        newest: dict[str, tuple[Owed, Receipt, Checkpoint]] = {}
+        # The newest checkpoint each peer was given waits for its witness request: asking
+        # once per receipt made the peer cosign the same size again and again, or answer
+        # `conflict` to requests racing each other.
         for item, receipt in zip(owed, delivered, strict=True):
             if receipt is None:
                 continue
             checkpoint = Checkpoint.parse(receipt.checkpoint.split("\n\n")[0] + "\n")
-            kept = newest.get(item.peer_did)
+            kept = self._unwitnessed.get(item.peer_did)
             if kept is None or kept[2].size < checkpoint.size:
-                newest[item.peer_did] = (item, receipt, checkpoint)
-        await asyncio.gather(*(self._ask_cosignature(*kept) for kept in newest.values()))
+                self._unwitnessed[item.peer_did] = (item, receipt, checkpoint)
+        await self._ask_due_witnesses()
         return len(owed)
+
+    def _next_witness_due(self) -> float | None:
+        """When (monotonic) the first peer with a checkpoint to witness may be asked."""
+        dues = [self._asked.get(peer, -1e9) + self.witness_interval for peer in self._unwitnessed]
+        return min(dues) if dues else None
+
+    async def _ask_due_witnesses(self) -> None:
+        now = time.monotonic()
+        due = [
+            peer
+            for peer in self._unwitnessed
+            if now - self._asked.get(peer, -1e9) >= self.witness_interval
+        ]
+        for peer in due:
+            self._asked[peer] = now
+        asked = [self._unwitnessed.pop(peer) for peer in due]
+        await asyncio.gather(*(self._ask_cosignature(*kept) for kept in asked))
 
     def receipt_for(self, seq: int) -> Receipt:
         """Our receipt for entry `seq`: signed at the log's current size (made if need be)."""

@@ -42,21 +42,31 @@ async def settled(*participants: Participant) -> None:
             assert body["receipts"] == [], body
 
 
-async def exchange(space: LocalDataspace) -> tuple[str, str]:
-    """A negotiation, then a transfer started and completed: three exchanges."""
+async def exchange(space: LocalDataspace, *, first: bool = True) -> tuple[str, str]:
+    """A negotiation, then a transfer started and completed: three exchanges (the first one
+    publishes the dataset)."""
     provider, consumer = space["provider"], space["consumer"]
-    await publish(provider, DATASET, members_offer("urn:offer:river"))
+    if first:
+        await publish(provider, DATASET, members_offer("urn:offer:river"))
     started = await consumer.client.call(
         "POST", "/negotiations", json={"provider": provider.did, "dataset_id": DATASET}
     )
     done = await consumer.client.wait_for("negotiations", started["id"], ["FINALIZED"])
-    [row] = await provider.client.call("GET", "/negotiations")
+    row = next(
+        n
+        for n in await provider.client.call("GET", "/negotiations")
+        if n["agreement_id"] == done["agreement_id"]
+    )
     await provider.client.wait_for("negotiations", row["id"], ["FINALIZED"])
     transfer = await consumer.client.call(
         "POST", "/transfers", json={"agreement_id": done["agreement_id"]}
     )
     await consumer.client.wait_for("transfers", transfer["id"], ["STARTED"])
-    [theirs] = await provider.client.call("GET", "/transfers")
+    theirs = next(
+        t
+        for t in await provider.client.call("GET", "/transfers")
+        if t["agreement_id"] == done["agreement_id"]
+    )
     await provider.client.wait_for("transfers", theirs["id"], ["STARTED"])
     await consumer.client.call("POST", f"/transfers/{transfer['id']}/complete", json={})
     await consumer.client.wait_for("transfers", transfer["id"], ["COMPLETED"])

@@ -258,3 +258,18 @@ async def test_receipts_sent_together_ask_the_peer_to_witness_once(
         consumer.connector.receipts.queries.witnessed, origin_for(provider.did)
     )
     assert witnessed is not None and witnessed.size == newest
+
+    # Within the interval, the next batch's checkpoint waits; once it is over, the newest goes.
+    receipts.witness_interval = 3600.0
+    await exchange(space, first=False)
+    assert [path for path, _ in sent].count("witness") == 1
+    receipts.witness_interval = 0.0
+    await receipts.run_once()
+    asked = [body for path, body in sent if path == "witness"]
+    given = [Receipt.from_json(body) for path, body in sent if path == "receipts"]
+    newest = max(Checkpoint.parse(r.checkpoint.split("\n\n")[0] + "\n").size for r in given)
+    assert len(given) == 6 and len(asked) == 2
+    witnessed = await consumer.connector.store.call(
+        consumer.connector.receipts.queries.witnessed, origin_for(provider.did)
+    )
+    assert witnessed is not None and witnessed.size == newest
