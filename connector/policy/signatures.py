@@ -37,6 +37,7 @@ SIGNATURE_TYPE = "tsunagu-agreement+jws"
 SIGNATURE_PATH = "/tsunagu/agreement-signatures"
 SEND_ATTEMPTS = 6
 SIGNED_STATES = frozenset({"AGREED", "VERIFIED", "FINALIZED"})
+SENT_KEPT = 4096  # agreements remembered as sent (see AgreementSigner._sent)
 
 
 def canonical_digest(policy: dict[str, Any]) -> str:
@@ -62,6 +63,10 @@ class AgreementSigner:
         self.own_did = own_did
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sends = Sends()
+        # Agreements whose signature this process sent: the later states that would send it
+        # again (each a retry for when the first send failed) need not read the store. An
+        # ordered set, trimmed: after a restart the store still says what was signed.
+        self._sent: dict[str, None] = {}
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -83,6 +88,8 @@ class AgreementSigner:
         await self._sends.settle()
 
     async def sign_and_send(self, agreement_id: str) -> None:
+        if agreement_id in self._sent:
+            return
         try:
             found = await self.store.call(self._unsigned, agreement_id)
             if found is None:
@@ -100,6 +107,9 @@ class AgreementSigner:
                     await self.dispatcher.send_extension(
                         address.rstrip("/") + SIGNATURE_PATH, body, audience=peer
                     )
+                    self._sent[agreement_id] = None
+                    if len(self._sent) > SENT_KEPT:
+                        del self._sent[next(iter(self._sent))]
                     return
                 except ConnectorError:
                     # The peer may not have recorded the agreement yet (its commit and ours
@@ -116,9 +126,10 @@ class AgreementSigner:
                 agreement = tx.agreement(agreement_id)
             except NotFound:
                 return None
+            if tx.session.get(AgreementSignatureRow, (agreement_id, self.own_did)) is not None:
+                return None
             negotiation = tx.process(NegotiationRow, agreement.negotiation_id)
-        mine = [s for s in signatures(self.store, agreement_id) if s.signer_did == self.own_did]
-        return None if mine else (agreement, negotiation.counterparty_address)
+        return agreement, negotiation.counterparty_address
 
     def sign(self, agreement: AgreementRow) -> str:
         digest = canonical_digest(agreement.policy)
