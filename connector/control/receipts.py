@@ -126,6 +126,7 @@ class ReceiptExchange:
         self.witness_interval = witness_interval
         self._asked: dict[str, float] = {}  # peer -> when (monotonic) it was last asked
         self._unwitnessed: dict[str, tuple[Owed, Receipt, Checkpoint]] = {}
+        self._witnessing: set[asyncio.Future[None]] = set()  # witness requests in flight
         self.queries = ExchangeQueries(store)
         self.log = AuditQueries(store)
         self._wake = asyncio.Event()
@@ -176,36 +177,50 @@ class ReceiptExchange:
         owed = await self.store.call(
             self.queries.claim, self.clock(), self.lease_seconds, self.batch
         )
-        delivered = await asyncio.gather(*(self._deliver(item) for item in owed))
-        # The newest checkpoint each peer was given waits for its witness request: asking
-        # once per receipt made the peer cosign the same size again and again, or answer
-        # `conflict` to requests racing each other.
-        for item, receipt in zip(owed, delivered, strict=True):
-            if receipt is None:
-                continue
-            checkpoint = Checkpoint.parse(receipt.checkpoint.split("\n\n")[0] + "\n")
-            kept = self._unwitnessed.get(item.peer_did)
-            if kept is None or kept[2].size < checkpoint.size:
-                self._unwitnessed[item.peer_did] = (item, receipt, checkpoint)
+        await asyncio.gather(*(self._deliver(item) for item in owed))
         await self._ask_due_witnesses()
         return len(owed)
+
+    def _to_witness(self, owed: Owed, receipt: Receipt) -> None:
+        """The newest checkpoint each peer was given waits for its witness request: asking
+        once per receipt made the peer cosign the same size again and again, or answer
+        `conflict` to requests racing each other."""
+        checkpoint = Checkpoint.parse(receipt.checkpoint.split("\n\n")[0] + "\n")
+        kept = self._unwitnessed.get(owed.peer_did)
+        if kept is None or kept[2].size < checkpoint.size:
+            self._unwitnessed[owed.peer_did] = (owed, receipt, checkpoint)
+
+    async def witness_now(self) -> None:
+        """Ask every peer with a checkpoint still to witness now, whatever the interval, and
+        wait for the requests in flight: once the outbox is empty, every cosignature there
+        is to have is then asked for (the audit tests, an operator's check before a report)."""
+        await self._ask_due_witnesses(everyone=True)
+        if self._witnessing:
+            await asyncio.gather(*list(self._witnessing), return_exceptions=True)
 
     def _next_witness_due(self) -> float | None:
         """When (monotonic) the first peer with a checkpoint to witness may be asked."""
         dues = [self._asked.get(peer, -1e9) + self.witness_interval for peer in self._unwitnessed]
         return min(dues) if dues else None
 
-    async def _ask_due_witnesses(self) -> None:
+    async def _ask_due_witnesses(self, *, everyone: bool = False) -> None:
         now = time.monotonic()
         due = [
             peer
             for peer in self._unwitnessed
-            if now - self._asked.get(peer, -1e9) >= self.witness_interval
+            if everyone or now - self._asked.get(peer, -1e9) >= self.witness_interval
         ]
         for peer in due:
             self._asked[peer] = now
-        asked = [self._unwitnessed.pop(peer) for peer in due]
-        await asyncio.gather(*(self._ask_cosignature(*kept) for kept in asked))
+        asking = [
+            asyncio.ensure_future(self._ask_cosignature(*self._unwitnessed.pop(peer)))
+            for peer in due
+        ]
+        self._witnessing.update(asking)
+        try:
+            await asyncio.gather(*asking)
+        finally:
+            self._witnessing.difference_update(asking)
 
     def receipt_for(self, seq: int) -> Receipt:
         """Our receipt for entry `seq`: signed at the log's current size (made if need be)."""
@@ -216,8 +231,8 @@ class ReceiptExchange:
         proof = self.log.inclusion_proof(seq, checkpoint.size)
         return Receipt(self.origin, seq, stored[0].body, tuple(proof), checkpoint.note)
 
-    async def _deliver(self, owed: Owed) -> Receipt | None:
-        """Send one receipt and settle its row; the receipt when the peer took it."""
+    async def _deliver(self, owed: Owed) -> None:
+        """Send one receipt and settle its row."""
         now = self.clock()
         try:
             receipt = await self.store.call(self.receipt_for, owed.entry_seq)
@@ -236,7 +251,7 @@ class ReceiptExchange:
                 error=error,
                 record=self._undelivered(owed, error, now),
             )
-            return None
+            return
         except ConnectorError as exc:
             attempts = owed.attempts + 1
             if attempts >= self.max_attempts:
@@ -249,7 +264,7 @@ class ReceiptExchange:
                     error=error,
                     record=self._undelivered(owed, error, now),
                 )
-                return None
+                return
             delay = min(self.max_delay, self.base_delay * 2 ** (attempts - 1))
             await self.store.call(
                 self.queries.settle,
@@ -259,9 +274,9 @@ class ReceiptExchange:
                 error=str(exc),
                 retry_at=now + timedelta(seconds=delay),
             )
-            return None
+            return
+        self._to_witness(owed, receipt)  # before the row is settled: see witness_now
         await self.store.call(self.queries.settle, owed.entry_seq, now, state="delivered")
-        return receipt
 
     async def _ask_cosignature(self, owed: Owed, receipt: Receipt, checkpoint: Checkpoint) -> None:
         """Have the peer witness the checkpoint the receipt carries. Best effort: a refusal

@@ -40,6 +40,8 @@ async def settled(*participants: Participant) -> None:
                 if not body["receipts"]:
                     break
             assert body["receipts"] == [], body
+    for p in participants:  # and every cosignature asked for, whatever the interval
+        await p.connector.receipts.witness_now()
 
 
 async def exchange(space: LocalDataspace, *, first: bool = True) -> tuple[str, str]:

@@ -261,10 +261,13 @@ async def test_receipts_sent_together_ask_the_peer_to_witness_once(
 
     # Within the interval, the next batch's checkpoint waits; once it is over, the newest goes.
     receipts.witness_interval = 3600.0
+    witness_now = receipts.witness_now
+    monkeypatch.setattr(receipts, "witness_now", _nothing)  # `exchange` would ask at once
     await exchange(space, first=False)
     assert [path for path, _ in sent].count("witness") == 1
     receipts.witness_interval = 0.0
     await receipts.run_once()
+    await witness_now()  # nothing left: run_once asked
     asked = [body for path, body in sent if path == "witness"]
     given = [Receipt.from_json(body) for path, body in sent if path == "receipts"]
     newest = max(Checkpoint.parse(r.checkpoint.split("\n\n")[0] + "\n").size for r in given)
@@ -273,3 +276,7 @@ async def test_receipts_sent_together_ask_the_peer_to_witness_once(
         consumer.connector.receipts.queries.witnessed, origin_for(provider.did)
     )
     assert witnessed is not None and witnessed.size == newest
+
+
+async def _nothing() -> None:
+    return None
