@@ -41,7 +41,7 @@ async def test_a_failed_lookup_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> N
     loop = asyncio.get_running_loop()
     answers: list[Any] = [socket.gaierror("no such name"), None]
 
-    async def flaky(host: str, *args: Any, **kwargs: Any) -> Any:
+    async def flaky(*_args: Any, **_kwargs: Any) -> Any:
         answer = answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
