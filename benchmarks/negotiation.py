@@ -15,8 +15,9 @@ Printed, all from one run:
 * idle CPU of the connector pair afterwards (event-driven runners should cost ~nothing);
 * for the baseline and the loaded negotiations, the CPU each part spent per message (the
   client, provider, consumer, authority and the PostgreSQL server, all on this machine) and
-  the rate this machine's cores allow at that cost: no software change to one part gets a
-  rate above it, so an N-process ratio is bounded by it on a machine with few cores.
+  the most this machine allows at that cost: its cores for all parts together, one core per
+  process for each part (so the one consumer bounds N providers). A ratio target above that
+  bound cannot be met on this machine at that cost, only by making the parts cheaper.
 
 With TSUNAGU_TEST_DATABASE_URL set, the same figures are printed for PostgreSQL as well
 (`--postgres` insists on it), and with `--processes N` once more with N provider processes on
@@ -121,6 +122,30 @@ class CpuMeter:
         }
         if on_postgres:  # every server process on this machine: keep the machine to yourself
             self.parts["PostgreSQL"] = lambda: _cpu_of(postgres_pids())
+        # Processes of each part: one process runs on one core at a time (one event loop; its
+        # worker threads share one interpreter lock), so a part in n processes is bounded at
+        # n cores. The database server's many backends are not bounded so.
+        counts = (1, len(provider_pids), len(consumer_pids), 1)
+        self.processes = dict(zip(list(self.parts)[:4], counts, strict=True))
+
+    def ceiling(self, spent: dict[str, float], units: int) -> float:
+        """The most units per second this machine allows at the CPU they cost: its cores for
+        all parts together, and one core per process for each part."""
+        total = sum(spent.values())
+        bounds = [(os.cpu_count() or 1) * units / total if total else float("inf")]
+        bounds += [n * units / spent[part] for part, n in self.processes.items() if spent[part]]
+        return min(bounds)
+
+    def line(self, spent: dict[str, float], units: int, what: str) -> str:
+        """CPU ms per unit by part, and the rate the machine allows at that cost."""
+        parts = ", ".join(f"{name} {cpu / units * 1000:.2f}" for name, cpu in spent.items() if cpu)
+        busiest = max(self.processes, key=lambda part: spent[part] / self.processes[part])
+        n = self.processes[busiest]
+        return (
+            f"  CPU ms per {what}: {parts}; total {sum(spent.values()) / units * 1000:.2f}\n"
+            f"    -> at most {self.ceiling(spent, units):.0f}/s here ({os.cpu_count()} cores; "
+            f"the busiest part, {busiest}, runs in {n} process{'es' if n > 1 else ''})"
+        )
 
     def start(self) -> dict[str, dict[int, float]]:
         return {name: read() for name, read in self.parts.items()}
@@ -142,21 +167,6 @@ def _cpu_of(pids: list[int]) -> dict[int, float]:
         except OSError:
             continue
     return out
-
-
-def ceiling(spent: dict[str, float], units: int) -> float:
-    """The most units per second this machine's cores allow at the CPU they cost."""
-    total = sum(spent.values())
-    return (os.cpu_count() or 1) * units / total if total else float("inf")
-
-
-def cpu_line(spent: dict[str, float], units: int, what: str) -> str:
-    """CPU ms per unit by part, and the rate this machine's cores allow at that cost."""
-    parts = ", ".join(f"{name} {cpu / units * 1000:.2f}" for name, cpu in spent.items() if cpu)
-    return (
-        f"  CPU ms per {what}: {parts}; total {sum(spent.values()) / units * 1000:.2f}"
-        f" -> {os.cpu_count()} cores allow at most {ceiling(spent, units):.0f}/s"
-    )
 
 
 async def wait_ready(url: str) -> None:
@@ -530,7 +540,7 @@ async def run(
     print(f"\n== {label} ==")
     print(f"bare endpoint (no token, no database)             {nothing:8.0f} requests/s")
     print(f"baseline: one signed message + one state commit   {base:8.0f} messages/s")
-    print(cpu_line(base_cpu, args.baseline, "message"))
+    print(meter.line(base_cpu, args.baseline, "message"))
     print(f"  where one message's time goes (µs, in-process, {args.breakdown} messages):")
     per_message = 1e6 / base
     for stage, micros in stages.items():
@@ -549,7 +559,7 @@ async def run(
             f"  latency request -> FINALIZED                    p50 {result['p50']:6.1f} ms   "
             f"p95 {result['p95']:6.1f} ms   (targets 50 / 100 ms; n={result['n']:.0f})"
         )
-    print(cpu_line(loaded_cpu, args.negotiations, f"negotiation ({loaded[-1][0]} at a time)"))
+    print(meter.line(loaded_cpu, args.negotiations, f"negotiation ({loaded[-1][0]} at a time)"))
     print(
         f"1 at a time: latency                              p50 {unloaded['p50']:6.1f} ms   "
         f"p95 {unloaded['p95']:6.1f} ms   ({unloaded['rate']:.1f} /s)"
@@ -562,8 +572,8 @@ async def run(
         "baseline": base,
         "bare": nothing,
         "rate": loaded[-1][1]["rate"],
-        "baseline_ceiling": ceiling(base_cpu, args.baseline),
-        "rate_ceiling": ceiling(loaded_cpu, args.negotiations),
+        "baseline_ceiling": meter.ceiling(base_cpu, args.baseline),
+        "rate_ceiling": meter.ceiling(loaded_cpu, args.negotiations),
     }
 
 
@@ -657,7 +667,7 @@ def summary(figures: dict[str, dict[str, float]], processes: int) -> None:
             f"negotiations {pgn['rate'] / pg['rate']:.2f}   (target >= 1.7)"
         )
         print(
-            f"  at most this machine's cores allow at the {processes} processes' CPU cost: "
+            f"  the most this machine allows at the {processes} processes' CPU cost: "
             f"messages {pgn['baseline_ceiling'] / pg['baseline']:.2f}, "
             f"negotiations {pgn['rate_ceiling'] / pg['rate']:.2f}"
         )
