@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import bindparam, delete, func
 from sqlmodel import col, select
 
 from connector.errors import MessageError
@@ -121,26 +121,29 @@ class RequestTerms:
     steps: dict[str, dict[str, Any]]
 
 
+# Built once: building it cost more than SQLite takes to run it (an initial request's profile).
+_TERMS = (
+    select(
+        OfferRow,
+        OfferStepsRow.steps,
+        DatasetRetirementRow.dataset_id,
+        DatasetRetirementRow.reason,
+    )
+    .outerjoin(OfferStepsRow, col(OfferStepsRow.offer_id) == col(OfferRow.id))
+    .outerjoin(
+        DatasetRetirementRow,
+        col(DatasetRetirementRow.dataset_id) == col(OfferRow.dataset_id),
+    )
+    .where(col(OfferRow.dataset_id) == bindparam("dataset_id"))
+    .order_by(col(OfferRow.id))
+)
+
+
 def terms_for_new_negotiation(tx: Transaction, dataset_id: str) -> RequestTerms:
     """The dataset's offers with their steps, in one query (an initial request's reads were
     three round trips on PostgreSQL). Raises as the protocol wants: no offers -> unknown
     dataset; a retired dataset -> `refuse_if_retired`'s refusal."""
-    query = (
-        select(
-            OfferRow,
-            OfferStepsRow.steps,
-            DatasetRetirementRow.dataset_id,
-            DatasetRetirementRow.reason,
-        )
-        .outerjoin(OfferStepsRow, col(OfferStepsRow.offer_id) == col(OfferRow.id))
-        .outerjoin(
-            DatasetRetirementRow,
-            col(DatasetRetirementRow.dataset_id) == col(OfferRow.dataset_id),
-        )
-        .where(col(OfferRow.dataset_id) == dataset_id)
-        .order_by(col(OfferRow.id))
-    )
-    rows = tx.session.execute(query).all()
+    rows = tx.session.execute(_TERMS, {"dataset_id": dataset_id}).all()
     if not rows:
         raise MessageError(f"no dataset {dataset_id!r} on offer", code="unknown_dataset")
     if rows[0][2] is not None:

@@ -33,6 +33,7 @@ from connector.store.audit_log import append_if_free, pending_body
 from connector.store.audit_log import seal_pending as seal_audit_pending
 from connector.store.audit_tables import AuditPendingRow
 from connector.store.consent_tables import ConsentGrantRow, ConsentVersionRow
+from connector.store.driver import MARK
 from connector.store.exchange_queries import owe_receipts
 from connector.store.failure import database_failure
 from connector.store.new_rows import write_new_rows
@@ -405,9 +406,15 @@ class Transaction:
     def process_by_peer(
         self, kind: type[ProcessRow], *, role: str, counterparty_did: str, peer_pid: str
     ) -> ProcessRow | None:
-        values = {"role": role, "did": counterparty_did, "peer_pid": peer_pid}
-        row: ProcessRow | None = self.session.execute(_by_peer(kind), values).scalars().first()
-        return row
+        """Our process the peer knows by `peer_pid`, locked for update. Most often there is
+        none (a first message): so its id is looked for by the driver-level statement alone,
+        and only a process found is loaded as an object."""
+        self.session.flush()  # as the ORM's query would (nothing to do when nothing changed)
+        connection = self.session.connection()
+        dialect = connection.dialect
+        query = _by_peer_sql(kind.__tablename__, dialect.name, dialect.paramstyle)
+        found = connection.exec_driver_sql(query, (role, counterparty_did, peer_pid)).first()
+        return None if found is None else self.process(kind, found[0])
 
     def processes(
         self,
@@ -502,15 +509,11 @@ def _by_pid(kind: type[ProcessRow]) -> Any:
 
 
 @functools.cache
-def _by_peer(kind: type[ProcessRow]) -> Any:
+def _by_peer_sql(table: str, dialect: str, paramstyle: str) -> str:
+    mark = MARK[paramstyle]
     return (
-        select(kind)
-        .where(
-            kind.role == bindparam("role"),
-            kind.counterparty_did == bindparam("did"),
-            kind.peer_pid == bindparam("peer_pid"),
-        )
-        .with_for_update()
+        f"SELECT id FROM {table} WHERE role = {mark} AND counterparty_did = {mark}"
+        f" AND peer_pid = {mark}" + (" FOR UPDATE" if dialect == "postgresql" else "")
     )
 
 
