@@ -84,9 +84,13 @@ def insert_rows(
     statement, processors = _plan_values(
         connection.dialect, table, tuple(columns), len(rows), returning
     )
+    converted = [(i, p) for i, p in enumerate(processors) if p is not None]
     values: list[Any] = []
     for row in rows:
-        values += (v if p is None else p(v) for p, v in zip(processors, row, strict=True))
+        start = len(values)
+        values += row
+        for i, process in converted:
+            values[start + i] = process(values[start + i])
     result = connection.exec_driver_sql(statement, tuple(values))
     if returning is None:
         return []
@@ -106,3 +110,18 @@ def _plan_values(
     # The dialect's own type: a generic JSON column is serialised by psycopg's dialect only.
     types = (table.c[name].type.dialect_impl(dialect) for name in columns)
     return statement, tuple(t.bind_processor(dialect) for t in types)
+
+
+def processed(dialect: Dialect, columns: Sequence[Any], row: Sequence[Any]) -> tuple[Any, ...]:
+    """A row the driver returned for `columns`, as SQLAlchemy would return it (each column
+    type's result processing: JSON decoded, SQLite's datetimes and booleans read, ...)."""
+    processors = _result_plan(dialect, tuple(columns))
+    return tuple(
+        v if p is None or v is None else p(v) for p, v in zip(processors, row, strict=True)
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _result_plan(dialect: Dialect, columns: tuple[Any, ...]) -> tuple[Processor, ...]:
+    types = (c.type.dialect_impl(dialect) for c in columns)
+    return tuple(t.result_processor(dialect, None) for t in types)
