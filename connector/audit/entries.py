@@ -54,6 +54,8 @@ def _common_ground(value: Any) -> bool:
         t = type(v)
         if t is str or t is bool or v is None:
             continue
+        if isinstance(v, str):  # a StrEnum (roles, messages): both write its characters as is
+            continue
         if t is int:
             if -_SAFE_INT <= v <= _SAFE_INT:
                 continue
@@ -67,7 +69,7 @@ def _common_ground(value: Any) -> bool:
         if t is list:
             stack.extend(v)
             continue
-        return False  # floats, tuples, subclasses: rfc8785 decides
+        return False  # floats, tuples, other subclasses: rfc8785 decides
     return True
 
 

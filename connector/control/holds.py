@@ -23,6 +23,7 @@ from connector.errors import ConnectorError
 from connector.outbound import OutboundPolicy, fetch
 from connector.store.hold_queries import drop_hold, put_hold
 from connector.store.hold_tables import HoldRow
+from connector.store.new_rows import new_row
 from connector.store.store import Transaction
 from connector.store.tables import EventRow
 
@@ -92,7 +93,8 @@ def start_hold(
     state = "INITIAL" if row.state == "INITIAL" else row.state
     put_hold(
         tx,
-        HoldRow(
+        new_row(
+            HoldRow,
             process_id=row.id,
             process=process,
             role=row.role,
@@ -128,7 +130,8 @@ def _event(
 ) -> None:
     state = None if row.state == "INITIAL" else row.state
     tx.add(
-        EventRow(
+        new_row(
+            EventRow,
             at=now,
             process=process,
             process_id=row.id,

@@ -34,6 +34,7 @@ from connector.protocol.negotiation import (
 )
 from connector.protocol.roles import Role
 from connector.store.hold_queries import rules_of
+from connector.store.new_rows import new_row
 from connector.store.store import Store, Transaction
 from connector.store.tables import AgreementRow, NegotiationRow
 from policies.decision import PolicyDecisionPoint
@@ -74,7 +75,8 @@ class NegotiationRecords(ProcessService[NegotiationRow]):
         peer_pid: str | None = None,
     ) -> NegotiationRow:
         now = self.clock()
-        return NegotiationRow(
+        return new_row(
+            NegotiationRow,
             id=new_pid(),
             role=role,
             state=INITIAL,

@@ -26,6 +26,7 @@ from connector.control.hold_rules import HoldSettings
 from connector.control.peers import Peer
 from connector.errors import DuplicateMessage, InvalidTransition, NotFound
 from connector.protocol.roles import Role
+from connector.store.new_rows import new_row
 from connector.store.store import Store, Transaction
 from connector.store.tables import EventRow, NegotiationRow, TransferRow
 from policies.decision import PolicyDecisionPoint
@@ -148,7 +149,8 @@ class Machine:
         detail: dict[str, Any],
     ) -> None:
         tx.add(
-            EventRow(
+            new_row(
+                EventRow,
                 at=now,
                 process=self.process,
                 process_id=row.id,

@@ -117,8 +117,7 @@ class TokenVerifier:
             )
         membership = await self._credentials.verify(credential, expected_subject=issuer)
         key = await self._resolver.key_for(issuer, unverified.kid)
-        if jws.verify(token, key) != claims:
-            raise IdentityError("signed claims differ from the parsed ones", code="token_malformed")
+        jws.verify_parsed(unverified, key)  # the claims checked above are the signed ones
         # Only a fully verified token may use up its jti, so junk cannot fill the cache.
         until = expires + timedelta(seconds=self._leeway)
         if getattr(self._replay, "inline", True):  # in memory, or SQLite's one writer

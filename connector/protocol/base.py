@@ -20,6 +20,8 @@ Error codes raised as `MessageError(..., code=...)`:
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields
@@ -265,7 +267,7 @@ class Fields:
     def policy(self, name: str, kind: PolicyKind) -> Policy:
         data = self.object(name)
         try:
-            parsed = parse_policy(data, expected_kind=kind)
+            parsed = _parsed_policy(data, kind)
         except PolicyError as exc:
             raise MessageError(f"{self.where}: {name}: {exc}", code="invalid_policy") from exc
         for what, value in (("@id", parsed.uid), ("target", parsed.target)):
@@ -292,6 +294,19 @@ class CodeAndReasonMessage(Message):
     consumer_pid: str
     code: str | None = None
     reason: Sequence[Any] | None = None
+
+
+# A peer sends the same few offers again and again; parsing one cost more than the rest of its
+# message. Kept by the JSON text (and the kind expected), parsed from that text, so a result
+# belongs to exactly the content it came from; `Policy` is immutable, so one value is safely
+# shared. Errors are not kept: a policy that fails raises again every time.
+def _parsed_policy(data: Mapping[str, Any], kind: PolicyKind) -> Policy:
+    return _policy_of_text(json.dumps(data, separators=(",", ":")), kind)
+
+
+@functools.lru_cache(maxsize=1024)
+def _policy_of_text(text: str, kind: PolicyKind) -> Policy:
+    return parse_policy(json.loads(text), expected_kind=kind)
 
 
 # -- checks shared by the message models ---------------------------------------------------------

@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, delete, event, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from connector.audit.entries import Entry
@@ -33,8 +33,10 @@ from connector.store.audit_log import append_if_free, pending_body
 from connector.store.audit_log import seal_pending as seal_audit_pending
 from connector.store.audit_tables import AuditPendingRow
 from connector.store.consent_tables import ConsentGrantRow, ConsentVersionRow
+from connector.store.driver import MARK
 from connector.store.exchange_queries import owe_receipts
 from connector.store.failure import database_failure
+from connector.store.new_rows import write_new_rows
 from connector.store.tables import (
     AgreementRow,
     DatasetRow,
@@ -74,6 +76,12 @@ def _remember_statement(dialect: str) -> Any:
     )
 
 
+# The same statement as `_remember_statement` builds for SQLite, as the driver takes it.
+_REMEMBER_SQLITE_SQL = (
+    "INSERT INTO seen_token (issuer, jti, expires_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (issuer, jti) DO NOTHING RETURNING jti"
+)
+
 ProcessRow = TypeVar("ProcessRow", NegotiationRow, TransferRow)
 
 
@@ -109,6 +117,10 @@ class Store:
         # Built once: it runs for every protocol request, and building it costs more than
         # executing it.
         self._remember = _remember_statement(engine.dialect.name)
+        expiry_type = SeenTokenRow.__table__.c.expires_at.type  # type: ignore[attr-defined]
+        self._expiry_bind = expiry_type.dialect_impl(engine.dialect).bind_processor(
+            engine.dialect
+        ) or (lambda value: value)
         # PostgreSQL: the one statement is its own transaction (autocommit), so a token costs
         # one round trip, not three (BEGIN, INSERT, COMMIT).
         self._remember_engine = (
@@ -224,10 +236,36 @@ class Store:
             if self._remember_engine is not None:
                 with self._remember_engine.connect() as connection:
                     return connection.execute(self._remember, values).first() is not None
-            with self._writer, self.engine.begin() as connection:
-                return connection.execute(self._remember, values).first() is not None
+            with self._writer:
+                return self._remember_sqlite(issuer, jti, expires_at)
         except SQLAlchemyError as exc:
             raise database_failure(exc) from exc
+
+    def _remember_sqlite(self, issuer: str, jti: str, expires_at: datetime) -> bool:
+        """SQLite: the one statement on the pooled DB-API connection, which is in autocommit
+        (database.py takes transaction control from the sqlite3 module), so it is a write
+        transaction of its own, as atomic and durable as BEGIN, INSERT, COMMIT: those three
+        through SQLAlchemy's connection cost more than twice the statement."""
+        connection = self.engine.raw_connection()  # the pool's checkout: counted for dispose
+        try:
+            cursor = connection.cursor()
+            try:
+                row = cursor.execute(
+                    _REMEMBER_SQLITE_SQL, (issuer, jti, self._expiry_bind(expires_at))
+                ).fetchone()
+            except self.engine.dialect.loaded_dbapi.Error as exc:
+                raise DBAPIError.instance(
+                    _REMEMBER_SQLITE_SQL,
+                    None,
+                    exc,
+                    self.engine.dialect.loaded_dbapi.Error,
+                    dialect=self.engine.dialect,
+                ) from exc
+            finally:
+                cursor.close()
+        finally:
+            connection.close()
+        return row is not None
 
     def forget_expired_tokens(self, now: datetime) -> int:
         with self.transaction() as tx:
@@ -284,7 +322,12 @@ class Transaction:
         transaction holds it, the entry's body is made here and kept as a pending row that
         commits with the event, and `Store.seal_pending` numbers it right after the commit.
 
-        Events are noted when flushed, whichever way they were added, so nothing slips past."""
+        Events are noted when flushed, whichever way they were added, so nothing slips past;
+        those of the plain tables' new rows (store.new_rows) are written first, and noted as
+        their INSERT returns their numbers."""
+        written = write_new_rows(self.session)
+        if written:
+            self.session.info.setdefault("events", []).extend(written)
         self.session.flush()
         if self.session.info.pop("consent_changed", False):
             # In the change's own transaction: a process holding consent decisions sees the
@@ -363,9 +406,15 @@ class Transaction:
     def process_by_peer(
         self, kind: type[ProcessRow], *, role: str, counterparty_did: str, peer_pid: str
     ) -> ProcessRow | None:
-        values = {"role": role, "did": counterparty_did, "peer_pid": peer_pid}
-        row: ProcessRow | None = self.session.execute(_by_peer(kind), values).scalars().first()
-        return row
+        """Our process the peer knows by `peer_pid`, locked for update. Most often there is
+        none (a first message): so its id is looked for by the driver-level statement alone,
+        and only a process found is loaded as an object."""
+        self.session.flush()  # as the ORM's query would (nothing to do when nothing changed)
+        connection = self.session.connection()
+        dialect = connection.dialect
+        query = _by_peer_sql(kind.__tablename__, dialect.name, dialect.paramstyle)
+        found = connection.exec_driver_sql(query, (role, counterparty_did, peer_pid)).first()
+        return None if found is None else self.process(kind, found[0])
 
     def processes(
         self,
@@ -460,15 +509,11 @@ def _by_pid(kind: type[ProcessRow]) -> Any:
 
 
 @functools.cache
-def _by_peer(kind: type[ProcessRow]) -> Any:
+def _by_peer_sql(table: str, dialect: str, paramstyle: str) -> str:
+    mark = MARK[paramstyle]
     return (
-        select(kind)
-        .where(
-            kind.role == bindparam("role"),
-            kind.counterparty_did == bindparam("did"),
-            kind.peer_pid == bindparam("peer_pid"),
-        )
-        .with_for_update()
+        f"SELECT id FROM {table} WHERE role = {mark} AND counterparty_did = {mark}"
+        f" AND peer_pid = {mark}" + (" FOR UPDATE" if dialect == "postgresql" else "")
     )
 
 

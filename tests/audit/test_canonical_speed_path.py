@@ -4,6 +4,7 @@ writes, for any JSON value, and the same refusals."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from enum import StrEnum
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.audit.entries import Entry, canonical_json, format_time
+from connector.audit.entries import Entry, _common_ground, canonical_json, format_time
 from connector.audit.errors import EntryError
 
 _text = st.text(st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
@@ -114,3 +115,23 @@ def test_an_entry_json_cannot_carry_is_refused(fields: dict[str, Any]) -> None:
     entry = Entry(values["seq"], T0, values["kind"], values["subject"], "", values["details"])
     with pytest.raises(EntryError):
         entry.canonical()
+
+
+class _Step(StrEnum):
+    AGREEMENT = "AGREEMENT"
+    ODD = 'a\u2028\x00"é'
+
+
+@pytest.mark.parametrize("member", list(_Step))
+def test_str_enum_values_are_written_as_their_characters_like_rfc8785(member: _Step) -> None:
+    """Roles and messages are StrEnums in the events' details: written by the fast path, the
+    same bytes as rfc8785 (which writes a str subclass's characters, not its name)."""
+    value = {"waiting_for": member, "steps": [member], "to": "X"}
+    assert _common_ground(value)
+    assert (
+        canonical_json(value)
+        == rfc8785.dumps(value)
+        == rfc8785.dumps({"waiting_for": str(member.value), "steps": [member.value], "to": "X"})
+    )
+    entry = Entry(3, T0, "negotiation.transition", "urn:p", "did:x", {"detail": value})
+    assert entry.canonical() == rfc8785.dumps(entry.to_json())

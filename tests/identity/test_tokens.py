@@ -160,6 +160,25 @@ async def test_tampered_payload_is_rejected(dataspace: Dataspace) -> None:
     assert await rejected(dataspace.verifier(), "Bearer " + tampered) == "token_bad_signature"
 
 
+@pytest.mark.parametrize("part", [1, 2])
+async def test_a_padded_or_non_canonical_segment_is_malformed(
+    dataspace: Dataspace, part: int
+) -> None:
+    """Compact JWS segments are unpadded base64url (RFC 7515): a padded payload or
+    signature, or one whose last character carries stray bits, is refused before its
+    signature is looked at."""
+    a = dataspace.participant(A_PORT)
+    parts = forge(header(a), claims(dataspace, a), a.keys.active.private_key).split(".")
+    padded = list(parts)
+    padded[part] += "=" * (-len(parts[part]) % 4 or 4)
+    assert await rejected(dataspace.verifier(), "Bearer " + ".".join(padded)) == "token_malformed"
+    stray = list(parts)
+    last = stray[part][-1]
+    stray[part] = stray[part][:-1] + ("B" if last == "A" else "A")
+    code = await rejected(dataspace.verifier(), "Bearer " + ".".join(stray))
+    assert code in {"token_malformed", "token_bad_signature"}
+
+
 async def test_signature_by_another_key_is_rejected(dataspace: Dataspace) -> None:
     a, b = dataspace.participant(A_PORT), dataspace.participant(B_PORT)
     token = forge(header(a), claims(dataspace, a), b.keys.active.private_key)
