@@ -344,7 +344,8 @@ async def breakdown(
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Where one signed message's time goes, stage by stage, measured in this process on the
     provider's own database (the server runs the same code; HTTP is what is left of the
-    baseline's per-message time); also the SQL statements each commit sends."""
+    baseline's per-message time); also the SQL statements each commit sends through
+    SQLAlchemy (not the driver-level ones: SQLite's replay insert, BEGIN and COMMIT)."""
     from sqlalchemy import event
 
     from connector.app import build_connector
@@ -545,7 +546,7 @@ async def run(
     per_message = 1e6 / base
     for stage, micros in stages.items():
         count = statements.get(stage)
-        sql = "" if count is None else f"   ({count:.1f} statements + BEGIN, COMMIT)"
+        sql = "" if count is None else f"   ({count:.1f} statements through SQLAlchemy)"
         print(f"    {stage:<44} {micros:8.0f}{sql}")
     rest = per_message - sum(stages.values()) + stages["sign"]  # signing is the sender's
     print(f"    {'HTTP, ASGI and the rest (of the baseline)':<44} {rest:8.0f}")
