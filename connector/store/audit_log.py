@@ -17,9 +17,9 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, delete, select, text
+from sqlalchemy import and_, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col
@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # store.py calls `append`; only the type flows the other way
 __all__ = [
     "AuditQueries",
     "Checkpointed",
+    "PendingEvent",
     "StoredEntry",
     "append",
     "append_if_free",
@@ -83,6 +84,8 @@ _TRY_HEAD_SQL = (
     f" FROM audit_head WHERE id = {HEAD_ID}"
 )
 _SKIP_LOCKED = {"postgresql": " FOR UPDATE SKIP LOCKED"}
+# SQLite, under the write lock the seal holds: the rows read are all those up to the last one.
+_DELETE_PENDING_SQL = "DELETE FROM audit_pending WHERE event_seq <= {}"
 _UPDATE_HEAD_SQL = f"UPDATE audit_head SET size = {{}}, frontier = {{}} WHERE id = {HEAD_ID}"
 # PostgreSQL: entries, nodes, the sealed pending rows and the head in one statement, so one
 # round trip (each costs about as much as the rest of the append). A few rows go as VALUES
@@ -221,8 +224,8 @@ def _append(
     with driver.cursor(session) as cursor:
         cursor.executemany(_INSERT_NODES_SQL.format(*marks), nodes)
         cursor.execute(_UPDATE_HEAD_SQL.format(*marks[:2]), head)
-    if sealed:
-        session.execute(delete(_PENDING_TABLE).where(_PENDING_TABLE.c.event_seq.in_(sealed)))
+        if sealed:
+            cursor.execute(_DELETE_PENDING_SQL.format(marks[0]), (max(sealed),))
     return frontier.size
 
 
@@ -258,23 +261,40 @@ def _numbered(template: bytes) -> BodyFor:
     return lambda seq: head + str(seq).encode() + tail
 
 
-_PENDING = (
-    select(col(AuditPendingRow.event_seq), col(AuditPendingRow.body))
-    .order_by(col(AuditPendingRow.event_seq))
-    .limit(bindparam("limit"))
+class PendingEvent(NamedTuple):
+    """A pending row's event, as much of it as the receipts owed for it need to know (see
+    exchange_queries.owe_receipts)."""
+
+    seq: int
+    process: str
+    process_id: str
+    direction: str
+    from_state: str | None
+    to_state: str
+
+
+# Pending rows with their events, in one read, on the driver's cursor: through the ORM this
+# read cost as much as the rest of a seal of one, and SQLAlchemy's text still a third.
+_PENDING_SQL = (
+    "SELECT p.event_seq, p.body, e.process, e.process_id, e.direction, e.from_state,"
+    " e.to_state FROM audit_pending p JOIN event e ON e.seq = p.event_seq"
+    " ORDER BY p.event_seq LIMIT {}"
 )
 
 
-def seal_pending(session: Session, limit: int) -> tuple[list[int], int]:
-    """Append up to `limit` pending entries, oldest event first; returns their event seqs and
-    the sequence number of the first (nothing pending: an empty list)."""
+def seal_pending(session: Session, limit: int) -> tuple[list[PendingEvent], int]:
+    """Append up to `limit` pending entries, oldest event first; returns their events and the
+    sequence number of the first (nothing pending: an empty list)."""
     frontier = _lock_head(session)  # first: the lock orders the sealers of every process
     first = frontier.size
-    rows = session.execute(_PENDING, {"limit": limit}).all()
+    sql = _PENDING_SQL.format(driver.MARK[session.connection().dialect.paramstyle])
+    with driver.cursor(session) as cursor:
+        rows = cursor.execute(sql, (limit,)).fetchall()
     if not rows:
         return [], first
-    events = [int(r[0]) for r in rows]
-    _append(session, [(int(r[0]), _numbered(r[1].encode())) for r in rows], frontier, events)
+    events = [PendingEvent(int(r[0]), *r[2:]) for r in rows]
+    bodies = [(int(r[0]), _numbered(r[1].encode())) for r in rows]
+    _append(session, bodies, frontier, [e.seq for e in events])
     return events, first
 
 
@@ -328,21 +348,25 @@ def _hashes_of(session: Session, ranges: Sequence[tuple[int, int]]) -> list[byte
 
 
 class AuditQueries:
-    """Reads (and checkpoint writes) of the audit API, each in its own transaction."""
+    """Reads (and checkpoint writes) of the audit API, each in its own transaction, each after
+    this process's pending entries are sealed (`Store.caught_up`): what committed is served."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
 
     def size(self) -> int:
+        self.store.caught_up()
         with self.store.transaction() as tx:
             return _size(tx.session)
 
     def root(self, size: int) -> bytes:
+        self.store.caught_up()
         with self.store.transaction() as tx:
             _check_size(tx.session, size)
             return _root(tx.session, size)
 
     def entries(self, start: int, limit: int) -> list[StoredEntry]:
+        self.store.caught_up()
         with self.store.transaction() as tx:
             return _entries(tx.session, start, limit)
 
@@ -350,6 +374,7 @@ class AuditQueries:
         """The tree size and up to `limit` entries from `start`, read from one snapshot: an
         entry sealed in between (the sealer's, another process's) would otherwise be served
         beyond the size it is served with, and look like one forged behind the log's back."""
+        self.store.caught_up()
         with self.store.transaction() as tx:
             session = tx.session
             if session.get_bind().dialect.name == "postgresql":
@@ -358,11 +383,13 @@ class AuditQueries:
             return _size(session), _entries(session, start, limit)
 
     def inclusion_proof(self, seq: int, size: int) -> list[bytes]:
+        self.store.caught_up()
         with self.store.transaction() as tx:
             _check_size(tx.session, size)
             return _hashes_of(tx.session, inclusion_ranges(seq, size))
 
     def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        self.store.caught_up()
         with self.store.transaction() as tx:
             _check_size(tx.session, new)
             if old == new:
@@ -397,6 +424,7 @@ class AuditQueries:
         Refuses (Conflict `log_inconsistent`) when the stored tree no longer extends the last
         checkpoint: the log must never sign two inconsistent checkpoints, so damage to the
         tables stops here instead of being blessed with a fresh signature."""
+        self.store.caught_up()
         with self.store.transaction() as tx:
             session = tx.session
             # Under the head lock: two signers of one size (a POST, a receipt, the schedule;
