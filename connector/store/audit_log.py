@@ -1,8 +1,10 @@
 """The audit log's SQL: appending entries with tree maintenance, and the reads proofs need.
 
-On SQLite an append runs inside the transaction that writes the events it records
-(`Transaction` calls `append` just before commit, see store.py): one writer at a time anyway.
-On PostgreSQL that transaction appends too when the single `audit_head` row's lock is free
+On SQLite the transaction that writes events leaves a pending row per event (its entry's
+canonical body, see `pending_body`), and `seal_pending` appends them in batches, inside a later
+transaction or the store's sealer thread (`Store.seal_delay`, store.py): fewer rows and tables
+in every commit. On PostgreSQL that transaction appends itself when the single `audit_head`
+row's lock is free
 (`append_if_free`: SKIP LOCKED, so it never waits for another transaction's commit); when
 another transaction holds it, it leaves a pending row per event instead, and `seal_pending`
 appends them right after its commit, in batches, under the head lock. Commits of several
@@ -47,6 +49,7 @@ from connector.store.audit_tables import (
     AuditNodeRow,
     AuditPendingRow,
 )
+from connector.store.exchange_queries import pg_owed_clause, write_owed
 from connector.store.tables import EventRow
 
 if TYPE_CHECKING:  # store.py calls `append`; only the type flows the other way
@@ -65,6 +68,9 @@ __all__ = [
 
 EntryFor = Callable[[int], Entry]  # the entry to write, given the sequence number it gets
 BodyFor = Callable[[int], bytes]  # its canonical bytes, likewise
+# The receipts owed for the entries appended (exchange_queries.receipts_owed), given the
+# sequence number of the first: written with them.
+OwedFor = Callable[[int], Sequence[tuple[int, str, int]]]
 
 _ENTRY_TABLE = SQLModel.metadata.tables[AuditEntryRow.__tablename__]
 _NODE_TABLE = SQLModel.metadata.tables[AuditNodeRow.__tablename__]
@@ -108,13 +114,15 @@ _WRITE_PG_ARRAYS_SQL = (
 )
 
 
-def _write_pg_few_sql(entries: int, nodes: int, sealed: bool) -> str:
+def _write_pg_few_sql(entries: int, nodes: int, sealed: bool, owed: int) -> str:
     def rows(n: int) -> str:
         return "VALUES " + ", ".join(["(%s, %s, %s)"] * n)
 
     parts = [_PG_ENTRIES.format(rows(entries)), _PG_NODES.format(rows(nodes))]
     if sealed:
         parts.append(_PG_SEALED)
+    if owed:
+        parts.append(pg_owed_clause(owed))
     return "WITH " + ", ".join(parts) + " " + _PG_HEAD
 
 
@@ -161,19 +169,20 @@ def append(session: Session, records: Sequence[tuple[int, EntryFor]]) -> int:
 
 
 def append_if_free(
-    session: Session, records: Sequence[tuple[int, EntryFor]]
+    session: Session, records: Sequence[tuple[int, EntryFor]], owed_for: OwedFor | None = None
 ) -> tuple[int, bool] | None:
-    """PostgreSQL: `append`, if the head's lock can be had without waiting; returns the new
-    size and whether other committed events wait for the sealer. None: another transaction
-    holds the head (or it has no row yet): nothing is written, the caller leaves the entries
-    to the sealer."""
+    """PostgreSQL: `append`, if the head's lock can be had without waiting, with the receipts
+    `owed_for` names; returns the new size and whether other committed events wait for the
+    sealer. None: another transaction holds the head (or it has no row yet): nothing is
+    written, the caller leaves the entries to the sealer."""
     connection = session.connection()
     query = _TRY_HEAD_SQL + _SKIP_LOCKED.get(connection.dialect.name, "")
     head = connection.exec_driver_sql(query).first()
     if head is None:
         return None
     frontier = _frontier(int(head[0]), bytes(head[1]))
-    size = _append(session, [(e, _canonical_of(make)) for e, make in records], frontier)
+    bodies = [(e, _canonical_of(make)) for e, make in records]
+    size = _append(session, bodies, frontier, owed_for=owed_for)
     return size, bool(head[2])
 
 
@@ -186,9 +195,12 @@ def _append(
     records: Sequence[tuple[int, BodyFor]],
     frontier: Frontier | None = None,
     sealed: Sequence[int] = (),
+    owed_for: OwedFor | None = None,
 ) -> int:
-    """Write the entries (and delete the pending rows of `sealed`, which they replace)."""
+    """Write the entries (and delete the pending rows of `sealed`, which they replace, and
+    queue the receipts `owed_for` names)."""
     frontier = frontier or _lock_head(session)
+    first = frontier.size
     entries: list[tuple[int, int, str]] = []
     nodes: list[tuple[int, int, bytes]] = []
     for event_seq, body_for in records:
@@ -198,20 +210,23 @@ def _append(
         nodes += frontier.append(leaf_hash(body))
     if not entries:
         return frontier.size
+    owed = owed_for(first) if owed_for is not None else ()
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         head = (frontier.size, _pack(frontier.hashes))
         if len(entries) <= _PG_FEW:
-            sql = _write_pg_few_sql(len(entries), len(nodes), bool(sealed))
+            sql = _write_pg_few_sql(len(entries), len(nodes), bool(sealed), len(owed))
             values: list[Any] = [v for row in entries for v in row]
             values += [v for row in nodes for v in row]
             values += [list(sealed)] if sealed else []
+            values += [v for row in owed for v in row]
             connection.exec_driver_sql(sql, (*values, *head))
             return frontier.size
         seqs, event_seqs, bodies = zip(*entries, strict=True)
         levels, idxs, hashes = zip(*nodes, strict=True)
         columns = (seqs, event_seqs, bodies, levels, idxs, hashes, sealed)
         connection.exec_driver_sql(_WRITE_PG_ARRAYS_SQL, (*map(list, columns), *head))
+        write_owed(session, owed)
         return frontier.size
     # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing
     # cost more than the inserts themselves (benchmarks/audit.py profile). The entries still
@@ -226,10 +241,11 @@ def _append(
         cursor.execute(_UPDATE_HEAD_SQL.format(*marks[:2]), head)
         if sealed:
             cursor.execute(_DELETE_PENDING_SQL.format(marks[0]), (max(sealed),))
+    write_owed(session, owed)
     return frontier.size
 
 
-# -- the sealer (PostgreSQL) ---------------------------------------------------------------------
+# -- the sealer ------------------------------------------------------------------------------------
 #
 # On PostgreSQL a row lock is held until commit, and a commit waits for the WAL flush: waiting
 # for the head lock in the business transaction made every commit of every process queue
@@ -240,6 +256,10 @@ def _append(
 # are given only under the lock, in the transaction that writes the entries) and every
 # committed event gets exactly one entry: its pending row commits with it, and leaves only
 # with the entry (`audit_entry.event_seq` is unique besides).
+#
+# SQLite takes the same way for every transaction, to keep its commits small; there the batch
+# is sealed a few ms later, in the first transaction after that (which holds the database's one
+# write lock anyway) or by the sealer thread (`Store.seal_delay`).
 
 _SEQ_ZERO = b',"seq":0,"subject":'
 

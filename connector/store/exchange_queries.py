@@ -26,13 +26,27 @@ from connector.store.tables import EventRow, NegotiationRow, TransferRow
 if TYPE_CHECKING:
     from connector.store.store import Store
 
-__all__ = ["ExchangeEvent", "ExchangeQueries", "Owed", "owe_receipts"]
+__all__ = [
+    "ExchangeEvent",
+    "ExchangeQueries",
+    "Owed",
+    "owe_receipts",
+    "pg_owed_clause",
+    "receipts_owed",
+    "write_owed",
+]
 
 _OUTBOX = SQLModel.metadata.tables[AuditOutboxRow.__tablename__]
-_OWE_SQL = (
+_OWE_COLUMNS = (
     "INSERT INTO audit_outbox (entry_seq, peer_did, address, state, attempts, next_attempt_at,"
-    " created_at, updated_at) SELECT {}, peer_did, {}, 'pending', 0, at, at, at FROM event"
-    " WHERE seq = {}"
+    " created_at, updated_at)"
+)
+_OWE_SQL = (
+    _OWE_COLUMNS + " SELECT {}, peer_did, {}, 'pending', 0, at, at, at FROM event WHERE seq = {}"
+)
+_OWE_PG = (
+    _OWE_COLUMNS + " SELECT v.e, ev.peer_did, v.a, 'pending', 0, ev.at, ev.at, ev.at"
+    " FROM (VALUES {}) AS v (e, a, s) JOIN event ev ON ev.seq = v.s"
 )
 _PROCESSES: dict[str, Any] = {
     "negotiation": NegotiationRow,
@@ -60,6 +74,15 @@ class ExchangeEvent(Protocol):
 def owe_receipts(session: Session, events: Sequence[ExchangeEvent], first_seq: int) -> int:
     """Queue a receipt for each appended entry that completes an exchange (`first_seq` is the
     entry of `events[0]`); returns how many were queued."""
+    owed = receipts_owed(session, events, first_seq)
+    write_owed(session, owed)
+    return len(owed)
+
+
+def receipts_owed(
+    session: Session, events: Sequence[ExchangeEvent], first_seq: int
+) -> list[tuple[int, str, int]]:
+    """(entry seq, peer address, event seq) of each receipt `owe_receipts` would queue."""
     points: list[tuple[int, ExchangeEvent, Any]] = []
     for offset, event in enumerate(events):
         kind = _PROCESSES.get(event.process)
@@ -69,11 +92,16 @@ def owe_receipts(session: Session, events: Sequence[ExchangeEvent], first_seq: i
             continue
         points.append((first_seq + offset, event, kind))
     addresses = _addresses(session, {(kind, event.process_id) for _, event, kind in points})
-    owed: list[tuple[Any, ...]] = []
+    owed: list[tuple[int, str, int]] = []
     for seq, event, kind in points:
         address = addresses.get((kind, event.process_id))
         if address:
-            owed.append((seq, address, event.seq))
+            owed.append((seq, address, event.seq or 0))
+    return owed
+
+
+def write_owed(session: Session, owed: Sequence[tuple[int, str, int]]) -> None:
+    """Queue the receipts `receipts_owed` listed."""
     if owed:
         # Straight to the driver, and the peer and times copied from the event row by the
         # database: an ORM row here cost as much as the whole entry, and converting the three
@@ -81,7 +109,13 @@ def owe_receipts(session: Session, events: Sequence[ExchangeEvent], first_seq: i
         mark = driver.MARK[session.connection().dialect.paramstyle]
         with driver.cursor(session) as raw:
             raw.executemany(_OWE_SQL.format(mark, mark, mark), owed)
-    return len(owed)
+
+
+def pg_owed_clause(count: int) -> str:
+    """PostgreSQL: `write_owed` of `count` receipts as a WITH clause, for the statement that
+    writes their entries (one round trip less per exchange); parameters as `receipts_owed`."""
+    rows = ", ".join(["(%s::bigint, %s::text, %s::bigint)"] * count)
+    return f"owed AS ({_OWE_PG.format(rows)})"
 
 
 def _addresses(session: Session, wanted: set[tuple[Any, str]]) -> dict[tuple[Any, str], str]:

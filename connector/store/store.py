@@ -34,7 +34,7 @@ from connector.store.audit_log import append_if_free, pending_body
 from connector.store.audit_log import seal_pending as seal_audit_pending
 from connector.store.audit_tables import AuditPendingRow
 from connector.store.consent_tables import ConsentGrantRow, ConsentVersionRow
-from connector.store.exchange_queries import owe_receipts
+from connector.store.exchange_queries import owe_receipts, receipts_owed
 from connector.store.failure import database_failure
 from connector.store.tables import (
     AgreementRow,
@@ -421,7 +421,14 @@ class Transaction:
             return
         records = [(e.seq or 0, _entry_for(e)) for e in events]
         if self.defer:
-            appended = append_if_free(self.session, records)
+            owed: list[tuple[int, str, int]] = []
+
+            def owed_for(first: int) -> list[tuple[int, str, int]]:
+                owed[:] = receipts_owed(self.session, events, first)
+                return owed
+
+            # With the entries, in their one statement, the receipts owed for them.
+            appended = append_if_free(self.session, records, owed_for)
             if appended is None:  # the head is another transaction's: leave it to the sealer
                 self.session.add_all(
                     AuditPendingRow(event_seq=e.seq or 0, body=pending_body(_entry_for(e)(0)))
@@ -429,9 +436,10 @@ class Transaction:
                 )
                 self.sealing_due = True
                 return
-            size, self.sealing_due = appended  # others' events pending: seal them after commit
-        else:
-            size = append_to_audit_log(self.session, records)
+            _, self.sealing_due = appended  # others' events pending: seal them after commit
+            self.receipts_owed = len(owed)
+            return
+        size = append_to_audit_log(self.session, records)
         # Exchanges both sides vouch for: a receipt owed to the peer, sent after commit.
         self.receipts_owed = owe_receipts(self.session, events, size - len(events))
 
