@@ -73,8 +73,12 @@ def rotate_keys(settings: Settings, *, by: str, now: datetime) -> tuple[str, str
     engine = build_engine(settings.database)
     try:
         upgrade(engine)
-        store = Store(engine)
-        store.own_did = settings.did
+    except BaseException:
+        engine.dispose()
+        raise
+    store = Store(engine)
+    store.own_did = settings.did
+    try:
         record_rotation(
             store,
             did=settings.did,
@@ -84,5 +88,5 @@ def rotate_keys(settings: Settings, *, by: str, now: datetime) -> tuple[str, str
             at=now,
         )
     finally:
-        engine.dispose()
+        store.dispose()  # (SQLite: seals the rotation's entry, left pending by its commit)
     return old.kid, new.kid

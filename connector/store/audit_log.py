@@ -1,8 +1,10 @@
 """The audit log's SQL: appending entries with tree maintenance, and the reads proofs need.
 
-On SQLite an append runs inside the transaction that writes the events it records
-(`Transaction` calls `append` just before commit, see store.py): one writer at a time anyway.
-On PostgreSQL that transaction appends too when the single `audit_head` row's lock is free
+On SQLite the transaction that writes events leaves a pending row per event (its entry's
+canonical body, see `pending_body`), and `seal_pending` appends them in batches, inside a later
+transaction or the store's sealer thread (`Store.seal_delay`, store.py): fewer rows and tables
+in every commit. On PostgreSQL that transaction appends itself when the single `audit_head`
+row's lock is free
 (`append_if_free`: SKIP LOCKED, so it never waits for another transaction's commit); when
 another transaction holds it, it leaves a pending row per event instead, and `seal_pending`
 appends them right after its commit, in batches, under the head lock. Commits of several
@@ -17,9 +19,9 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, delete, select, text
+from sqlalchemy import and_, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col
@@ -47,6 +49,7 @@ from connector.store.audit_tables import (
     AuditNodeRow,
     AuditPendingRow,
 )
+from connector.store.exchange_queries import pg_owed_clause, write_owed
 from connector.store.tables import EventRow
 
 if TYPE_CHECKING:  # store.py calls `append`; only the type flows the other way
@@ -55,6 +58,7 @@ if TYPE_CHECKING:  # store.py calls `append`; only the type flows the other way
 __all__ = [
     "AuditQueries",
     "Checkpointed",
+    "PendingEvent",
     "StoredEntry",
     "append",
     "append_if_free",
@@ -64,6 +68,9 @@ __all__ = [
 
 EntryFor = Callable[[int], Entry]  # the entry to write, given the sequence number it gets
 BodyFor = Callable[[int], bytes]  # its canonical bytes, likewise
+# The receipts owed for the entries appended (exchange_queries.receipts_owed), given the
+# sequence number of the first: written with them.
+OwedFor = Callable[[int], Sequence[tuple[int, str, int]]]
 
 _ENTRY_TABLE = SQLModel.metadata.tables[AuditEntryRow.__tablename__]
 _NODE_TABLE = SQLModel.metadata.tables[AuditNodeRow.__tablename__]
@@ -83,6 +90,8 @@ _TRY_HEAD_SQL = (
     f" FROM audit_head WHERE id = {HEAD_ID}"
 )
 _SKIP_LOCKED = {"postgresql": " FOR UPDATE SKIP LOCKED"}
+# SQLite, under the write lock the seal holds: the rows read are all those up to the last one.
+_DELETE_PENDING_SQL = "DELETE FROM audit_pending WHERE event_seq <= {}"
 _UPDATE_HEAD_SQL = f"UPDATE audit_head SET size = {{}}, frontier = {{}} WHERE id = {HEAD_ID}"
 # PostgreSQL: entries, nodes, the sealed pending rows and the head in one statement, so one
 # round trip (each costs about as much as the rest of the append). A few rows go as VALUES
@@ -105,13 +114,15 @@ _WRITE_PG_ARRAYS_SQL = (
 )
 
 
-def _write_pg_few_sql(entries: int, nodes: int, sealed: bool) -> str:
+def _write_pg_few_sql(entries: int, nodes: int, sealed: bool, owed: int) -> str:
     def rows(n: int) -> str:
         return "VALUES " + ", ".join(["(%s, %s, %s)"] * n)
 
     parts = [_PG_ENTRIES.format(rows(entries)), _PG_NODES.format(rows(nodes))]
     if sealed:
         parts.append(_PG_SEALED)
+    if owed:
+        parts.append(pg_owed_clause(owed))
     return "WITH " + ", ".join(parts) + " " + _PG_HEAD
 
 
@@ -158,19 +169,20 @@ def append(session: Session, records: Sequence[tuple[int, EntryFor]]) -> int:
 
 
 def append_if_free(
-    session: Session, records: Sequence[tuple[int, EntryFor]]
+    session: Session, records: Sequence[tuple[int, EntryFor]], owed_for: OwedFor | None = None
 ) -> tuple[int, bool] | None:
-    """PostgreSQL: `append`, if the head's lock can be had without waiting; returns the new
-    size and whether other committed events wait for the sealer. None: another transaction
-    holds the head (or it has no row yet): nothing is written, the caller leaves the entries
-    to the sealer."""
+    """PostgreSQL: `append`, if the head's lock can be had without waiting, with the receipts
+    `owed_for` names; returns the new size and whether other committed events wait for the
+    sealer. None: another transaction holds the head (or it has no row yet): nothing is
+    written, the caller leaves the entries to the sealer."""
     connection = session.connection()
     query = _TRY_HEAD_SQL + _SKIP_LOCKED.get(connection.dialect.name, "")
     head = connection.exec_driver_sql(query).first()
     if head is None:
         return None
     frontier = _frontier(int(head[0]), bytes(head[1]))
-    size = _append(session, [(e, _canonical_of(make)) for e, make in records], frontier)
+    bodies = [(e, _canonical_of(make)) for e, make in records]
+    size = _append(session, bodies, frontier, owed_for=owed_for)
     return size, bool(head[2])
 
 
@@ -183,9 +195,12 @@ def _append(
     records: Sequence[tuple[int, BodyFor]],
     frontier: Frontier | None = None,
     sealed: Sequence[int] = (),
+    owed_for: OwedFor | None = None,
 ) -> int:
-    """Write the entries (and delete the pending rows of `sealed`, which they replace)."""
+    """Write the entries (and delete the pending rows of `sealed`, which they replace, and
+    queue the receipts `owed_for` names)."""
     frontier = frontier or _lock_head(session)
+    first = frontier.size
     entries: list[tuple[int, int, str]] = []
     nodes: list[tuple[int, int, bytes]] = []
     for event_seq, body_for in records:
@@ -195,20 +210,23 @@ def _append(
         nodes += frontier.append(leaf_hash(body))
     if not entries:
         return frontier.size
+    owed = owed_for(first) if owed_for is not None else ()
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         head = (frontier.size, _pack(frontier.hashes))
         if len(entries) <= _PG_FEW:
-            sql = _write_pg_few_sql(len(entries), len(nodes), bool(sealed))
+            sql = _write_pg_few_sql(len(entries), len(nodes), bool(sealed), len(owed))
             values: list[Any] = [v for row in entries for v in row]
             values += [v for row in nodes for v in row]
             values += [list(sealed)] if sealed else []
+            values += [v for row in owed for v in row]
             connection.exec_driver_sql(sql, (*values, *head))
             return frontier.size
         seqs, event_seqs, bodies = zip(*entries, strict=True)
         levels, idxs, hashes = zip(*nodes, strict=True)
         columns = (seqs, event_seqs, bodies, levels, idxs, hashes, sealed)
         connection.exec_driver_sql(_WRITE_PG_ARRAYS_SQL, (*map(list, columns), *head))
+        write_owed(session, owed)
         return frontier.size
     # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing
     # cost more than the inserts themselves (benchmarks/audit.py profile). The entries still
@@ -221,12 +239,13 @@ def _append(
     with driver.cursor(session) as cursor:
         cursor.executemany(_INSERT_NODES_SQL.format(*marks), nodes)
         cursor.execute(_UPDATE_HEAD_SQL.format(*marks[:2]), head)
-    if sealed:
-        session.execute(delete(_PENDING_TABLE).where(_PENDING_TABLE.c.event_seq.in_(sealed)))
+        if sealed:
+            cursor.execute(_DELETE_PENDING_SQL.format(marks[0]), (max(sealed),))
+    write_owed(session, owed)
     return frontier.size
 
 
-# -- the sealer (PostgreSQL) ---------------------------------------------------------------------
+# -- the sealer ------------------------------------------------------------------------------------
 #
 # On PostgreSQL a row lock is held until commit, and a commit waits for the WAL flush: waiting
 # for the head lock in the business transaction made every commit of every process queue
@@ -237,6 +256,10 @@ def _append(
 # are given only under the lock, in the transaction that writes the entries) and every
 # committed event gets exactly one entry: its pending row commits with it, and leaves only
 # with the entry (`audit_entry.event_seq` is unique besides).
+#
+# SQLite takes the same way for every transaction, to keep its commits small; there the batch
+# is sealed a few ms later, in the first transaction after that (which holds the database's one
+# write lock anyway) or by the sealer thread (`Store.seal_delay`).
 
 _SEQ_ZERO = b',"seq":0,"subject":'
 
@@ -258,23 +281,40 @@ def _numbered(template: bytes) -> BodyFor:
     return lambda seq: head + str(seq).encode() + tail
 
 
-_PENDING = (
-    select(col(AuditPendingRow.event_seq), col(AuditPendingRow.body))
-    .order_by(col(AuditPendingRow.event_seq))
-    .limit(bindparam("limit"))
+class PendingEvent(NamedTuple):
+    """A pending row's event, as much of it as the receipts owed for it need to know (see
+    exchange_queries.owe_receipts)."""
+
+    seq: int
+    process: str
+    process_id: str
+    direction: str
+    from_state: str | None
+    to_state: str
+
+
+# Pending rows with their events, in one read, on the driver's cursor: through the ORM this
+# read cost as much as the rest of a seal of one, and SQLAlchemy's text still a third.
+_PENDING_SQL = (
+    "SELECT p.event_seq, p.body, e.process, e.process_id, e.direction, e.from_state,"
+    " e.to_state FROM audit_pending p JOIN event e ON e.seq = p.event_seq"
+    " ORDER BY p.event_seq LIMIT {}"
 )
 
 
-def seal_pending(session: Session, limit: int) -> tuple[list[int], int]:
-    """Append up to `limit` pending entries, oldest event first; returns their event seqs and
-    the sequence number of the first (nothing pending: an empty list)."""
+def seal_pending(session: Session, limit: int) -> tuple[list[PendingEvent], int]:
+    """Append up to `limit` pending entries, oldest event first; returns their events and the
+    sequence number of the first (nothing pending: an empty list)."""
     frontier = _lock_head(session)  # first: the lock orders the sealers of every process
     first = frontier.size
-    rows = session.execute(_PENDING, {"limit": limit}).all()
+    sql = _PENDING_SQL.format(driver.MARK[session.connection().dialect.paramstyle])
+    with driver.cursor(session) as cursor:
+        rows = cursor.execute(sql, (limit,)).fetchall()
     if not rows:
         return [], first
-    events = [int(r[0]) for r in rows]
-    _append(session, [(int(r[0]), _numbered(r[1].encode())) for r in rows], frontier, events)
+    events = [PendingEvent(int(r[0]), *r[2:]) for r in rows]
+    bodies = [(int(r[0]), _numbered(r[1].encode())) for r in rows]
+    _append(session, bodies, frontier, [e.seq for e in events])
     return events, first
 
 
@@ -328,21 +368,25 @@ def _hashes_of(session: Session, ranges: Sequence[tuple[int, int]]) -> list[byte
 
 
 class AuditQueries:
-    """Reads (and checkpoint writes) of the audit API, each in its own transaction."""
+    """Reads (and checkpoint writes) of the audit API, each in its own transaction, each after
+    this process's pending entries are sealed (`Store.caught_up`): what committed is served."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
 
     def size(self) -> int:
+        self.store.caught_up()
         with self.store.transaction() as tx:
             return _size(tx.session)
 
     def root(self, size: int) -> bytes:
+        self.store.caught_up()
         with self.store.transaction() as tx:
             _check_size(tx.session, size)
             return _root(tx.session, size)
 
     def entries(self, start: int, limit: int) -> list[StoredEntry]:
+        self.store.caught_up()
         with self.store.transaction() as tx:
             return _entries(tx.session, start, limit)
 
@@ -350,6 +394,7 @@ class AuditQueries:
         """The tree size and up to `limit` entries from `start`, read from one snapshot: an
         entry sealed in between (the sealer's, another process's) would otherwise be served
         beyond the size it is served with, and look like one forged behind the log's back."""
+        self.store.caught_up()
         with self.store.transaction() as tx:
             session = tx.session
             if session.get_bind().dialect.name == "postgresql":
@@ -358,11 +403,13 @@ class AuditQueries:
             return _size(session), _entries(session, start, limit)
 
     def inclusion_proof(self, seq: int, size: int) -> list[bytes]:
+        self.store.caught_up()
         with self.store.transaction() as tx:
             _check_size(tx.session, size)
             return _hashes_of(tx.session, inclusion_ranges(seq, size))
 
     def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        self.store.caught_up()
         with self.store.transaction() as tx:
             _check_size(tx.session, new)
             if old == new:
@@ -397,6 +444,7 @@ class AuditQueries:
         Refuses (Conflict `log_inconsistent`) when the stored tree no longer extends the last
         checkpoint: the log must never sign two inconsistent checkpoints, so damage to the
         tables stops here instead of being blessed with a fresh signature."""
+        self.store.caught_up()
         with self.store.transaction() as tx:
             session = tx.session
             # Under the head lock: two signers of one size (a POST, a receipt, the schedule;

@@ -11,6 +11,7 @@ import contextlib
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -27,14 +28,13 @@ from sqlmodel import Session, col, select
 from connector.audit.entries import Entry
 from connector.clock import system_clock
 from connector.errors import Conflict, NotFound, StoreError
-from connector.store import audit_facts
+from connector.store import audit_facts, driver
 from connector.store.audit_log import append as append_to_audit_log
 from connector.store.audit_log import append_if_free, pending_body
 from connector.store.audit_log import seal_pending as seal_audit_pending
 from connector.store.audit_tables import AuditPendingRow
 from connector.store.consent_tables import ConsentGrantRow, ConsentVersionRow
-from connector.store.driver import MARK
-from connector.store.exchange_queries import owe_receipts
+from connector.store.exchange_queries import owe_receipts, receipts_owed
 from connector.store.failure import database_failure
 from connector.store.new_rows import write_new_rows
 from connector.store.tables import (
@@ -50,6 +50,9 @@ from connector.store.tables import (
 log = logging.getLogger("tsunagu.store")
 T = TypeVar("T")
 _INSERT: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
+_PENDING_TABLE: Any = AuditPendingRow.__table__  # type: ignore[attr-defined]
+_SEAL_BATCH = 2000  # pending entries sealed per transaction at most
+_ANY_PENDING_SQL = "SELECT 1 FROM audit_pending LIMIT 1"
 
 
 def _remember_statement(dialect: str) -> Any:
@@ -142,7 +145,21 @@ class Store:
         # another's WAL flush (audit_log's sealer). SQLite has one writer at a time anyway:
         # there the entries always join the business commit.
         self.defer_seal = engine.dialect.name == "postgresql"
+        # SQLite: a transaction writes only its entries' bodies (pending rows, committed with
+        # the events), and what is pending is numbered in one batch `seal_delay` s after the
+        # first such commit: by the first transaction after that moment, before its commit
+        # (no transaction of its own), or by a sealer thread when no transaction comes. The
+        # head, entry, node and receipt rows, written in every business commit, cost a
+        # transition half as much again as the transition itself (benchmarks/audit.py).
+        # Reads that must see every event seal first (`caught_up`).
+        self.seal_later = engine.dialect.name == "sqlite"
+        self.seal_delay = 0.005
         self._sealing = threading.Lock()  # one sealer per process; processes queue on the head
+        self._unsealed = threading.Event()  # this process committed pending rows since a seal
+        self._unsealed_since = 0.0  # time.monotonic() of the first of them
+        self._sealer: threading.Thread | None = None
+        self._stopping = threading.Event()  # ends the sealer thread's wait (dispose)
+        self._sealer_started = threading.Lock()
         event.listen(engine, "checkout", self._on_checkout)
         event.listen(engine, "checkin", self._on_checkin)
 
@@ -169,14 +186,23 @@ class Store:
     def transaction(self) -> Iterator[Transaction]:
         self._check_open()
         try:
-            with (
-                self._writer,
-                _Session(self.engine, expire_on_commit=False) as session,
-                session.begin(),
-            ):
-                tx = Transaction(session, self.own_did, self.clock, defer=self.defer_seal)
-                yield tx
-                tx.seal()
+            with self._writer:
+                with _Session(self.engine, expire_on_commit=False) as session, session.begin():
+                    tx = Transaction(
+                        session,
+                        self.own_did,
+                        self.clock,
+                        defer=self.defer_seal,
+                        later=self.seal_later,
+                        batch_due=self._batch_due,
+                    )
+                    yield tx
+                    tx.seal()
+                # Committed; the writer lock still held, so the note matches what is pending.
+                if tx.left_pending:
+                    self._note_pending()
+                elif tx.caught_up:
+                    self._unsealed.clear()
             if tx.sealing_due:
                 self._seal_after_commit()
             if tx.receipts_owed:
@@ -200,30 +226,90 @@ class Store:
         except (SQLAlchemyError, StoreError) as exc:
             log.warning("audit log: sealing deferred after an error: %s", exc)
 
-    def seal_pending(self, batch: int = 2000) -> int:
+    def seal_pending(self, batch: int = _SEAL_BATCH) -> int:
         """Give every committed event still without an entry its entry (any process's), in
-        batches of `batch` per transaction; returns how many were sealed. Runs after every
-        business commit on PostgreSQL, and once when the connector starts (after a crash
+        batches of `batch` per transaction; returns how many were sealed. Runs after business
+        commits (on PostgreSQL right after, on SQLite in the sealer thread), before reads that
+        must see every event (`caught_up`), and once when the connector starts (after a crash
         between a commit and its seal)."""
         self._check_open()
+        return self._seal(batch)
+
+    def _seal(self, batch: int = _SEAL_BATCH, *, own: bool = False) -> int:
+        """`own`: only if this process committed pending rows since the last seal (SQLite's
+        batches: of a commit's thread and the sealer thread racing, the second has none)."""
         sealed = 0
         with self._sealing, self._writer:
+            if own and not self._unsealed.is_set():
+                return 0
+            self._unsealed.clear()  # whatever this process committed is pending by now
+            self._unsealed_since = 0.0
             while True:
                 with Session(self.engine, expire_on_commit=False) as session, session.begin():
-                    seqs, first = seal_audit_pending(session, batch)
-                    owed = 0
-                    if seqs:
-                        events = session.exec(
-                            select(EventRow)
-                            .where(col(EventRow.seq).in_(seqs))
-                            .order_by(col(EventRow.seq))
-                        ).all()
-                        owed = owe_receipts(session, events, first)
+                    events, first = seal_audit_pending(session, batch)
+                    # Receipts owed for exchanges, with their entries: a crash loses neither.
+                    owed = owe_receipts(session, events, first) if events else 0
                 if owed:
                     self.receipts_owed()
-                sealed += len(seqs)
-                if len(seqs) < batch:
+                sealed += len(events)
+                if len(events) < batch:
                     return sealed
+
+    def caught_up(self) -> None:
+        """Seal what is pending now, before a read that must see every event committed so far
+        (proofs, auditors' reads, checkpoints): SQLite's batches are sealed a few ms after
+        their commits, and another process (the CLI's, one that crashed) may have left some.
+        PostgreSQL seals right after each commit and serves up to the sealed size."""
+        if self._unsealed.is_set() or (self.seal_later and self._any_pending()):
+            self.seal_pending()
+
+    def _any_pending(self) -> bool:
+        self._check_open()
+        with self._writer, self.engine.connect() as connection:
+            return connection.exec_driver_sql(_ANY_PENDING_SQL).first() is not None
+
+    def _batch_due(self) -> bool:
+        return (
+            self._unsealed.is_set() and time.monotonic() - self._unsealed_since >= self.seal_delay
+        )
+
+    def _note_pending(self) -> None:
+        if not self._unsealed.is_set():
+            self._unsealed_since = time.monotonic()
+            self._unsealed.set()
+        if self._sealer is None:
+            with self._sealer_started:
+                if self._sealer is None:
+                    self._sealer = threading.Thread(
+                        target=self._run_sealer, name="tsunagu-audit-sealer", daemon=True
+                    )
+                    self._sealer.start()
+
+    def _run_sealer(self) -> None:
+        while True:
+            self._unsealed.wait()
+            if self._closed:
+                return
+            # The commits of the next few ms join this batch. While commits go on, the first
+            # one past `seal_delay` seals it in its own transaction; this thread steps in only
+            # when none came (two sealers at the same moment would hand the locks back and
+            # forth).
+            wait = self._unsealed_since + 2 * self.seal_delay - time.monotonic()
+            if wait > 0:
+                self._stopping.wait(wait)
+            if self._closed:
+                return
+            if self._unsealed.is_set() and (
+                time.monotonic() - self._unsealed_since >= 2 * self.seal_delay
+            ):
+                self._seal_batch()
+
+    def _seal_batch(self) -> None:
+        # As `_seal_after_commit`: the commits are done, an error leaves the rows pending.
+        try:
+            self._seal(own=True)
+        except (SQLAlchemyError, StoreError) as exc:
+            log.warning("audit log: sealing deferred after an error: %s", exc)
 
     def remember(self, issuer: str, jti: str, expires_at: datetime) -> bool:
         """The replay cache: False when (issuer, jti) was seen before.
@@ -293,9 +379,18 @@ class Store:
         connection: returned to the discarded pool, it is garbage-collected while still open.
         New transactions are refused from here on, so a thread cannot open one afterwards."""
         self._closed = True
+        self._unsealed.set()  # wakes the sealer thread, to see the store closed
+        self._stopping.set()
+        if self._sealer is not None:
+            self._sealer.join(timeout)
         with self._returned:
             if not self._returned.wait_for(lambda: self._lent <= 0, timeout):
                 log.warning("store: %d connection(s) still in use after %gs", self._lent, timeout)
+        if self.seal_later:  # what the sealer had not reached: sealed now, not at the next start
+            try:
+                self._seal()
+            except (SQLAlchemyError, StoreError) as exc:
+                log.warning("audit log: pending entries left for the next start: %s", exc)
         self.engine.dispose()
 
 
@@ -307,13 +402,19 @@ class Transaction:
         clock: Callable[[], datetime] = system_clock,
         *,
         defer: bool = False,
+        later: bool = False,
+        batch_due: Callable[[], bool] = lambda: False,
     ) -> None:
         self.session = session
         self.own_did = own_did
         self.clock = clock
         self.receipts_owed = 0
-        self.defer = defer  # leave the entries to the sealer (see Store.seal_pending)
-        self.sealing_due = False
+        self.defer = defer  # PostgreSQL: append if the head is free, else leave it to the sealer
+        self.later = later  # SQLite: entries sealed in batches (see Store.seal_delay)
+        self.batch_due = batch_due  # whether this one seals what is pending, its own with it
+        self.sealing_due = False  # seal right after the commit
+        self.left_pending = False  # seal soon after the commit
+        self.caught_up = False  # this transaction sealed everything pending
 
     def seal(self) -> None:
         """Before commit: one audit entry for every event this transaction wrote, in the same
@@ -321,6 +422,8 @@ class Transaction:
         On PostgreSQL (`defer`) that holds when the log's head lock is free; when another
         transaction holds it, the entry's body is made here and kept as a pending row that
         commits with the event, and `Store.seal_pending` numbers it right after the commit.
+        On SQLite (`later`) every entry goes that way, numbered by the sealer thread a few ms
+        later with the next commits' (and the receipts it owes written with it).
 
         Events are noted when flushed, whichever way they were added, so nothing slips past;
         those of the plain tables' new rows (store.new_rows) are written first, and noted as
@@ -346,9 +449,28 @@ class Transaction:
         if not events:
             return
         events.sort(key=lambda e: e.seq or 0)
+        if self.later and not self.defer:  # (a test may force PostgreSQL's way on SQLite)
+            pending = [(e.seq or 0, pending_body(_entry_for(e)(0))) for e in events]
+            driver.insert(self.session, _PENDING_TABLE, ("event_seq", "body"), pending)
+            if not self.batch_due():
+                self.left_pending = True
+                return
+            # The batch is due: sealed here, so it costs no transaction of its own.
+            sealed, first = seal_audit_pending(self.session, _SEAL_BATCH)
+            self.receipts_owed = owe_receipts(self.session, sealed, first)
+            self.caught_up = len(sealed) < _SEAL_BATCH
+            self.left_pending = not self.caught_up
+            return
         records = [(e.seq or 0, _entry_for(e)) for e in events]
         if self.defer:
-            appended = append_if_free(self.session, records)
+            owed: list[tuple[int, str, int]] = []
+
+            def owed_for(first: int) -> list[tuple[int, str, int]]:
+                owed[:] = receipts_owed(self.session, events, first)
+                return owed
+
+            # With the entries, in their one statement, the receipts owed for them.
+            appended = append_if_free(self.session, records, owed_for)
             if appended is None:  # the head is another transaction's: leave it to the sealer
                 self.session.add_all(
                     AuditPendingRow(event_seq=e.seq or 0, body=pending_body(_entry_for(e)(0)))
@@ -356,9 +478,10 @@ class Transaction:
                 )
                 self.sealing_due = True
                 return
-            size, self.sealing_due = appended  # others' events pending: seal them after commit
-        else:
-            size = append_to_audit_log(self.session, records)
+            _, self.sealing_due = appended  # others' events pending: seal them after commit
+            self.receipts_owed = len(owed)
+            return
+        size = append_to_audit_log(self.session, records)
         # Exchanges both sides vouch for: a receipt owed to the peer, sent after commit.
         self.receipts_owed = owe_receipts(self.session, events, size - len(events))
 
@@ -510,7 +633,7 @@ def _by_pid(kind: type[ProcessRow]) -> Any:
 
 @functools.cache
 def _by_peer_sql(table: str, dialect: str, paramstyle: str) -> str:
-    mark = MARK[paramstyle]
+    mark = driver.MARK[paramstyle]
     return (
         f"SELECT id FROM {table} WHERE role = {mark} AND counterparty_did = {mark}"
         f" AND peer_pid = {mark}" + (" FOR UPDATE" if dialect == "postgresql" else "")

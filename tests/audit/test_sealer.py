@@ -24,6 +24,7 @@ def deferred(migrated_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Ite
     engine = build_engine(migrated_database_url)
     s = Store(engine)
     s.defer_seal = True
+    s.seal_later = False  # PostgreSQL's way entirely: proofs served up to the sealed size
     monkeypatch.setattr(store_module, "append_if_free", lambda *_: None)
     yield s
     s.dispose()

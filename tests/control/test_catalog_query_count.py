@@ -101,6 +101,7 @@ def test_page_and_dataset_cost_a_fixed_number_of_statements(store: Store, member
             for table in (CatalogAudienceRow, CatalogEntryRow, OfferRow, DatasetRow):
                 tx.session.execute(delete(table))
         _fill(store, count, offers_each)
+        store.caught_up()  # SQLite: the fill's audit entries now, not the sealer's while counting
         service = CatalogService(
             store, own_did=OWN, dsp_base="https://a.example/dsp/2025-1"
         )  # cold caches
