@@ -118,24 +118,32 @@ class ConsentGate:
         decision = self.decision(snapshot)
         return dict(decision.subjects) if decision is not None else {}
 
-    def decision(self, snapshot: TransferSnapshot) -> Decision | None:
-        """Blocking: the store's answer for an access now; None where no consent can cover
-        it. One small read (the consent version) when the kept answer still holds."""
+    def _key(self, snapshot: TransferSnapshot) -> Key | None:
+        """What answers are kept by; None where no consent can cover the access."""
         scope = self.scope(snapshot)
         if not scope.purposes or snapshot.dataset_id is None:
             return None  # an agreement for any purpose: no consent covers it
         purposes = tuple(lineage(p, self._purposes()) for p in sorted(scope.purposes))
-        key: Key = (snapshot.dataset_id, purposes, frozenset(scope.recipients))
-        now = self.clock()
+        return (snapshot.dataset_id, purposes, frozenset(scope.recipients))
+
+    def _holding(self, key: Key, version: int | None, now: datetime) -> Decision | None:
         with self._kept_lock:
             kept = self._kept.get(key)
-        if kept is not None and kept.holds(self.queries.version(), now):
+        return kept if kept is not None and kept.holds(version, now) else None
+
+    def decision(self, snapshot: TransferSnapshot) -> Decision | None:
+        """Blocking: the store's answer for an access now; None where no consent can cover
+        it. One small read (the consent version) when the kept answer still holds."""
+        key = self._key(snapshot)
+        if key is None:
+            return None
+        now = self.clock()
+        kept = self._holding(key, self.queries.version(), now)
+        if kept is not None:
             return kept
+        dataset, purposes, recipients = key
         answer = self.queries.consenting_since(
-            dataset_id=snapshot.dataset_id,
-            purposes=list(purposes),
-            recipients=scope.recipients,
-            now=now,
+            dataset_id=dataset, purposes=list(purposes), recipients=recipients, now=now
         )
         ends = [until for until in answer.subjects.values() if until is not None]
         decision = Decision(
@@ -154,8 +162,18 @@ class ConsentGate:
                     self._kept.popitem(last=False)
         return decision
 
-    async def allowed(self, snapshot: TransferSnapshot) -> Allowed:
-        decision = await anyio.to_thread.run_sync(self.decision, snapshot)
+    async def allowed(self, snapshot: TransferSnapshot, *, version: int | None = None) -> Allowed:
+        """The consenting subjects of an access now. `version`: the consent version read for
+        this access (with its transfer snapshot); while the kept answer holds at it, nothing
+        is read and no worker thread is needed."""
+        decision: Decision | None = None
+        if version is not None:
+            key = self._key(snapshot)
+            if key is None:
+                return Allowed({}, self.clock)
+            decision = self._holding(key, version, self.clock())
+        if decision is None:
+            decision = await anyio.to_thread.run_sync(self.decision, snapshot)
         if decision is None:
             return Allowed({}, self.clock)
         return Allowed(

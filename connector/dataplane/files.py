@@ -54,7 +54,8 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return first, min(last, size - 1)
 
 
-async def open_file(spec: SourceSpec, request: DataRequest) -> Body:
+async def open_file(spec: SourceSpec, request: DataRequest, *, chunk: int = CHUNK) -> Body:
+    """`chunk`: the most one read returns (one chunk is all the file costs in memory)."""
     root = Path(spec.text("path"))
     sub = clean_subpath(request.subpath)
     whole = request.range is None
@@ -80,7 +81,7 @@ async def open_file(spec: SourceSpec, request: DataRequest) -> Body:
         status, first, length = 206, chosen[0], chosen[1] - chosen[0] + 1
         headers["Content-Range"] = f"bytes {chosen[0]}-{chosen[1]}/{size}"
         headers["Content-Length"] = str(length)
-    return Body(_FileChunks(fd, first, length), status=status, headers=headers)
+    return Body(_FileChunks(fd, first, length, chunk), status=status, headers=headers)
 
 
 @functools.lru_cache(maxsize=256)
@@ -168,10 +169,11 @@ class _FileChunks:
     """The bytes [offset, offset + length) of an open file; closing it closes the file, even
     if it was never read (an async generator would leak the descriptor then)."""
 
-    def __init__(self, fd: int, offset: int, length: int) -> None:
+    def __init__(self, fd: int, offset: int, length: int, chunk: int = CHUNK) -> None:
         self._fd: int | None = fd
         self._offset = offset
         self._end = offset + length
+        self._chunk = chunk
 
     def __aiter__(self) -> _FileChunks:
         return self
@@ -181,7 +183,7 @@ class _FileChunks:
         if fd is None or self._offset >= self._end:
             await self.aclose()
             raise StopAsyncIteration
-        size = min(CHUNK, self._end - self._offset)
+        size = min(self._chunk, self._end - self._offset)
         chunk = await anyio.to_thread.run_sync(os.pread, fd, size, self._offset)
         if not chunk:  # the file shrank under us: end short, the client sees the length
             await self.aclose()

@@ -234,7 +234,7 @@ class DataPlane:
             if snapshot is not None and snapshot.role == Role.PROVIDER:
                 self._refused(snapshot, claims.consumer_did, exc)
             raise
-        return Access(claims, snapshot, now)
+        return Access(claims, snapshot, now, consent_version=snapshot.consent_version)
 
     def _refused(self, snapshot: TransferSnapshot, consumer: str, exc: Exception) -> None:
         record = record_event(

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, case, literal_column, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col
 
 from connector.errors import StoreError
 from connector.store.audit_records import record_event
-from connector.store.consent_tables import PersonalDatasetRow
+from connector.store.consent_tables import ConsentVersionRow, PersonalDatasetRow
 from connector.store.dataplane_tables import (
     AgreementUsageRow,
     DataCredentialRow,
@@ -54,6 +54,8 @@ class TransferSnapshot:
     last_access_at: datetime | None = None  # for its `timeInterval`
     subject_field: str | None = None
     """Set for personal data: the field linking a row to its data subject (consent.py)."""
+    consent_version: int | None = None
+    """For personal data: the consent version, read in the same statement (consent.py)."""
 
 
 def _aware(value: Any) -> datetime | None:
@@ -75,6 +77,17 @@ class DataPlaneQueries:
     def __init__(self, store: Store) -> None:
         self.store = store
         engine = store.engine
+        # Read for personal data only: an access of it then needs no statement of its own to
+        # know whether the consent gate's kept answer still holds.
+        consent_version = case(
+            (
+                col(PersonalDatasetRow.subject_field).is_not(None),
+                select(col(ConsentVersionRow.value))
+                .where(col(ConsentVersionRow.id) == literal_column("1"))  # not a parameter
+                .scalar_subquery(),
+            ),
+            else_=None,
+        )
         statement = (
             select(
                 col(TransferRow.id),
@@ -93,6 +106,7 @@ class DataPlaneQueries:
                 col(AgreementRow.signed_at),
                 col(AgreementUsageRow.last_access_at),
                 col(PersonalDatasetRow.subject_field),
+                consent_version,
             )
             .select_from(TransferRow)
             .outerjoin(AgreementRow, col(AgreementRow.id) == col(TransferRow.agreement_id))
@@ -152,6 +166,7 @@ class DataPlaneQueries:
             agreed_at=_aware(row[13]),
             last_access_at=_aware(row[14]),
             subject_field=row[15],
+            consent_version=None if row[16] is None else int(row[16]),
         )
 
     # -- grants (provider) ------------------------------------------------------------------

@@ -17,7 +17,7 @@ import pytest
 
 from connector.clock import ManualClock
 from connector.demo.localspace import LocalDataspace
-from tests.dataplane.conftest import agree
+from tests.dataplane.conftest import agree, start_pull
 
 from .conftest import EVACUATION, consent_offer, give, personal_pull, withdraw
 
@@ -85,6 +85,28 @@ async def test_withdrawal_between_two_reads_removes_the_row(
     assert subjects(kind, second.content) == ["r-001"]
     await withdraw(space, one["id"])
     assert subjects(kind, (await pull.get()).content) == []
+
+
+async def test_the_transfer_snapshot_carries_the_consent_version(
+    space: LocalDataspace, tmp_path: Path
+) -> None:
+    """Read in the snapshot's statement for personal data only (an access of it needs no
+    statement of its own while the kept answer holds), and grown by every change."""
+    pull = await personal_pull(space, write_source(tmp_path, "csv"))
+    plane = space["provider"].connector.dataplane
+    before = plane.queries.snapshot(pull.provider_id)
+    assert before is not None and before.consent_version is not None
+    assert before.consent_version == plane.consent.queries.version()
+    await give(space, "r-001")
+    after = plane.queries.snapshot(pull.provider_id)
+    assert after is not None and after.consent_version is not None
+    assert after.consent_version > before.consent_version
+    assert subjects("csv", (await pull.get()).content) == ["r-001"]
+    path = tmp_path / "plain.csv"
+    path.write_text("a,b\n1,2\n")
+    plain = await start_pull(space, {"type": "file", "path": str(path)})
+    snapshot = plane.queries.snapshot(plain.provider_id)
+    assert snapshot is not None and snapshot.consent_version is None
 
 
 async def test_purpose_and_validity_are_checked_at_each_access(

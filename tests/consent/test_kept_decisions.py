@@ -161,3 +161,29 @@ async def test_a_kept_answer_ends_each_cover_on_time(
     allowed = await plane.allowed(SNAPSHOT)
     assert allowed.fixed() == {"r-1"}
     assert "r-2" not in allowed
+
+
+@pytest.mark.anyio
+async def test_the_version_read_with_the_snapshot_spares_the_store(
+    two: tuple[ConsentQueries, ConsentQueries], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pull hands the gate the consent version its transfer snapshot was read with: while
+    the kept answer holds at it, the store is not read at all; any other version reads the
+    store again, so a change in another process is seen by the next access."""
+    here, there = two
+    clock = ManualClock(T0 + timedelta(seconds=1))
+    plane = gate(here, clock)
+    give(there, 1)
+    give(there, 2)
+    assert (await plane.allowed(SNAPSHOT)).fixed() == {"r-1", "r-2"}
+    version = there.version()
+    assert version is not None
+    with monkeypatch.context() as patched:
+        for name in ("version", "consenting_since"):
+            patched.setattr(here, name, lambda **_: pytest.fail("the store was read"))
+        assert (await plane.allowed(SNAPSHOT, version=version)).fixed() == {"r-1", "r-2"}
+    event = StatusEvent(ConsentStatus.WITHDRAWN, T0 + timedelta(seconds=1), "r-1")
+    there.change("urn:uuid:1", event, sign, direction="local")
+    assert (await plane.allowed(SNAPSHOT, version=there.version())).fixed() == {"r-2"}
+    # a version older than the kept answer's is never taken for it either
+    assert (await plane.allowed(SNAPSHOT, version=version)).fixed() == {"r-2"}
