@@ -12,8 +12,12 @@ A filter wraps a source's chunks and yields the rows whose subject field names a
   (`raw_decode`), without holding more than one chunk and one element.
 
 Memory stays bounded by the source's chunk size plus one row (at most `MAX_ROW` bytes): no
-whole payload is ever held. A row without the subject field, or one that cannot be read, is
-not released; a source that is not one of these formats is refused before any byte leaves.
+whole payload is ever held. A row without the subject field, or one whose subject cannot be
+read, is not released; a source that is not one of these formats is refused before any byte
+leaves. NDJSON's fast path reads a line's subject from its first key and checks that the line
+names the field once and holds no escape; the rest of such a line goes out as the source
+wrote it, unparsed (a line the decoder would refuse for a flaw after its subject is released
+if that subject consents, where the slow path would drop it).
 """
 
 from __future__ import annotations
