@@ -153,7 +153,9 @@ class Store:
         # transition half as much again as the transition itself (benchmarks/audit.py).
         # Reads that must see every event seal first (`caught_up`).
         self.seal_later = engine.dialect.name == "sqlite"
-        self.seal_delay = 0.005
+        # 20 ms: batches of ~10-15 entries under load (5 ms made 2-6, and a transition +24 %
+        # instead of +10-18 %); entries stay prompt where it matters, since reads seal first.
+        self.seal_delay = 0.02
         self._sealing = threading.Lock()  # one sealer per process; processes queue on the head
         self._unsealed = threading.Event()  # this process committed pending rows since a seal
         self._unsealed_since = 0.0  # time.monotonic() of the first of them
