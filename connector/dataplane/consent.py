@@ -80,11 +80,17 @@ class LiveSubjects(Allowed):
         super().__init__(subjects, clock)
         self.snapshot = snapshot
         self.scope = scope
-        self.generation = 0  # bumped by every removal, so a re-read begun before is dropped
+        # Bumped by every change made here (a removal, an addition), so a re-read begun
+        # before it is dropped: it would put back a withdrawn subject, or drop one just added.
+        self.generation = 0
 
     def discard(self, subject: str) -> None:
         self.generation += 1
         super().discard(subject)
+
+    def add(self, subject: str, until: datetime | None) -> None:
+        self.generation += 1
+        self.subjects[subject] = until
 
 
 class ConsentGate:
@@ -211,8 +217,9 @@ class ConsentGate:
             if withdrawn:
                 live.discard(record.subject)
             elif record.covers(live.scope, now, self._purposes()):
-                live.subjects[record.subject] = _later(
-                    live.subjects.get(record.subject, now), record.valid_until
+                live.add(
+                    record.subject,
+                    _later(live.subjects.get(record.subject, now), record.valid_until),
                 )
         task = asyncio.ensure_future(self.refresh())
         task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)

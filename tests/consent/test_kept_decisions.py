@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
-from connector.clock import ManualClock
-from connector.dataplane.consent import ConsentGate
+from connector.clock import ManualClock, system_clock
+from connector.dataplane.consent import ConsentGate, LiveSubjects
 from connector.identity.keys import SigningKey
 from connector.identity.receipts import sign_receipt
 from connector.store.consent_queries import ConsentQueries
@@ -187,3 +187,16 @@ async def test_the_version_read_with_the_snapshot_spares_the_store(
     assert (await plane.allowed(SNAPSHOT, version=there.version())).fixed() == {"r-2"}
     # a version older than the kept answer's is never taken for it either
     assert (await plane.allowed(SNAPSHOT, version=version)).fixed() == {"r-2"}
+
+
+def test_a_subject_added_to_a_live_set_makes_a_reread_begun_before_stale() -> None:
+    """`ConsentGate.refresh` keeps a re-read only if the set did not change meanwhile: a
+    consent given while an older re-read was on its way must not be dropped by it (a live
+    stream then stopped carrying a subject who had just consented again)."""
+    live = LiveSubjects(cast(Any, None), cast(Any, None), {"r-001": None}, system_clock)
+    begun = live.generation
+    live.add("r-002", None)
+    assert live.generation != begun and "r-002" in live
+    begun = live.generation
+    live.discard("r-001")
+    assert live.generation != begun and "r-001" not in live
