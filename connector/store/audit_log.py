@@ -333,31 +333,37 @@ class Checkpointed:
     created_at: datetime
 
 
-def _nodes(session: Session, keys: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    if not keys:
-        return {}
-    by_level: dict[int, list[int]] = {}
-    for level, idx in sorted(keys):
-        by_level.setdefault(level, []).append(idx)
+def _nodes_where(mark: str, keys: set[tuple[int, int]]) -> tuple[str, list[int]]:
     # One (level = ? AND idx IN (...)) term per level, not a row-value IN: SQLite answers those
     # from the primary key, where `(level, idx) IN (...)` scanned the whole table. Written as
     # text for the driver: building the expression cost more than running it (a proof's
     # profile), and a proof's shape varies too much for SQLAlchemy's statement cache.
-    connection = session.connection()
-    mark = driver.MARK[connection.dialect.paramstyle]
+    by_level: dict[int, list[int]] = {}
+    for level, idx in sorted(keys):
+        by_level.setdefault(level, []).append(idx)
     terms: list[str] = []
     params: list[int] = []
     for level, idxs in by_level.items():
         terms.append(f"(level = {mark} AND idx IN ({', '.join([mark] * len(idxs))}))")
         params += [level, *idxs]
-    rows = connection.exec_driver_sql(
-        "SELECT level, idx, hash FROM audit_node WHERE " + " OR ".join(terms), tuple(params)
-    ).all()
+    return " OR ".join(terms), params
+
+
+def _found(rows: Sequence[Any], keys: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
     found = {(int(r[0]), int(r[1])): bytes(r[2]) for r in rows}
     missing = keys - found.keys()
     if missing:
         raise StoreError(f"audit tree nodes missing: {sorted(missing)[:5]}")
     return found
+
+
+def _nodes(session: Session, keys: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    if not keys:
+        return {}
+    connection = session.connection()
+    where, params = _nodes_where(driver.MARK[connection.dialect.paramstyle], keys)
+    sql = "SELECT level, idx, hash FROM audit_node WHERE " + where
+    return _found(connection.exec_driver_sql(sql, tuple(params)).all(), keys)
 
 
 def _hashes_of(session: Session, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
@@ -380,10 +386,7 @@ class AuditQueries:
             return _size(tx.session)
 
     def root(self, size: int) -> bytes:
-        self.store.caught_up()
-        with self.store.transaction() as tx:
-            _check_size(tx.session, size)
-            return _root(tx.session, size)
+        return EMPTY_ROOT if size == 0 else self._proof(size, [(0, size)])[0]
 
     def entries(self, start: int, limit: int) -> list[StoredEntry]:
         self.store.caught_up()
@@ -403,18 +406,28 @@ class AuditQueries:
             return _size(session), _entries(session, start, limit)
 
     def inclusion_proof(self, seq: int, size: int) -> list[bytes]:
-        self.store.caught_up()
-        with self.store.transaction() as tx:
-            _check_size(tx.session, size)
-            return _hashes_of(tx.session, inclusion_ranges(seq, size))
+        return self._proof(size, inclusion_ranges(seq, size))
 
     def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        return self._proof(new, [] if old == new else consistency_ranges(old, new))
+
+    def _proof(self, size: int, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+        """The roots of `ranges` in the tree of `size` (checked against the log's), from one
+        statement: head and nodes in one snapshot, one round trip (PostgreSQL: a third of
+        BEGIN, two SELECTs, COMMIT; proofs had a p95 over 2 ms)."""
         self.store.caught_up()
-        with self.store.transaction() as tx:
-            _check_size(tx.session, new)
-            if old == new:
-                return []
-            return _hashes_of(tx.session, consistency_ranges(old, new))
+        parts = [perfect_subtrees(a, b) for a, b in ranges]
+        keys = {key for part in parts for key in part}
+        sql = f"SELECT -1, size, NULL FROM audit_head WHERE id = {HEAD_ID}"
+        params: list[int] = []
+        if keys:
+            where, params = _nodes_where(self.store.mark, keys)
+            sql += " UNION ALL SELECT level, idx, hash FROM audit_node WHERE " + where
+        rows = self.store.read(sql, params)
+        current = next((int(r[1]) for r in rows if int(r[0]) == -1), 0)
+        _check_size_against(current, size)
+        nodes = _found([r for r in rows if int(r[0]) != -1], keys)
+        return [fold([nodes[key] for key in part]) for part in parts]
 
     # -- checkpoints ---------------------------------------------------------------------------
 
@@ -520,8 +533,7 @@ def _size(session: Session) -> int:
     return int(value or 0)
 
 
-def _check_size(session: Session, size: int) -> None:
-    current = _size(session)
+def _check_size_against(current: int, size: int) -> None:
     if not 0 <= size <= current:
         raise ProofError(
             f"the log has {current} entries; there is no tree of size {size}",

@@ -114,6 +114,7 @@ class Store:
         # own threads on a lock hands the database over at once instead. PostgreSQL has row
         # locks and needs no such thing.
         self.inline = engine.dialect.name == "sqlite"  # see call()
+        self.mark = driver.MARK[engine.dialect.paramstyle]  # the driver's parameter marker
         self._writer: threading.Lock | contextlib.nullcontext[None] = (
             threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         )
@@ -125,8 +126,8 @@ class Store:
             engine.dialect
         ) or (lambda value: value)
         # PostgreSQL: the one statement is its own transaction (autocommit), so a token costs
-        # one round trip, not three (BEGIN, INSERT, COMMIT).
-        self._remember_engine = (
+        # one round trip, not three (BEGIN, INSERT, COMMIT); `read` likewise.
+        self._autocommit = (
             engine.execution_options(isolation_level="AUTOCOMMIT")
             if engine.dialect.name == "postgresql"
             else None
@@ -321,11 +322,41 @@ class Store:
         values = {"issuer": issuer, "jti": jti, "expires_at": expires_at}
         self._check_open()
         try:
-            if self._remember_engine is not None:
-                with self._remember_engine.connect() as connection:
+            if self._autocommit is not None:
+                with self._autocommit.connect() as connection:
                     return connection.execute(self._remember, values).first() is not None
             with self._writer:
                 return self._remember_sqlite(issuer, jti, expires_at)
+        except SQLAlchemyError as exc:
+            raise database_failure(exc) from exc
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """The rows of one read-only statement (markers as `driver.MARK`), in a snapshot of its
+        own and no transaction of ours: on PostgreSQL in autocommit, one round trip instead of
+        BEGIN, SELECT, COMMIT; on SQLite on the pooled connection in autocommit, as a WAL reader
+        (no BEGIN IMMEDIATE, no writer lock). A proof's reads are one such statement each."""
+        self._check_open()
+        try:
+            if self._autocommit is not None:
+                with self._autocommit.connect() as connection:
+                    return list(connection.exec_driver_sql(sql, tuple(params)).all())
+            raw = self.engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                try:
+                    return list(cursor.execute(sql, tuple(params)).fetchall())
+                except self.engine.dialect.loaded_dbapi.Error as exc:
+                    raise DBAPIError.instance(
+                        sql,
+                        None,
+                        exc,
+                        self.engine.dialect.loaded_dbapi.Error,
+                        dialect=self.engine.dialect,
+                    ) from exc
+                finally:
+                    cursor.close()
+            finally:
+                raw.close()
         except SQLAlchemyError as exc:
             raise database_failure(exc) from exc
 
