@@ -222,11 +222,11 @@ def transitions(store: Store, count: int) -> tuple[float, float]:
     see the same machine. The transition is a transfer start as the connector makes it: the
     process row is read, its state changed, its event written. Auditing is everything the log
     adds to that: the entry (head lock, entry and node rows, head update) and the receipt owed
-    to the peer for a started transfer; off skips both. On SQLite the transition writes its
-    entry's body as a pending row and the store's sealer thread writes the rest a few ms
-    later, batched: "on" runs that thread as the connector does and, each round, ends with
-    the seal of whatever is still pending, timed, so every entry (and receipt) of the round
-    is in the log when its clock stops."""
+    to the peer for a started transfer; off skips both. The transition writes a pending row
+    for its entry and the store's sealer writes the rest a few ms later, batched: "on" runs
+    it as the connector does and, each round, ends with the seal of whatever is still
+    pending, timed, so every entry (and receipt) of the round is in the log when its clock
+    stops."""
     from connector.store import store as store_module
     from connector.store.tables import TransferRow
 
@@ -247,8 +247,7 @@ def transitions(store: Store, count: int) -> tuple[float, float]:
             )
         )
     appender, receipts = store_module.append_to_audit_log, store_module.owe_receipts
-    deferred = store.defer_seal  # PostgreSQL: entries sealed after the commit; off: neither
-    later = store.seal_later  # SQLite: entries sealed by the sealer thread; off: neither
+    later = store.seal_later  # entries sealed by the sealer thread (and SQLite's next commit)
 
     def one(i: int) -> None:
         with store.transaction() as tx:
@@ -278,7 +277,6 @@ def transitions(store: Store, count: int) -> tuple[float, float]:
         for mode, times in (("on", on), ("off", off)):
             store_module.append_to_audit_log = appender if mode == "on" else _no_log  # type: ignore[assignment]
             store_module.owe_receipts = receipts if mode == "on" else _no_receipts  # type: ignore[assignment]
-            store.defer_seal = deferred and mode == "on"
             store.seal_later = later and mode == "on"
             started = time.perf_counter()
             for i in range(count // rounds):
@@ -287,7 +285,7 @@ def transitions(store: Store, count: int) -> tuple[float, float]:
                 store.seal_pending()  # the round's last entries: counted, not left behind
             times.append(time.perf_counter() - started)
     store_module.append_to_audit_log, store_module.owe_receipts = appender, receipts
-    store.defer_seal, store.seal_later = deferred, later
+    store.seal_later = later
     per = count // rounds * rounds
     return sum(on) / per * 1000, sum(off) / per * 1000
 

@@ -1,25 +1,25 @@
 """The audit log's SQL: appending entries with tree maintenance, and the reads proofs need.
 
-On SQLite the transaction that writes events leaves a pending row per event (its entry's
-canonical body, see `pending_body`), and `seal_pending` appends them in batches, inside a later
-transaction or the store's sealer thread (`Store.seal_delay`, store.py): fewer rows and tables
-in every commit. On PostgreSQL that transaction appends itself when the single `audit_head`
-row's lock is free
-(`append_if_free`: SKIP LOCKED, so it never waits for another transaction's commit); when
-another transaction holds it, it leaves a pending row per event instead, and `seal_pending`
-appends them right after its commit, in batches, under the head lock. Commits of several
-processes therefore never queue behind each other's WAL flush for the lock. Either way the
+The transaction that writes events leaves a pending row per event, and `seal_pending` appends
+them in batches a few ms later (`Store.seal_delay`, store.py): fewer rows and tables in every
+business commit, and on PostgreSQL no business commit ever waits for the log's head lock (held
+across another process's WAL flush, it made every commit queue behind the one before). On
+SQLite the pending row carries its entry's canonical body (`pending_body`), and the batch is
+sealed by the next transaction (which holds the one write lock anyway) or the store's sealer
+thread. On PostgreSQL it names only its event, written in the events' own INSERT
+(`PG_PENDING_WITH_EVENTS`), and the sealer thread makes the entries from the event rows. The
 sequence stays gap-free (numbers are given only under the head lock, in the transaction that
-writes the entries, so a rollback takes its numbers with it) and proofs are served up to the
-sealed size."""
+writes the entries, so a rollback takes its numbers with it), and every committed event gets
+exactly one entry: its pending row commits with it, and leaves only with the entry."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from sqlalchemy import and_, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -49,7 +49,6 @@ from connector.store.audit_tables import (
     AuditNodeRow,
     AuditPendingRow,
 )
-from connector.store.exchange_queries import pg_owed_clause, write_owed
 from connector.store.tables import EventRow
 
 if TYPE_CHECKING:  # store.py calls `append`; only the type flows the other way
@@ -60,17 +59,15 @@ __all__ = [
     "Checkpointed",
     "PendingEvent",
     "StoredEntry",
+    "PG_PENDING_WITH_EVENTS",
     "append",
-    "append_if_free",
+    "entry_for",
     "pending_body",
     "seal_pending",
 ]
 
 EntryFor = Callable[[int], Entry]  # the entry to write, given the sequence number it gets
 BodyFor = Callable[[int], bytes]  # its canonical bytes, likewise
-# The receipts owed for the entries appended (exchange_queries.receipts_owed), given the
-# sequence number of the first: written with them.
-OwedFor = Callable[[int], Sequence[tuple[int, str, int]]]
 
 _ENTRY_TABLE = SQLModel.metadata.tables[AuditEntryRow.__tablename__]
 _NODE_TABLE = SQLModel.metadata.tables[AuditNodeRow.__tablename__]
@@ -82,14 +79,6 @@ _INSERT_NODES_SQL = "INSERT INTO audit_node (level, idx, hash) VALUES ({}, {}, {
 # of what auditing adds to one state transition (benchmarks/audit.py profile).
 _HEAD_SQL = f"SELECT size, frontier FROM audit_head WHERE id = {HEAD_ID}"
 _LOCK_SUFFIX = {"postgresql": " FOR UPDATE"}  # SQLite: the write transaction is the lock
-# PostgreSQL, in the business transaction: the head only if no one holds it, and whether
-# committed events wait for the sealer (a crashed process's, say), to seal after this commit.
-# (SQLite, where tests force the deferral: the write transaction holds the lock already.)
-_TRY_HEAD_SQL = (
-    "SELECT size, frontier, EXISTS (SELECT 1 FROM audit_pending)"
-    f" FROM audit_head WHERE id = {HEAD_ID}"
-)
-_SKIP_LOCKED = {"postgresql": " FOR UPDATE SKIP LOCKED"}
 # SQLite, under the write lock the seal holds: the rows read are all those up to the last one.
 _DELETE_PENDING_SQL = "DELETE FROM audit_pending WHERE event_seq <= {}"
 _UPDATE_HEAD_SQL = f"UPDATE audit_head SET size = {{}}, frontier = {{}} WHERE id = {HEAD_ID}"
@@ -114,15 +103,14 @@ _WRITE_PG_ARRAYS_SQL = (
 )
 
 
-def _write_pg_few_sql(entries: int, nodes: int, sealed: bool, owed: int) -> str:
+@functools.lru_cache(maxsize=256)
+def _write_pg_few_sql(entries: int, nodes: int, sealed: bool) -> str:
     def rows(n: int) -> str:
         return "VALUES " + ", ".join(["(%s, %s, %s)"] * n)
 
     parts = [_PG_ENTRIES.format(rows(entries)), _PG_NODES.format(rows(nodes))]
     if sealed:
         parts.append(_PG_SEALED)
-    if owed:
-        parts.append(pg_owed_clause(owed))
     return "WITH " + ", ".join(parts) + " " + _PG_HEAD
 
 
@@ -168,24 +156,6 @@ def append(session: Session, records: Sequence[tuple[int, EntryFor]]) -> int:
     return _append(session, [(e, _canonical_of(make)) for e, make in records])
 
 
-def append_if_free(
-    session: Session, records: Sequence[tuple[int, EntryFor]], owed_for: OwedFor | None = None
-) -> tuple[int, bool] | None:
-    """PostgreSQL: `append`, if the head's lock can be had without waiting, with the receipts
-    `owed_for` names; returns the new size and whether other committed events wait for the
-    sealer. None: another transaction holds the head (or it has no row yet): nothing is
-    written, the caller leaves the entries to the sealer."""
-    connection = session.connection()
-    query = _TRY_HEAD_SQL + _SKIP_LOCKED.get(connection.dialect.name, "")
-    head = connection.exec_driver_sql(query).first()
-    if head is None:
-        return None
-    frontier = _frontier(int(head[0]), bytes(head[1]))
-    bodies = [(e, _canonical_of(make)) for e, make in records]
-    size = _append(session, bodies, frontier, owed_for=owed_for)
-    return size, bool(head[2])
-
-
 def _canonical_of(make: EntryFor) -> BodyFor:
     return lambda seq: make(seq).canonical()
 
@@ -195,12 +165,9 @@ def _append(
     records: Sequence[tuple[int, BodyFor]],
     frontier: Frontier | None = None,
     sealed: Sequence[int] = (),
-    owed_for: OwedFor | None = None,
 ) -> int:
-    """Write the entries (and delete the pending rows of `sealed`, which they replace, and
-    queue the receipts `owed_for` names)."""
+    """Write the entries (and delete the pending rows of `sealed`, which they replace)."""
     frontier = frontier or _lock_head(session)
-    first = frontier.size
     entries: list[tuple[int, int, str]] = []
     nodes: list[tuple[int, int, bytes]] = []
     for event_seq, body_for in records:
@@ -210,23 +177,20 @@ def _append(
         nodes += frontier.append(leaf_hash(body))
     if not entries:
         return frontier.size
-    owed = owed_for(first) if owed_for is not None else ()
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         head = (frontier.size, _pack(frontier.hashes))
         if len(entries) <= _PG_FEW:
-            sql = _write_pg_few_sql(len(entries), len(nodes), bool(sealed), len(owed))
+            sql = _write_pg_few_sql(len(entries), len(nodes), bool(sealed))
             values: list[Any] = [v for row in entries for v in row]
             values += [v for row in nodes for v in row]
             values += [list(sealed)] if sealed else []
-            values += [v for row in owed for v in row]
             connection.exec_driver_sql(sql, (*values, *head))
             return frontier.size
         seqs, event_seqs, bodies = zip(*entries, strict=True)
         levels, idxs, hashes = zip(*nodes, strict=True)
         columns = (seqs, event_seqs, bodies, levels, idxs, hashes, sealed)
         connection.exec_driver_sql(_WRITE_PG_ARRAYS_SQL, (*map(list, columns), *head))
-        write_owed(session, owed)
         return frontier.size
     # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing
     # cost more than the inserts themselves (benchmarks/audit.py profile). The entries still
@@ -241,27 +205,81 @@ def _append(
         cursor.execute(_UPDATE_HEAD_SQL.format(*marks[:2]), head)
         if sealed:
             cursor.execute(_DELETE_PENDING_SQL.format(marks[0]), (max(sealed),))
-    write_owed(session, owed)
     return frontier.size
 
 
 # -- the sealer ------------------------------------------------------------------------------------
 #
-# On PostgreSQL a row lock is held until commit, and a commit waits for the WAL flush: waiting
-# for the head lock in the business transaction made every commit of every process queue
-# behind the previous one's flush. So a business transaction that finds the head locked
-# (`append_if_free`) only writes an `audit_pending` row per event (the entry's canonical body,
-# with sequence number 0); the sealer, right after that commit, waits for the lock and seals
-# whatever is pending, from every process, in one batch. The sequence stays gap-free (numbers
-# are given only under the lock, in the transaction that writes the entries) and every
-# committed event gets exactly one entry: its pending row commits with it, and leaves only
-# with the entry (`audit_entry.event_seq` is unique besides).
-#
-# SQLite takes the same way for every transaction, to keep its commits small; there the batch
-# is sealed a few ms later, in the first transaction after that (which holds the database's one
-# write lock anyway) or by the sealer thread (`Store.seal_delay`).
+# A business transaction writes an `audit_pending` row per event; the sealer takes the head
+# lock in a transaction of its own and seals whatever is pending, from every process, in one
+# batch (see the module's docstring for when). `audit_entry.event_seq` is unique besides.
 
 _SEQ_ZERO = b',"seq":0,"subject":'
+# PostgreSQL: the pending rows of events in the INSERT that writes them (the `written` rows of
+# `driver.insert_rows`), one statement for both. The empty body: made from the event row.
+PG_PENDING_WITH_EVENTS = (
+    "INSERT INTO audit_pending (event_seq, body) SELECT seq, '' FROM written RETURNING event_seq"
+)
+FROM_EVENT = ""  # a pending row's body when the sealer makes the entry from the event row
+
+
+class EventFields(Protocol):
+    """What an entry records of an event: an `EventRow`, or a `PendingEvent`."""
+
+    @property
+    def seq(self) -> int | None: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def process(self) -> str: ...
+    @property
+    def process_id(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def direction(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def from_state(self) -> str | None: ...
+    @property
+    def to_state(self) -> str: ...
+    @property
+    def peer_did(self) -> str: ...
+    @property
+    def detail(self) -> Any: ...
+
+
+def entry_for(row: EventFields) -> EntryFor:
+    """The entry that records `row`, given its sequence number."""
+
+    def entry(seq: int) -> Entry:
+        if row.direction == RECORD:  # not a state change: see connector.store.audit_records
+            return Entry.for_record(
+                seq,
+                event_seq=row.seq or 0,
+                at=row.at,
+                kind=f"{row.process}.{row.message}",
+                subject=row.process_id,
+                peer_did=row.peer_did,
+                detail=row.detail,
+            )
+        return Entry.for_event(
+            seq,
+            event_seq=row.seq or 0,
+            at=row.at,
+            process=row.process,
+            process_id=row.process_id,
+            role=row.role,
+            direction=row.direction,
+            message=row.message,
+            from_state=row.from_state,
+            to_state=row.to_state,
+            peer_did=row.peer_did,
+            detail=row.detail,
+        )
+
+    return entry
 
 
 def pending_body(entry: Entry) -> str:
@@ -282,24 +300,31 @@ def _numbered(template: bytes) -> BodyFor:
 
 
 class PendingEvent(NamedTuple):
-    """A pending row's event, as much of it as the receipts owed for it need to know (see
+    """A pending row's event: what its entry records, and the receipts owed for it need (see
     exchange_queries.owe_receipts)."""
 
     seq: int
+    at: datetime
     process: str
     process_id: str
+    role: str
     direction: str
+    message: str
     from_state: str | None
     to_state: str
+    peer_did: str
+    detail: Any
 
 
 # Pending rows with their events, in one read, on the driver's cursor: through the ORM this
 # read cost as much as the rest of a seal of one, and SQLAlchemy's text still a third.
 _PENDING_SQL = (
-    "SELECT p.event_seq, p.body, e.process, e.process_id, e.direction, e.from_state,"
-    " e.to_state FROM audit_pending p JOIN event e ON e.seq = p.event_seq"
-    " ORDER BY p.event_seq LIMIT {}"
+    "SELECT p.event_seq, p.body, e.at, e.process, e.process_id, e.role, e.direction,"
+    " e.message, e.from_state, e.to_state, e.peer_did, e.detail"
+    " FROM audit_pending p JOIN event e ON e.seq = p.event_seq ORDER BY p.event_seq LIMIT {}"
 )
+_EVENT_TABLE = SQLModel.metadata.tables[EventRow.__tablename__]
+_CONVERTED = (_EVENT_TABLE.c.at, _EVENT_TABLE.c.detail)  # as the driver returns them: raw
 
 
 def seal_pending(session: Session, limit: int) -> tuple[list[PendingEvent], int]:
@@ -307,13 +332,22 @@ def seal_pending(session: Session, limit: int) -> tuple[list[PendingEvent], int]
     sequence number of the first (nothing pending: an empty list)."""
     frontier = _lock_head(session)  # first: the lock orders the sealers of every process
     first = frontier.size
-    sql = _PENDING_SQL.format(driver.MARK[session.connection().dialect.paramstyle])
+    dialect = session.connection().dialect
+    sql = _PENDING_SQL.format(driver.MARK[dialect.paramstyle])
     with driver.cursor(session) as cursor:
         rows = cursor.execute(sql, (limit,)).fetchall()
     if not rows:
         return [], first
-    events = [PendingEvent(int(r[0]), *r[2:]) for r in rows]
-    bodies = [(int(r[0]), _numbered(r[1].encode())) for r in rows]
+    events: list[PendingEvent] = []
+    bodies: list[tuple[int, BodyFor]] = []
+    for r in rows:
+        at, detail = driver.processed(dialect, _CONVERTED, (r[2], r[11]))
+        event = PendingEvent(int(r[0]), at, r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], detail)
+        events.append(event)
+        if r[1] == FROM_EVENT:
+            bodies.append((event.seq, _canonical_of(entry_for(event))))
+        else:
+            bodies.append((event.seq, _numbered(r[1].encode())))
     _append(session, bodies, frontier, [e.seq for e in events])
     return events, first
 

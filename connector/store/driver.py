@@ -74,16 +74,21 @@ def insert_rows(
     rows: list[tuple[Any, ...]],
     *,
     returning: str | None = None,
+    then: str | None = None,
 ) -> list[Any]:
     """INSERT `rows` as one multi-row statement through SQLAlchemy's driver-level execution
     (so its events, the crash suite's and the tests' statement counts, still see it); with
-    `returning`, that column's values of the rows written, in ascending order."""
+    `returning`, that column's values of the rows written, in ascending order. PostgreSQL:
+    `then`, a statement on those values as the table `written` (returning them in turn), runs
+    in the same statement (a data-modifying WITH)."""
     if not rows:
         return []
     connection = session.connection()
     statement, processors = _plan_values(
         connection.dialect, table, tuple(columns), len(rows), returning
     )
+    if then is not None:
+        statement = f"WITH written AS ({statement}) {then}"
     converted = [(i, p) for i, p in enumerate(processors) if p is not None]
     values: list[Any] = []
     for row in rows:

@@ -31,7 +31,6 @@ __all__ = [
     "ExchangeQueries",
     "Owed",
     "owe_receipts",
-    "pg_owed_clause",
     "receipts_owed",
     "write_owed",
 ]
@@ -43,10 +42,6 @@ _OWE_COLUMNS = (
 )
 _OWE_SQL = (
     _OWE_COLUMNS + " SELECT {}, peer_did, {}, 'pending', 0, at, at, at FROM event WHERE seq = {}"
-)
-_OWE_PG = (
-    _OWE_COLUMNS + " SELECT v.e, ev.peer_did, v.a, 'pending', 0, ev.at, ev.at, ev.at"
-    " FROM (VALUES {}) AS v (e, a, s) JOIN event ev ON ev.seq = v.s"
 )
 _PROCESSES: dict[str, Any] = {
     "negotiation": NegotiationRow,
@@ -109,13 +104,6 @@ def write_owed(session: Session, owed: Sequence[tuple[int, str, int]]) -> None:
         mark = driver.MARK[session.connection().dialect.paramstyle]
         with driver.cursor(session) as raw:
             raw.executemany(_OWE_SQL.format(mark, mark, mark), owed)
-
-
-def pg_owed_clause(count: int) -> str:
-    """PostgreSQL: `write_owed` of `count` receipts as a WITH clause, for the statement that
-    writes their entries (one round trip less per exchange); parameters as `receipts_owed`."""
-    rows = ", ".join(["(%s::bigint, %s::text, %s::bigint)"] * count)
-    return f"owed AS ({_OWE_PG.format(rows)})"
 
 
 def _addresses(session: Session, wanted: set[tuple[Any, str]]) -> dict[tuple[Any, str], str]:

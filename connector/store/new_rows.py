@@ -47,11 +47,13 @@ _PLAIN: tuple[type[Any], ...] = (NegotiationRow, HoldRow, ProcessRulesRow, Event
 _GENERATED = {EventRow: "seq"}  # the key the database numbers
 
 
-def write_new_rows(session: Session) -> list[EventRow]:
+def write_new_rows(session: Session, *, with_events: str | None = None) -> list[EventRow]:
     """Insert the session's new rows of the plain tables; returns the events among them (with
     their sequence numbers), for the audit log. Left to the ORM: everything when the session
     deletes rows (a delete and an insert of one key are the flush's to order), and any row
-    whose key the session holds already or whose attributes are not all set."""
+    whose key the session holds already or whose attributes are not all set. PostgreSQL:
+    `with_events` runs in the events' own statement (`driver.insert_rows`' `then`: the audit
+    log's pending rows)."""
     if session.deleted:
         return []
     by_type: dict[type[Any], list[tuple[int, Any]]] = defaultdict(list)
@@ -63,7 +65,7 @@ def write_new_rows(session: Session) -> list[EventRow]:
     for kind in _PLAIN:
         rows = [row for _, row in sorted(by_type.get(kind, ()), key=lambda pair: pair[0])]
         if rows:
-            _write(session, kind, rows)
+            _write(session, kind, rows, with_events if kind is EventRow else None)
             if kind is EventRow:
                 events = rows
     return events
@@ -82,12 +84,12 @@ def _writable(session: Session, row: Any, kind: type[Any]) -> bool:
     return key not in session.identity_map
 
 
-def _write(session: Session, kind: type[Any], rows: list[Any]) -> None:
+def _write(session: Session, kind: type[Any], rows: list[Any], then: str | None) -> None:
     table: Table = kind.__table__
     generated = _GENERATED.get(kind)
     columns = [c.key for c in table.c if c.key != generated]
     values = [tuple(row.__dict__[name] for name in columns) for row in rows]
-    numbers = driver.insert_rows(session, table, columns, values, returning=generated)
+    numbers = driver.insert_rows(session, table, columns, values, returning=generated, then=then)
     for index, row in enumerate(rows):
         session.expunge(row)
         if generated is not None:

@@ -25,16 +25,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from connector.audit.entries import Entry
 from connector.clock import system_clock
 from connector.errors import Conflict, NotFound, StoreError
 from connector.store import audit_facts, driver
+from connector.store.audit_log import FROM_EVENT, PG_PENDING_WITH_EVENTS, entry_for, pending_body
 from connector.store.audit_log import append as append_to_audit_log
-from connector.store.audit_log import append_if_free, pending_body
 from connector.store.audit_log import seal_pending as seal_audit_pending
 from connector.store.audit_tables import AuditPendingRow
 from connector.store.consent_tables import ConsentGrantRow, ConsentVersionRow
-from connector.store.exchange_queries import owe_receipts, receipts_owed
+from connector.store.exchange_queries import owe_receipts
 from connector.store.failure import database_failure
 from connector.store.new_rows import write_new_rows
 from connector.store.tables import (
@@ -141,19 +140,18 @@ class Store:
         self.receipts_owed: Callable[[], None] = lambda: None
         self.own_did: str | None = None
         self.clock: Callable[[], datetime] = system_clock  # when a recorded fact happened
-        # PostgreSQL: audit entries join the business commit when the log's head lock is free,
-        # and are sealed right after it otherwise, so no commit waits for the lock across
-        # another's WAL flush (audit_log's sealer). SQLite has one writer at a time anyway:
-        # there the entries always join the business commit.
-        self.defer_seal = engine.dialect.name == "postgresql"
-        # SQLite: a transaction writes only its entries' bodies (pending rows, committed with
-        # the events), and what is pending is numbered in one batch `seal_delay` s after the
-        # first such commit: by the first transaction after that moment, before its commit
-        # (no transaction of its own), or by a sealer thread when no transaction comes. The
-        # head, entry, node and receipt rows, written in every business commit, cost a
-        # transition half as much again as the transition itself (benchmarks/audit.py).
-        # Reads that must see every event seal first (`caught_up`).
-        self.seal_later = engine.dialect.name == "sqlite"
+        # A transaction writes only pending rows for its events' entries (committed with the
+        # events), and what is pending is numbered in one batch `seal_delay` s after the first
+        # such commit. SQLite: by the first transaction after that moment, before its commit
+        # (it holds the one write lock anyway), or by a sealer thread when no transaction
+        # comes. PostgreSQL: by the sealer thread, in a transaction of its own, so no business
+        # commit waits for the log's head lock across another's WAL flush. The head, entry,
+        # node and receipt rows, written in every business commit, cost a transition half as
+        # much again as the transition itself (benchmarks/audit.py). Reads that must see every
+        # event seal first (`caught_up`). Off (tests, the benchmark's baseline): entries are
+        # appended in the business transaction.
+        self.seal_later = True
+        self._postgres = engine.dialect.name == "postgresql"
         # 20 ms: batches of ~10-15 entries under load (5 ms made 2-6, and a transition +24 %
         # instead of +10-18 %); entries stay prompt where it matters, since reads seal first.
         self.seal_delay = 0.02
@@ -195,7 +193,6 @@ class Store:
                         session,
                         self.own_did,
                         self.clock,
-                        defer=self.defer_seal,
                         later=self.seal_later,
                         batch_due=self._batch_due,
                     )
@@ -206,8 +203,6 @@ class Store:
                     self._note_pending()
                 elif tx.caught_up:
                     self._unsealed.clear()
-            if tx.sealing_due:
-                self._seal_after_commit()
             if tx.receipts_owed:
                 self.receipts_owed()
         except IntegrityError as exc:
@@ -221,20 +216,11 @@ class Store:
         except SQLAlchemyError as exc:
             raise database_failure(exc) from exc
 
-    def _seal_after_commit(self) -> None:
-        # The business change is committed: a failure here must not report it as failed. Its
-        # pending rows stay, and the next seal (any process's, or this one's at start) takes them.
-        try:
-            self.seal_pending()
-        except (SQLAlchemyError, StoreError) as exc:
-            log.warning("audit log: sealing deferred after an error: %s", exc)
-
     def seal_pending(self, batch: int = _SEAL_BATCH) -> int:
         """Give every committed event still without an entry its entry (any process's), in
         batches of `batch` per transaction; returns how many were sealed. Runs after business
-        commits (on PostgreSQL right after, on SQLite in the sealer thread), before reads that
-        must see every event (`caught_up`), and once when the connector starts (after a crash
-        between a commit and its seal)."""
+        commits (in the sealer thread), before reads that must see every event (`caught_up`),
+        and once when the connector starts (after a crash between a commit and its seal)."""
         self._check_open()
         return self._seal(batch)
 
@@ -260,9 +246,8 @@ class Store:
 
     def caught_up(self) -> None:
         """Seal what is pending now, before a read that must see every event committed so far
-        (proofs, auditors' reads, checkpoints): SQLite's batches are sealed a few ms after
-        their commits, and another process (the CLI's, one that crashed) may have left some.
-        PostgreSQL seals right after each commit and serves up to the sealed size."""
+        (proofs, auditors' reads, checkpoints): batches are sealed a few ms after their
+        commits, and another process (the CLI's, one that crashed) may have left some."""
         if self._unsealed.is_set() or (self.seal_later and self._any_pending()):
             self.seal_pending()
 
@@ -272,8 +257,12 @@ class Store:
             return connection.exec_driver_sql(_ANY_PENDING_SQL).first() is not None
 
     def _batch_due(self) -> bool:
+        # PostgreSQL: never in a business transaction (the head lock would be held to its
+        # commit, across processes): the sealer thread's.
         return (
-            self._unsealed.is_set() and time.monotonic() - self._unsealed_since >= self.seal_delay
+            not self._postgres
+            and self._unsealed.is_set()
+            and time.monotonic() - self._unsealed_since >= self.seal_delay
         )
 
     def _note_pending(self) -> None:
@@ -293,22 +282,23 @@ class Store:
             self._unsealed.wait()
             if self._closed:
                 return
-            # The commits of the next few ms join this batch. While commits go on, the first
-            # one past `seal_delay` seals it in its own transaction; this thread steps in only
-            # when none came (two sealers at the same moment would hand the locks back and
-            # forth).
-            wait = self._unsealed_since + 2 * self.seal_delay - time.monotonic()
+            # The commits of the next few ms join this batch. SQLite: while commits go on, the
+            # first one past `seal_delay` seals it in its own transaction, and this thread
+            # steps in only when none came (two sealers at the same moment would hand the
+            # locks back and forth). PostgreSQL: this thread seals at `seal_delay`.
+            delay = self.seal_delay * (1 if self._postgres else 2)
+            wait = self._unsealed_since + delay - time.monotonic()
             if wait > 0:
                 self._stopping.wait(wait)
             if self._closed:
                 return
-            if self._unsealed.is_set() and (
-                time.monotonic() - self._unsealed_since >= 2 * self.seal_delay
-            ):
+            if self._unsealed.is_set() and time.monotonic() - self._unsealed_since >= delay:
                 self._seal_batch()
 
     def _seal_batch(self) -> None:
-        # As `_seal_after_commit`: the commits are done, an error leaves the rows pending.
+        # The business changes are committed: a failure here must not report them as failed.
+        # Their pending rows stay, and the next seal (any process's, or this one's at start)
+        # takes them.
         try:
             self._seal(own=True)
         except (SQLAlchemyError, StoreError) as exc:
@@ -434,7 +424,6 @@ class Transaction:
         own_did: str | None = None,
         clock: Callable[[], datetime] = system_clock,
         *,
-        defer: bool = False,
         later: bool = False,
         batch_due: Callable[[], bool] = lambda: False,
     ) -> None:
@@ -442,26 +431,27 @@ class Transaction:
         self.own_did = own_did
         self.clock = clock
         self.receipts_owed = 0
-        self.defer = defer  # PostgreSQL: append if the head is free, else leave it to the sealer
-        self.later = later  # SQLite: entries sealed in batches (see Store.seal_delay)
+        self.later = later  # entries sealed in batches (see Store.seal_delay)
         self.batch_due = batch_due  # whether this one seals what is pending, its own with it
-        self.sealing_due = False  # seal right after the commit
         self.left_pending = False  # seal soon after the commit
         self.caught_up = False  # this transaction sealed everything pending
 
     def seal(self) -> None:
-        """Before commit: one audit entry for every event this transaction wrote, in the same
-        transaction, so there is no event without its entry and no entry without its event.
-        On PostgreSQL (`defer`) that holds when the log's head lock is free; when another
-        transaction holds it, the entry's body is made here and kept as a pending row that
-        commits with the event, and `Store.seal_pending` numbers it right after the commit.
-        On SQLite (`later`) every entry goes that way, numbered by the sealer thread a few ms
-        later with the next commits' (and the receipts it owes written with it).
+        """Before commit: one pending row for every event this transaction wrote, in the same
+        transaction, so there is no event without its entry and no entry without its event;
+        the sealer numbers them in a batch a few ms later (Store.seal_delay), writing the
+        entries and the receipts they owe. SQLite: the pending row carries the entry's body,
+        and when the batch is due this transaction seals it (it holds the write lock anyway).
+        PostgreSQL: the pending rows of new events go in the events' own INSERT. With `later`
+        off, the entries are appended here, under the head lock.
 
         Events are noted when flushed, whichever way they were added, so nothing slips past;
         those of the plain tables' new rows (store.new_rows) are written first, and noted as
         their INSERT returns their numbers."""
-        written = write_new_rows(self.session)
+        postgres = self.later and self.session.get_bind().dialect.name == "postgresql"
+        written = write_new_rows(
+            self.session, with_events=PG_PENDING_WITH_EVENTS if postgres else None
+        )
         if written:
             self.session.info.setdefault("events", []).extend(written)
         self.session.flush()
@@ -482,8 +472,14 @@ class Transaction:
         if not events:
             return
         events.sort(key=lambda e: e.seq or 0)
-        if self.later and not self.defer:  # (a test may force PostgreSQL's way on SQLite)
-            pending = [(e.seq or 0, pending_body(_entry_for(e)(0))) for e in events]
+        if postgres:  # the entries made from the event rows, by the sealer thread
+            done = {id(e) for e in written}
+            rest = [(e.seq or 0, FROM_EVENT) for e in events if id(e) not in done]
+            driver.insert(self.session, _PENDING_TABLE, ("event_seq", "body"), rest)
+            self.left_pending = True
+            return
+        if self.later:
+            pending = [(e.seq or 0, pending_body(entry_for(e)(0))) for e in events]
             driver.insert(self.session, _PENDING_TABLE, ("event_seq", "body"), pending)
             if not self.batch_due():
                 self.left_pending = True
@@ -494,26 +490,7 @@ class Transaction:
             self.caught_up = len(sealed) < _SEAL_BATCH
             self.left_pending = not self.caught_up
             return
-        records = [(e.seq or 0, _entry_for(e)) for e in events]
-        if self.defer:
-            owed: list[tuple[int, str, int]] = []
-
-            def owed_for(first: int) -> list[tuple[int, str, int]]:
-                owed[:] = receipts_owed(self.session, events, first)
-                return owed
-
-            # With the entries, in their one statement, the receipts owed for them.
-            appended = append_if_free(self.session, records, owed_for)
-            if appended is None:  # the head is another transaction's: leave it to the sealer
-                self.session.add_all(
-                    AuditPendingRow(event_seq=e.seq or 0, body=pending_body(_entry_for(e)(0)))
-                    for e in events
-                )
-                self.sealing_due = True
-                return
-            _, self.sealing_due = appended  # others' events pending: seal them after commit
-            self.receipts_owed = len(owed)
-            return
+        records = [(e.seq or 0, entry_for(e)) for e in events]
         size = append_to_audit_log(self.session, records)
         # Exchanges both sides vouch for: a receipt owed to the peer, sent after commit.
         self.receipts_owed = owe_receipts(self.session, events, size - len(events))
@@ -687,36 +664,6 @@ _LAST_EVENT = (
     .order_by(col(EventRow.seq).desc())
     .limit(1)
 )
-
-
-def _entry_for(row: EventRow) -> Callable[[int], Entry]:
-    def entry(seq: int) -> Entry:
-        if row.direction == "record":  # not a state change: see connector.store.audit_records
-            return Entry.for_record(
-                seq,
-                event_seq=row.seq or 0,
-                at=row.at,
-                kind=f"{row.process}.{row.message}",
-                subject=row.process_id,
-                peer_did=row.peer_did,
-                detail=row.detail,
-            )
-        return Entry.for_event(
-            seq,
-            event_seq=row.seq or 0,
-            at=row.at,
-            process=row.process,
-            process_id=row.process_id,
-            role=row.role,
-            direction=row.direction,
-            message=row.message,
-            from_state=row.from_state,
-            to_state=row.to_state,
-            peer_did=row.peer_did,
-            detail=row.detail,
-        )
-
-    return entry
 
 
 def _free(kind: type[ProcessRow], now: datetime) -> Any:

@@ -34,7 +34,7 @@ def url(tmp_path: Path, migrated_sqlite: Path) -> str:
 @pytest.fixture
 def store(url: str) -> Iterator[Store]:
     s = Store(build_engine(url))
-    assert s.seal_later and not s.defer_seal
+    assert s.seal_later
     yield s
     s.dispose()
 

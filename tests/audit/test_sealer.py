@@ -1,5 +1,6 @@
-"""The sealer: entries numbered after the business commit (PostgreSQL's way, forced on SQLite
-here too), still one per event, gap-free, and caught up after a crash between the two."""
+"""The sealer, on either database: entries numbered after the business commit, still one per
+event, gap-free, the same bytes an append in the transaction would write, and caught up after
+a crash between the two."""
 
 from __future__ import annotations
 
@@ -7,25 +8,23 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import Session, select
 
 from connector.audit.entries import Entry
 from connector.audit.merkle import MemoryTree, leaf_hash
-from connector.store import store as store_module
-from connector.store.audit_log import AuditQueries, _numbered, pending_body
+from connector.store.audit_log import AuditQueries, _numbered, entry_for, pending_body
 from connector.store.database import build_engine
 from connector.store.store import Store
+from connector.store.tables import EventRow
 from tests.audit.test_audit_store import T0, all_entries, an_event, write_events
 
 
 @pytest.fixture
-def deferred(migrated_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    """A store whose transactions always find the log's head taken by another one: every
-    entry goes through the sealer (on SQLite too, which seals in the business commit else)."""
-    engine = build_engine(migrated_database_url)
-    s = Store(engine)
-    s.defer_seal = True
-    s.seal_later = False  # PostgreSQL's way entirely: proofs served up to the sealed size
-    monkeypatch.setattr(store_module, "append_if_free", lambda *_: None)
+def deferred(migrated_database_url: str) -> Iterator[Store]:
+    """A store whose pending entries are sealed only when a test says so (no batch falls due,
+    no sealer thread runs meanwhile)."""
+    s = Store(build_engine(migrated_database_url))
+    s.seal_delay = 3600.0
     yield s
     s.dispose()
 
@@ -48,16 +47,19 @@ def test_a_pending_body_must_be_made_with_sequence_number_zero() -> None:
         pending_body(Entry(3, T0, "audit.read", "s", ""))
 
 
-def test_entries_are_sealed_by_the_time_the_transaction_returns(deferred: Store) -> None:
+def test_sealed_entries_are_the_canonical_entries_of_their_events(deferred: Store) -> None:
     write_events(deferred, 5)
+    assert pending_count(deferred) == 5  # committed with the events, numbered later
     entries = all_entries(deferred)
     assert [s for s, _, _ in entries] == list(range(5))
     assert pending_count(deferred) == 0
     with deferred.engine.connect() as c:
         events = [int(r[0]) for r in c.execute(text("SELECT seq FROM event ORDER BY seq"))]
     assert [e for _, e, _ in entries] == events
-    for seq, _, body in entries:  # the same bytes the inline path writes
-        assert Entry.from_bytes(body.encode()).seq == seq
+    with Session(deferred.engine) as session:
+        rows = {r.seq: r for r in session.exec(select(EventRow))}
+    for seq, event_seq, body in entries:  # the same bytes an append in the transaction writes
+        assert entry_for(rows[event_seq])(seq).canonical() == body.encode()
         assert Entry.from_bytes(body.encode()).canonical() == body.encode()
     tree = MemoryTree(leaf_hash(b.encode()) for _, _, b in entries)
     assert AuditQueries(deferred).root(5) == tree.root()
@@ -66,13 +68,9 @@ def test_entries_are_sealed_by_the_time_the_transaction_returns(deferred: Store)
 def test_a_crash_between_commit_and_seal_is_caught_up_by_the_next_sealer(
     deferred: Store,
 ) -> None:
-    sealing = deferred._seal_after_commit
-    deferred._seal_after_commit = lambda: None  # type: ignore[method-assign]  # "dies" here
-    write_events(deferred, 3, prefix="lost")
-    assert all_entries(deferred) == [] and pending_count(deferred) == 3
-    assert AuditQueries(deferred).size() == 0  # proofs are served up to the sealed size only
-    deferred._seal_after_commit = sealing  # type: ignore[method-assign]
-    restarted = Store(deferred.engine)
+    write_events(deferred, 3, prefix="lost")  # ... and the process dies before sealing
+    assert pending_count(deferred) == 3
+    restarted = Store(deferred.engine)  # what the connector runs at start
     assert restarted.seal_pending() == 3
     write_events(deferred, 2, prefix="after")
     entries = all_entries(deferred)
@@ -90,7 +88,6 @@ def test_a_rolled_back_transaction_leaves_nothing_pending(deferred: Store) -> No
 
 
 def test_sealing_in_batches_keeps_the_order(deferred: Store) -> None:
-    deferred._seal_after_commit = lambda: None  # type: ignore[method-assign]
     write_events(deferred, 7)
     assert deferred.seal_pending(batch=3) == 7
     entries = all_entries(deferred)

@@ -1,25 +1,26 @@
-"""PostgreSQL: a business transaction appends its entries itself when the log's head lock is
-free, and leaves them to the sealer when another transaction holds it; both ways make one
-gap-free sequence that verifies."""
+"""PostgreSQL: a business transaction never takes the log's head lock (it writes its pending
+rows in its events' own INSERT), and the sealers of several processes, racing for that lock
+in transactions of their own, make one gap-free sequence that verifies."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from connector.audit.entries import Entry
 from connector.audit.merkle import MemoryTree, leaf_hash
-from connector.store import store as store_module
-from connector.store.audit_log import AuditQueries, append_if_free
+from connector.store.audit_log import AuditQueries
 from connector.store.database import build_engine
 from connector.store.migrate import upgrade
 from connector.store.store import Store
 from tests.audit.test_audit_store import all_entries, an_event, write_events
 from tests.audit.test_sealer import pending_count
+
+HOUR = 3600.0
 
 
 @pytest.fixture
@@ -27,13 +28,13 @@ def pg(postgres_url: str) -> Iterator[Store]:
     engine = build_engine(postgres_url)
     upgrade(engine)
     store = Store(engine)
-    assert store.defer_seal
+    store.seal_delay = HOUR  # sealed when the test says so
     yield store
     store.dispose()
 
 
 def _held_head(store: Store) -> Iterator[None]:
-    """Hold the log's head lock from another connection, as a sealer or appender does."""
+    """Hold the log's head lock from another connection, as another process's sealer does."""
     with store.engine.connect() as other, other.begin():
         other.execute(text("SELECT size FROM audit_head WHERE id = 1 FOR UPDATE"))
         yield
@@ -55,56 +56,63 @@ def _check_log(store: Store) -> list[str]:
     return [Entry.from_bytes(b.encode()).subject for _, _, b in entries]
 
 
-def test_a_free_head_is_appended_to_in_the_business_transaction(pg: Store) -> None:
-    pg._seal_after_commit = lambda: None  # type: ignore[method-assign]  # no sealer at all
-    write_events(pg, 3)
-    assert pending_count(pg) == 0
-    assert _check_log(pg) == ["p-0", "p-1", "p-2"]
+def test_a_transition_writes_its_pending_row_in_its_events_insert(pg: Store) -> None:
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, sql: str, *_: object) -> None:
+        statements.append(sql)
+
+    event.listen(pg.engine, "before_cursor_execute", count)
+    try:
+        write_events(pg, 1)
+    finally:
+        event.remove(pg.engine, "before_cursor_execute", count)
+    audit = [s for s in statements if "audit_" in s]
+    assert len(audit) == 1 and "INSERT INTO event" in audit[0], statements
+    assert "audit_head" not in audit[0]
+    assert pending_count(pg) == 1 and all_entries(pg)[0][0] == 0
 
 
-def test_a_held_head_leaves_the_entries_to_the_sealer(pg: Store) -> None:
-    sealing = pg._seal_after_commit
-    pg._seal_after_commit = lambda: None  # type: ignore[method-assign]
-    write_events(pg, 2, prefix="inline")
+def test_events_the_orm_flushed_get_their_pending_rows_too(pg: Store) -> None:
+    with pg.transaction() as tx:
+        tx.add(an_event("flushed", 1))
+        tx.session.flush()  # written by the ORM, before the seal's own INSERT of new rows
+        tx.add(an_event("late", 2))
+    assert pending_count(pg) == 2
+    assert _check_log(pg) == ["flushed", "late"]
+
+
+def test_a_held_head_never_holds_up_a_business_commit(pg: Store) -> None:
+    write_events(pg, 2, prefix="before")
     holder = _held_head(pg)
     next(holder)
     try:
+        started = time.monotonic()
         write_events(pg, 3, prefix="held")  # returns: nothing waits for the lock
-        assert pending_count(pg) == 3 and len(all_entries(pg)) == 2
+        assert time.monotonic() - started < 10.0
+        assert pending_count(pg) == 5
     finally:
         holder.close()
-    # The head is free again: the next transaction appends its own entry, sees the pending
-    # ones and seals them right after its commit.
-    pg._seal_after_commit = sealing  # type: ignore[method-assign]
-    write_events(pg, 1, prefix="after")
-    assert _check_log(pg) == ["inline-0", "inline-1", "after-0", "held-0", "held-1", "held-2"]
+    assert _check_log(pg) == ["before-0", "before-1", "held-0", "held-1", "held-2"]
 
 
-def test_a_rolled_back_inline_append_takes_its_numbers_with_it(pg: Store) -> None:
-    write_events(pg, 2, prefix="a")
-    with pytest.raises(RuntimeError), pg.transaction() as tx:
-        tx.add(an_event("gone"))
-        tx.seal()  # the entry is written, under the head lock ...
-        raise RuntimeError("abort")  # ... and rolled back with the event
-    write_events(pg, 2, prefix="b")
-    assert _check_log(pg) == ["a-0", "a-1", "b-0", "b-1"]
+def test_the_sealer_thread_seals_a_batch_after_the_delay(pg: Store) -> None:
+    pg.seal_delay = 0.01
+    write_events(pg, 4)
+    deadline = time.monotonic() + 10.0
+    while pending_count(pg) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pending_count(pg) == 0
+    assert _check_log(pg) == [f"p-{i}" for i in range(4)]
 
 
-def test_processes_appending_inline_and_through_the_sealer_make_one_sequence(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    ways: list[bool] = []  # per transaction: appended inline?
-
-    def noting(*args: Any) -> tuple[int, bool] | None:
-        done = append_if_free(*args)
-        ways.append(done is not None)
-        return done
-
-    monkeypatch.setattr(store_module, "append_if_free", noting)
+def test_processes_sealing_at_once_make_one_sequence(postgres_url: str) -> None:
     engine = build_engine(postgres_url)
     upgrade(engine)
     engine.dispose()
     stores = [Store(build_engine(postgres_url)) for _ in range(4)]  # one engine each: processes
+    for s in stores:
+        s.seal_delay = 0.002  # every process's sealer races for the head
     errors: list[BaseException] = []
     start = threading.Barrier(len(stores) + 1)
 
@@ -119,10 +127,10 @@ def test_processes_appending_inline_and_through_the_sealer_make_one_sequence(
     for t in threads:
         t.start()
     holder = _held_head(stores[0])
-    next(holder)  # the first transaction of every process finds the head taken ...
+    next(holder)  # the first sealers of every process wait for the lock meanwhile
     start.wait()
     try:
-        for _ in range(600):  # ... commits its pending row, and its sealer waits for the lock
+        for _ in range(600):
             if pending_count(stores[0]) >= len(stores) or errors:
                 break
             threading.Event().wait(0.05)
@@ -131,7 +139,8 @@ def test_processes_appending_inline_and_through_the_sealer_make_one_sequence(
     for t in threads:
         t.join()
     assert not errors, errors
-    assert ways.count(False) >= len(stores) and ways.count(True) >= 1, ways
+    for s in stores:
+        s.caught_up()
     subjects = _check_log(stores[0])
     assert sorted(subjects) == sorted(f"w{k}-{i}" for k in range(4) for i in range(20))
     for s in stores:
