@@ -49,6 +49,7 @@ from connector.store.audit_tables import (
     AuditNodeRow,
     AuditPendingRow,
 )
+from connector.store.exchange_queries import PG_OWED_CLAUSE, owe_receipts, owed_points
 from connector.store.tables import EventRow
 
 if TYPE_CHECKING:  # store.py calls `append`; only the type flows the other way
@@ -58,6 +59,7 @@ __all__ = [
     "AuditQueries",
     "Checkpointed",
     "PendingEvent",
+    "Sealed",
     "StoredEntry",
     "PG_PENDING_WITH_EVENTS",
     "append",
@@ -101,16 +103,21 @@ _WRITE_PG_ARRAYS_SQL = (
     + " "
     + _PG_HEAD
 )
+_WRITE_PG_ARRAYS_OWED_SQL = _WRITE_PG_ARRAYS_SQL.replace(
+    " " + _PG_HEAD, ", " + PG_OWED_CLAUSE + " " + _PG_HEAD
+)
 
 
 @functools.lru_cache(maxsize=256)
-def _write_pg_few_sql(entries: int, nodes: int, sealed: bool) -> str:
+def _write_pg_few_sql(entries: int, nodes: int, sealed: bool, owed: bool) -> str:
     def rows(n: int) -> str:
         return "VALUES " + ", ".join(["(%s, %s, %s)"] * n)
 
     parts = [_PG_ENTRIES.format(rows(entries)), _PG_NODES.format(rows(nodes))]
     if sealed:
         parts.append(_PG_SEALED)
+    if owed:
+        parts.append(PG_OWED_CLAUSE)
     return "WITH " + ", ".join(parts) + " " + _PG_HEAD
 
 
@@ -165,8 +172,10 @@ def _append(
     records: Sequence[tuple[int, BodyFor]],
     frontier: Frontier | None = None,
     sealed: Sequence[int] = (),
+    owed: Sequence[tuple[int, int]] = (),
 ) -> int:
-    """Write the entries (and delete the pending rows of `sealed`, which they replace)."""
+    """Write the entries (and delete the pending rows of `sealed`, which they replace; and,
+    PostgreSQL, queue the receipts `owed` lists, see exchange_queries.owed_points)."""
     frontier = frontier or _lock_head(session)
     entries: list[tuple[int, int, str]] = []
     nodes: list[tuple[int, int, bytes]] = []
@@ -181,17 +190,23 @@ def _append(
     if connection.dialect.name == "postgresql":
         head = (frontier.size, _pack(frontier.hashes))
         if len(entries) <= _PG_FEW:
-            sql = _write_pg_few_sql(len(entries), len(nodes), bool(sealed))
+            sql = _write_pg_few_sql(len(entries), len(nodes), bool(sealed), bool(owed))
             values: list[Any] = [v for row in entries for v in row]
             values += [v for row in nodes for v in row]
             values += [list(sealed)] if sealed else []
+            values += [[e for e, _ in owed], [s for _, s in owed]] if owed else []
             connection.exec_driver_sql(sql, (*values, *head))
             return frontier.size
         seqs, event_seqs, bodies = zip(*entries, strict=True)
         levels, idxs, hashes = zip(*nodes, strict=True)
-        columns = (seqs, event_seqs, bodies, levels, idxs, hashes, sealed)
-        connection.exec_driver_sql(_WRITE_PG_ARRAYS_SQL, (*map(list, columns), *head))
+        columns: list[Sequence[Any]] = [seqs, event_seqs, bodies, levels, idxs, hashes, sealed]
+        if owed:
+            columns += [[e for e, _ in owed], [s for _, s in owed]]
+        sql = _WRITE_PG_ARRAYS_OWED_SQL if owed else _WRITE_PG_ARRAYS_SQL
+        connection.exec_driver_sql(sql, (*map(list, columns), *head))
         return frontier.size
+    if owed:
+        raise ValueError("receipts are queued with the entries on PostgreSQL only")
     # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing
     # cost more than the inserts themselves (benchmarks/audit.py profile). The entries still
     # pass SQLAlchemy's execution (its events: the crash suite's kill point watches for them);
@@ -327,9 +342,14 @@ _EVENT_TABLE = SQLModel.metadata.tables[EventRow.__tablename__]
 _CONVERTED = (_EVENT_TABLE.c.at, _EVENT_TABLE.c.detail)  # as the driver returns them: raw
 
 
-def seal_pending(session: Session, limit: int) -> tuple[list[PendingEvent], int]:
-    """Append up to `limit` pending entries, oldest event first; returns their events and the
-    sequence number of the first (nothing pending: an empty list)."""
+class Sealed(NamedTuple):
+    events: list[PendingEvent]  # those sealed, oldest first (none: nothing was pending)
+    owed: int  # receipts queued for the exchanges among them (PostgreSQL: at most this many)
+
+
+def seal_pending(session: Session, limit: int) -> Sealed:
+    """Append up to `limit` pending entries, oldest event first, with the receipts their
+    exchanges owe the peers (a crash loses neither)."""
     frontier = _lock_head(session)  # first: the lock orders the sealers of every process
     first = frontier.size
     dialect = session.connection().dialect
@@ -337,7 +357,7 @@ def seal_pending(session: Session, limit: int) -> tuple[list[PendingEvent], int]
     with driver.cursor(session) as cursor:
         rows = cursor.execute(sql, (limit,)).fetchall()
     if not rows:
-        return [], first
+        return Sealed([], 0)
     events: list[PendingEvent] = []
     bodies: list[tuple[int, BodyFor]] = []
     for r in rows:
@@ -348,8 +368,13 @@ def seal_pending(session: Session, limit: int) -> tuple[list[PendingEvent], int]
             bodies.append((event.seq, _canonical_of(entry_for(event))))
         else:
             bodies.append((event.seq, _numbered(r[1].encode())))
-    _append(session, bodies, frontier, [e.seq for e in events])
-    return events, first
+    sealed = [e.seq for e in events]
+    if dialect.name == "postgresql":  # in the one statement; the addresses read there
+        owed = owed_points(events, first)
+        _append(session, bodies, frontier, sealed, owed)
+        return Sealed(events, len(owed))
+    _append(session, bodies, frontier, sealed)
+    return Sealed(events, owe_receipts(session, events, first))
 
 
 @dataclass(frozen=True)

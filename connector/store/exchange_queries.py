@@ -30,7 +30,9 @@ __all__ = [
     "ExchangeEvent",
     "ExchangeQueries",
     "Owed",
+    "PG_OWED_CLAUSE",
     "owe_receipts",
+    "owed_points",
     "receipts_owed",
     "write_owed",
 ]
@@ -42,6 +44,17 @@ _OWE_COLUMNS = (
 )
 _OWE_SQL = (
     _OWE_COLUMNS + " SELECT {}, peer_did, {}, 'pending', 0, at, at, at FROM event WHERE seq = {}"
+)
+# PostgreSQL: `owe_receipts` as a WITH clause of the statement that writes the entries (two
+# arrays: entry seqs, event seqs), the address read from the event's process row: a seal's
+# receipts cost no round trip of their own. An empty address owes nothing, as above.
+PG_OWED_CLAUSE = (
+    "owed AS (" + _OWE_COLUMNS + " SELECT v.e, ev.peer_did, p.address, 'pending', 0, ev.at,"
+    " ev.at, ev.at FROM unnest(%s::bigint[], %s::bigint[]) AS v (e, s)"
+    " JOIN event ev ON ev.seq = v.s"
+    " JOIN (SELECT 'negotiation' AS kind, id, counterparty_address AS address FROM negotiation"
+    " UNION ALL SELECT 'transfer', id, counterparty_address FROM transfer) AS p"
+    " ON p.kind = ev.process AND p.id = ev.process_id WHERE p.address <> '')"
 )
 _PROCESSES: dict[str, Any] = {
     "negotiation": NegotiationRow,
@@ -74,10 +87,9 @@ def owe_receipts(session: Session, events: Sequence[ExchangeEvent], first_seq: i
     return len(owed)
 
 
-def receipts_owed(
-    session: Session, events: Sequence[ExchangeEvent], first_seq: int
-) -> list[tuple[int, str, int]]:
-    """(entry seq, peer address, event seq) of each receipt `owe_receipts` would queue."""
+def _points(
+    events: Sequence[ExchangeEvent], first_seq: int
+) -> list[tuple[int, ExchangeEvent, Any]]:
     points: list[tuple[int, ExchangeEvent, Any]] = []
     for offset, event in enumerate(events):
         kind = _PROCESSES.get(event.process)
@@ -86,6 +98,20 @@ def receipts_owed(
         if exchange_point(f"{event.process}.transition", event.from_state, event.to_state) is None:
             continue
         points.append((first_seq + offset, event, kind))
+    return points
+
+
+def owed_points(events: Sequence[ExchangeEvent], first_seq: int) -> list[tuple[int, int]]:
+    """(entry seq, event seq) of each entry that completes an exchange: what `PG_OWED_CLAUSE`
+    queues receipts for, the peer's address read by the database."""
+    return [(seq, event.seq or 0) for seq, event, _ in _points(events, first_seq)]
+
+
+def receipts_owed(
+    session: Session, events: Sequence[ExchangeEvent], first_seq: int
+) -> list[tuple[int, str, int]]:
+    """(entry seq, peer address, event seq) of each receipt `owe_receipts` would queue."""
+    points = _points(events, first_seq)
     addresses = _addresses(session, {(kind, event.process_id) for _, event, kind in points})
     owed: list[tuple[int, str, int]] = []
     for seq, event, kind in points:

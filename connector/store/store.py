@@ -235,13 +235,11 @@ class Store:
             self._unsealed_since = 0.0
             while True:
                 with Session(self.engine, expire_on_commit=False) as session, session.begin():
-                    events, first = seal_audit_pending(session, batch)
-                    # Receipts owed for exchanges, with their entries: a crash loses neither.
-                    owed = owe_receipts(session, events, first) if events else 0
-                if owed:
+                    done = seal_audit_pending(session, batch)
+                if done.owed:
                     self.receipts_owed()
-                sealed += len(events)
-                if len(events) < batch:
+                sealed += len(done.events)
+                if len(done.events) < batch:
                     return sealed
 
     def caught_up(self) -> None:
@@ -473,8 +471,8 @@ class Transaction:
             return
         events.sort(key=lambda e: e.seq or 0)
         if postgres:  # the entries made from the event rows, by the sealer thread
-            done = {id(e) for e in written}
-            rest = [(e.seq or 0, FROM_EVENT) for e in events if id(e) not in done]
+            in_insert = {id(e) for e in written}  # their pending rows are written
+            rest = [(e.seq or 0, FROM_EVENT) for e in events if id(e) not in in_insert]
             driver.insert(self.session, _PENDING_TABLE, ("event_seq", "body"), rest)
             self.left_pending = True
             return
@@ -485,9 +483,9 @@ class Transaction:
                 self.left_pending = True
                 return
             # The batch is due: sealed here, so it costs no transaction of its own.
-            sealed, first = seal_audit_pending(self.session, _SEAL_BATCH)
-            self.receipts_owed = owe_receipts(self.session, sealed, first)
-            self.caught_up = len(sealed) < _SEAL_BATCH
+            batch = seal_audit_pending(self.session, _SEAL_BATCH)
+            self.receipts_owed = batch.owed
+            self.caught_up = len(batch.events) < _SEAL_BATCH
             self.left_pending = not self.caught_up
             return
         records = [(e.seq or 0, entry_for(e)) for e in events]

@@ -38,6 +38,7 @@ def _policy(uid: str) -> dict[str, Any]:
 @pytest.fixture
 def store(migrated_database_url: str) -> Iterator[Store]:
     s = Store(build_engine(migrated_database_url))
+    s.seal_delay = 3600.0  # no sealer thread's statements among the request's own
     with s.transaction() as tx:
         tx.add(DatasetRow(id=DATASET, title="river", created_at=NOW))
         tx.add(DatasetRow(id="urn:d:old", title="old", created_at=NOW))
