@@ -113,7 +113,10 @@ class Store:
         # (its busy handler), which costs tens of milliseconds under contention. Queueing our
         # own threads on a lock hands the database over at once instead. PostgreSQL has row
         # locks and needs no such thing.
-        self.inline = engine.dialect.name == "sqlite"  # see call()
+        self.inline = True  # store work runs on the event loop, on both databases: see call()
+        # PostgreSQL is the database several connector processes share: a change may come from
+        # another process, which this one's change signals do not see (api/processes.py polls).
+        self.shared = engine.dialect.name == "postgresql"
         self.mark = driver.MARK[engine.dialect.paramstyle]  # the driver's parameter marker
         self._writer: threading.Lock | contextlib.nullcontext[None] = (
             threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
@@ -394,12 +397,19 @@ class Store:
             return int(getattr(result, "rowcount", 0) or 0)
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run blocking store work from async code.
+        """Run blocking store work from async code: inline, on the event loop.
 
         SQLite admits one writer per database and its transactions take about a millisecond
-        here, so they run inline on the event loop: worker threads only added hand-offs and
-        GIL contention (benchmarks/negotiation.py: 15.6 -> 18.0 negotiations/s). PostgreSQL
-        round-trips go to a worker thread."""
+        here: worker threads only added hand-offs and GIL contention (benchmarks/negotiation.py:
+        15.6 -> 18.0 negotiations/s). PostgreSQL likewise: the hop to a worker thread cost more
+        CPU than the transaction it carried (a one-row write 295 µs inline against 709 µs in a
+        worker, a read 382 against 528), about 15 ms of a negotiation on each side, and the
+        GIL serialised the Python half of the work anyway. What the loop waits for besides
+        CPU is bounded: loopback round trips (~50-100 µs each, a handful per transaction) and
+        the commit's WAL flush (~0.3 ms here). Row locks are waited for only when another
+        process holds them (this one's transactions run one at a time, none is held across
+        an await, and none waits for a peer: the runner sends outside transactions), so for
+        no longer than that process's own short transaction; PostgreSQL breaks deadlocks."""
         if self.inline:
             return fn(*args, **kwargs)
         return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
@@ -552,9 +562,14 @@ class Transaction:
 
     # -- negotiations and transfers -------------------------------------------------------
 
-    def process(self, kind: type[ProcessRow], pid: str, *, role: str | None = None) -> ProcessRow:
-        """Load one of our processes by our own pid, locked for update."""
-        row: ProcessRow | None = self.session.execute(_by_pid(kind), {"pid": pid}).scalars().first()
+    def process(
+        self, kind: type[ProcessRow], pid: str, *, role: str | None = None, lock: bool = True
+    ) -> ProcessRow:
+        """Load one of our processes by our own pid, locked for update unless `lock` is False
+        (a read that changes nothing: on PostgreSQL a row lock is a write, whose commit
+        waits for the WAL flush)."""
+        statement = _by_pid(kind) if lock else _by_pid_unlocked(kind)
+        row: ProcessRow | None = self.session.execute(statement, {"pid": pid}).scalars().first()
         if row is None or (role is not None and row.role != role):
             raise NotFound(f"no {kind.__tablename__} {pid!r}", code=f"unknown_{kind.__tablename__}")
         return row
@@ -661,7 +676,12 @@ class Transaction:
 
 @functools.cache
 def _by_pid(kind: type[ProcessRow]) -> Any:
-    return select(kind).where(kind.id == bindparam("pid")).with_for_update()
+    return _by_pid_unlocked(kind).with_for_update()
+
+
+@functools.cache
+def _by_pid_unlocked(kind: type[ProcessRow]) -> Any:
+    return select(kind).where(kind.id == bindparam("pid"))
 
 
 @functools.cache
