@@ -120,7 +120,7 @@ class TokenVerifier:
         jws.verify_parsed(unverified, key)  # the claims checked above are the signed ones
         # Only a fully verified token may use up its jti, so junk cannot fill the cache.
         until = expires + timedelta(seconds=self._leeway)
-        if getattr(self._replay, "inline", True):  # in memory, or a store run on the loop
+        if getattr(self._replay, "inline", True):  # in memory, or SQLite's one writer
             fresh = self._replay.remember(issuer, jti, until)
         else:  # a database round trip: not on the event loop, so requests overlap
             fresh = await anyio.to_thread.run_sync(self._replay.remember, issuer, jti, until)

@@ -113,7 +113,7 @@ class Store:
         # (its busy handler), which costs tens of milliseconds under contention. Queueing our
         # own threads on a lock hands the database over at once instead. PostgreSQL has row
         # locks and needs no such thing.
-        self.inline = True  # store work runs on the event loop, on both databases: see call()
+        self.inline = engine.dialect.name == "sqlite"  # see call()
         # PostgreSQL is the database several connector processes share: a change may come from
         # another process, which this one's change signals do not see (api/processes.py polls).
         self.shared = engine.dialect.name == "postgresql"
@@ -397,19 +397,15 @@ class Store:
             return int(getattr(result, "rowcount", 0) or 0)
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run blocking store work from async code: inline, on the event loop.
+        """Run blocking store work from async code.
 
         SQLite admits one writer per database and its transactions take about a millisecond
-        here: worker threads only added hand-offs and GIL contention (benchmarks/negotiation.py:
-        15.6 -> 18.0 negotiations/s). PostgreSQL likewise: the hop to a worker thread cost more
-        CPU than the transaction it carried (a one-row write 295 µs inline against 709 µs in a
-        worker, a read 382 against 528), about 15 ms of a negotiation on each side, and the
-        GIL serialised the Python half of the work anyway. What the loop waits for besides
-        CPU is bounded: loopback round trips (~50-100 µs each, a handful per transaction) and
-        the commit's WAL flush (~0.3 ms here). Row locks are waited for only when another
-        process holds them (this one's transactions run one at a time, none is held across
-        an await, and none waits for a peer: the runner sends outside transactions), so for
-        no longer than that process's own short transaction; PostgreSQL breaks deadlocks."""
+        here, so they run inline on the event loop: worker threads only added hand-offs and
+        GIL contention (benchmarks/negotiation.py: 15.6 -> 18.0 negotiations/s). PostgreSQL
+        round-trips go to a worker thread. Inline there too, a negotiation cost each connector
+        15-20 % less CPU (the hop costs more than a one-row transaction: 709 against 295 µs
+        a write), but on a loaded machine the loop then waits for every round trip and WAL
+        flush, and negotiations/s fell (3.3 -> 2.1-2.4, p50 0.7 -> 1.0-1.3 s, same-run A/B)."""
         if self.inline:
             return fn(*args, **kwargs)
         return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))

@@ -336,21 +336,7 @@ def test_replay_records_commit_relaxed_and_nothing_else_does(store: Store) -> No
     assert seen == ["on"]
 
 
-# -- where store work runs, and reads that take no row lock -------------------------------------
-
-
-@pytest.mark.anyio
-async def test_store_work_runs_on_the_calling_event_loop_on_both_databases(store: Store) -> None:
-    """No hop to a worker thread: on PostgreSQL it cost more CPU than a one-row transaction."""
-    ran_on: list[int] = []
-
-    def work() -> int:
-        ran_on.append(threading.get_ident())
-        with store.transaction() as tx:
-            return len(tx.datasets())
-
-    assert await store.call(work) == 0
-    assert ran_on == [threading.get_ident()]
+# -- reads that take no row lock -------------------------------------------------------------------
 
 
 def test_a_process_read_without_lock_does_not_wait_for_a_writer(postgres_url: str) -> None:
