@@ -270,7 +270,7 @@ async def _list(
         with connector.store.transaction() as tx:
             if page.waiting:
                 held = waiting(tx, kind.__tablename__, limit=page.limit, offset=page.offset)
-                rows = [tx.process(kind, h.process_id) for h in held]
+                rows = [tx.process(kind, h.process_id, lock=False) for h in held]
                 rows = [
                     r for r in rows if page.role in (None, r.role) and page.state in (None, r.state)
                 ]
@@ -307,7 +307,7 @@ async def _one(
 
     def read(final: bool) -> dict[str, Any]:
         with connector.store.transaction() as tx:
-            row = tx.process(kind, pid)
+            row = tx.process(kind, pid, lock=False)  # a read: no row lock
             hold = hold_of(tx, pid)
             record = render(row, None, hold)
             if final or settled(record):  # the history only for the answer
@@ -329,7 +329,7 @@ async def _one(
         # Another process sharing the database may make the change, and only this process's
         # changes are signalled: look again every second there.
         await connector.changes.wait(
-            pid, change, left if connector.store.inline else min(left, 1.0)
+            pid, change, min(left, 1.0) if connector.store.shared else left
         )
 
 

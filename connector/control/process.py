@@ -308,7 +308,7 @@ class ProcessService(Generic[RowT]):
             role = self._roles.get(pid)
         if role is None:
             with self.store.transaction() as tx:
-                role = Role(tx.process(self.row_type, pid).role)
+                role = Role(tx.process(self.row_type, pid, lock=False).role)
             self._remember_role(pid, role)
         return role
 
@@ -321,7 +321,7 @@ class ProcessService(Generic[RowT]):
 
     def get(self, pid: str, *, role: Role | None = None, peer: Peer | None = None) -> RowT:
         with self.store.transaction() as tx:
-            row = tx.process(self.row_type, pid, role=role)
+            row = tx.process(self.row_type, pid, role=role, lock=False)
             check_peer(row, peer)
             return row
 

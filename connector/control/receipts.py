@@ -425,46 +425,46 @@ class ReceiptExchange:
                     code="receipt_not_ours",
                 )
             process = entry.kind.partition(".")[0]
-            own = await self.store.call(
-                self.queries.own_process,
-                process,
-                str(entry.details.get("role")),
-                peer_did,
-                entry.subject,
+            now = self.clock()
+
+            def record_for(own: str) -> Any:
+                return record_event(
+                    at=now,
+                    family="audit",
+                    action="receipt",
+                    # Not our pid: a process's own events (its last inbound message) stay
+                    # its own.
+                    subject=f"{receipt.origin}#{receipt.seq}",
+                    peer=peer_did,
+                    details={
+                        "own_subject": own,
+                        "origin": receipt.origin,
+                        "seq": receipt.seq,
+                        "process": process,
+                        "point": point,
+                        "peer_subject": entry.subject,
+                        "entry": receipt.entry,
+                        "proof": [_b64(h) for h in receipt.proof],
+                        "checkpoint": receipt.checkpoint,
+                    },
+                )
+
+            # Our process and the receipt's record in one transaction.
+            about = (process, str(entry.details.get("role")), peer_did, entry.subject)
+            own, outcome = await self.store.call(
+                self.queries.take_receipt,
+                about,
+                receipt.origin,
+                receipt.seq,
+                receipt.leaf_hash,
+                now,
+                record_for,
             )
             if own is None:
                 raise ReceiptError(
                     f"we share no {process} {entry.subject!r} with {peer_did}",
                     code="receipt_unknown_process",
                 )
-            now = self.clock()
-            record = record_event(
-                at=now,
-                family="audit",
-                action="receipt",
-                # Not our pid: a process's own events (its last inbound message) stay its own.
-                subject=f"{receipt.origin}#{receipt.seq}",
-                peer=peer_did,
-                details={
-                    "own_subject": own,
-                    "origin": receipt.origin,
-                    "seq": receipt.seq,
-                    "process": process,
-                    "point": point,
-                    "peer_subject": entry.subject,
-                    "entry": receipt.entry,
-                    "proof": [_b64(h) for h in receipt.proof],
-                    "checkpoint": receipt.checkpoint,
-                },
-            )
-            outcome = await self.store.call(
-                self.queries.accept_receipt,
-                receipt.origin,
-                receipt.seq,
-                receipt.leaf_hash,
-                now,
-                record,
-            )
             if outcome == "conflict":
                 raise ReceiptError(
                     f"{peer_did} gave another receipt for its entry {receipt.seq} before: "

@@ -152,7 +152,7 @@ class TransferService(ProcessService[TransferRow]):
     def steps_of(self, pid: str) -> Steps:
         """The steps a transfer runs under (its agreement's negotiation, over ours)."""
         with self.store.transaction() as tx:
-            row = tx.process(TransferRow, pid)
+            row = tx.process(TransferRow, pid, lock=False)
             agreement = tx.session.get(AgreementRow, row.agreement_id)
             if agreement is None:
                 return self.holds.steps

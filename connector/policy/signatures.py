@@ -128,7 +128,8 @@ class AgreementSigner:
                 return None
             if tx.session.get(AgreementSignatureRow, (agreement_id, self.own_did)) is not None:
                 return None
-            negotiation = tx.process(NegotiationRow, agreement.negotiation_id)
+            # only its address is read: no row lock (a write, on PostgreSQL)
+            negotiation = tx.process(NegotiationRow, agreement.negotiation_id, lock=False)
         return agreement, negotiation.counterparty_address
 
     def sign(self, agreement: AgreementRow) -> str:

@@ -3,7 +3,7 @@ records, receipts owed), the sender's outbox, and the receipts peers gave us."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,7 +24,7 @@ from connector.store.exchange_tables import (
 from connector.store.tables import EventRow, NegotiationRow, TransferRow
 
 if TYPE_CHECKING:
-    from connector.store.store import Store
+    from connector.store.store import Store, Transaction
 
 __all__ = [
     "ExchangeEvent",
@@ -235,32 +235,26 @@ class ExchangeQueries:
             rows = tx.session.exec(query).all()
             return [(r.entry_seq, r.peer_did, r.state, r.last_error) for r in rows]
 
-    def own_process(
-        self, process: str, sender_role: str, peer_did: str, peer_pid: str
-    ) -> str | None:
-        """Our pid of the process whose peer (`peer_did`, in `sender_role`) calls it `peer_pid`."""
-        kind = _PROCESSES.get(process)
-        if kind is None or sender_role not in ("provider", "consumer"):
-            return None
-        role = "consumer" if sender_role == "provider" else "provider"
+    def take_receipt(
+        self,
+        about: tuple[str, str, str, str],
+        origin: str,
+        seq: int,
+        leaf: bytes,
+        now: datetime,
+        record_for: Callable[[str], EventRow],
+    ) -> tuple[str | None, str]:
+        """Our pid of the process `about` names (process, the sender's role, peer DID, the
+        peer's pid) and, when we have one, the peer's receipt kept with the record
+        `record_for` makes for our pid: `recorded`, `repeated` (the same receipt again:
+        nothing new) or `conflict` (another entry at that position: a split view). One
+        transaction, one commit per receipt received. (None, "unknown") when we share no
+        such process: nothing is written."""
         with self.store.transaction() as tx:
-            row = tx.process_by_peer(kind, role=role, counterparty_did=peer_did, peer_pid=peer_pid)
-            return None if row is None else row.id
-
-    def accept_receipt(
-        self, origin: str, seq: int, leaf: bytes, now: datetime, record: EventRow
-    ) -> str:
-        """Keep a peer's receipt and record it: `recorded`, `repeated` (the same receipt again:
-        nothing new), or `conflict` (another entry at that position: a split view, recorded)."""
-        with self.store.transaction() as tx:
-            known = tx.session.get(AuditReceiptRow, (origin, seq))
-            if known is not None:
-                if bytes(known.leaf) == leaf:
-                    return "repeated"
-                return "conflict"
-            tx.add(AuditReceiptRow(origin=origin, seq=seq, leaf=leaf, received_at=now))
-            tx.add(record)
-            return "recorded"
+            own = _own_process(tx, *about)
+            if own is None:
+                return None, "unknown"
+            return own, _accept_receipt(tx, origin, seq, leaf, now, record_for(own))
 
     def record(self, event: EventRow) -> None:
         with self.store.transaction() as tx:
@@ -316,3 +310,25 @@ class ExchangeQueries:
         )
         with self.store.transaction() as tx:
             return [(r.size, r.witness, r.line) for r in tx.session.exec(query).all()]
+
+
+def _own_process(
+    tx: Transaction, process: str, sender_role: str, peer_did: str, peer_pid: str
+) -> str | None:
+    kind = _PROCESSES.get(process)
+    if kind is None or sender_role not in ("provider", "consumer"):
+        return None
+    role = "consumer" if sender_role == "provider" else "provider"
+    row = tx.process_by_peer(kind, role=role, counterparty_did=peer_did, peer_pid=peer_pid)
+    return None if row is None else row.id
+
+
+def _accept_receipt(
+    tx: Transaction, origin: str, seq: int, leaf: bytes, now: datetime, record: EventRow
+) -> str:
+    known = tx.session.get(AuditReceiptRow, (origin, seq))
+    if known is not None:
+        return "repeated" if bytes(known.leaf) == leaf else "conflict"
+    tx.add(AuditReceiptRow(origin=origin, seq=seq, leaf=leaf, received_at=now))
+    tx.add(record)
+    return "recorded"

@@ -166,6 +166,39 @@ async def test_a_bad_receipt_is_refused_and_kept_as_a_finding(space: LocalDatasp
     assert consumer_view.report.codes() == ["peer_reported"] * len(cases)
 
 
+async def test_a_receipt_received_is_taken_in_one_transaction(space: LocalDataspace) -> None:
+    """Our process is looked up and the receipt kept in one transaction, not one each."""
+    from sqlalchemy import event
+
+    await exchange(space)
+    good = await a_good_receipt(space)
+    engine = space["provider"].connector.store.engine
+    sent: dict[int, list[str]] = {}  # per connection: the statements of its transaction
+    committed: list[list[str]] = []
+
+    def began(connection: Any) -> None:
+        sent[id(connection)] = []
+
+    def statement(connection: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        sent.setdefault(id(connection), []).append(sql)
+
+    def commit(connection: Any) -> None:
+        committed.append(sent.pop(id(connection), []))
+
+    hooks = [("begin", began), ("before_cursor_execute", statement), ("commit", commit)]
+    for name, hook in hooks:
+        event.listen(engine, name, hook)
+    try:
+        again = await _post_receipt(space, good.to_json())
+    finally:
+        for name, hook in hooks:
+            event.remove(engine, name, hook)
+    assert again.status_code == 200 and again.json() == {"status": "repeated"}
+    lookups = [t for t in committed if any("peer_pid =" in sql for sql in t)]
+    receipts = [t for t in committed if any("audit_receipt" in sql for sql in t)]
+    assert len(receipts) == 1 and receipts == lookups
+
+
 async def test_an_altered_entry_is_named_and_its_receipt_disagrees(space: LocalDataspace) -> None:
     await exchange(space)
     consumer = space["consumer"]

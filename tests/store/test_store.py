@@ -334,3 +334,37 @@ def test_replay_records_commit_relaxed_and_nothing_else_does(store: Store) -> No
         event.remove(store.engine, "before_cursor_execute", before)
     assert inserts == [(True, True), (True, True)]  # one statement, its own transaction
     assert seen == ["on"]
+
+
+# -- reads that take no row lock -------------------------------------------------------------------
+
+
+def test_a_process_read_without_lock_does_not_wait_for_a_writer(postgres_url: str) -> None:
+    """A read that changes nothing (the management API's GET) takes no row lock: it neither
+    waits for a transaction that holds one nor writes a lock that its commit must flush."""
+    from sqlalchemy import text
+
+    engine = build_engine(postgres_url)
+    upgrade(engine)
+    store = Store(engine)
+    try:
+        with store.transaction() as tx:
+            tx.add(negotiation("n-locked"))
+        with store.transaction() as writer:
+            assert writer.process(NegotiationRow, "n-locked").state == "REQUESTED"  # locked
+            with store.transaction() as reader:
+                reader.session.execute(text("SET LOCAL lock_timeout = '2s'"))
+                row = reader.process(NegotiationRow, "n-locked", lock=False)
+                assert row.id == "n-locked"
+                locks = reader.session.execute(
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid()"
+                        " AND locktype = 'transactionid'"
+                    )
+                ).scalar_one()
+                assert locks == 0  # no transaction id taken: a read-only transaction
+            with pytest.raises(StoreError), store.transaction() as reader:
+                reader.session.execute(text("SET LOCAL lock_timeout = '200ms'"))
+                reader.process(NegotiationRow, "n-locked")  # the locking read waits, in vain
+    finally:
+        store.dispose()
