@@ -546,8 +546,8 @@ class Transaction:
         connection = self.session.connection()
         dialect = connection.dialect
         query = _by_peer_sql(kind.__tablename__, dialect.name, dialect.paramstyle)
-        found = connection.exec_driver_sql(query, (role, counterparty_did, peer_pid)).first()
-        return None if found is None else self.process(kind, found[0])
+        found = driver.execute(connection, query, (role, counterparty_did, peer_pid))
+        return self.process(kind, found[0][0]) if found else None
 
     def processes(
         self,
