@@ -8,6 +8,7 @@ import errno
 import functools
 import random
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,14 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # nothing free down there
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+# The event loop of a served process (`tsunagu serve`, `tsunagu authority serve`): uvloop's
+# (libuv) costs less CPU per request than asyncio's own, in its transports and its scheduling
+# (benchmarks/negotiation.py, three interleaved runs: the provider's CPU per signed message
+# -10 to -18 %, per bare request -16 to -34 %). Named, not left to uvicorn's "auto", so that a
+# missing install fails at start instead of serving slower. uvloop has no Windows build.
+SERVER_LOOP = "asyncio" if sys.platform == "win32" else "uvloop"
 
 
 # Open streams (a console's live dashboard, a consumer's live feed) end only when their reader

@@ -274,6 +274,7 @@ def serve(directory: Path, dev: bool) -> None:
     import uvicorn
 
     from connector.api.authority import build_authority_app
+    from connector.serving import SERVER_LOOP
 
     authority = _authority().load(directory)
     if authority.base_url.startswith("http://") and not dev:
@@ -286,4 +287,5 @@ def serve(directory: Path, dev: bool) -> None:
         print_json({"did": authority.did, "serving": url})
     else:
         click.echo(f"serving {authority.did} on {url}", err=True)
-    uvicorn.run(build_authority_app(authority, system_clock), host="127.0.0.1", port=authority.port)
+    app = build_authority_app(authority, system_clock)
+    uvicorn.run(app, host="127.0.0.1", port=authority.port, loop=SERVER_LOOP)

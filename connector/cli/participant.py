@@ -145,7 +145,7 @@ def serve(directory: Path, log_level: str, port: int | None, log_format: str) ->
 
     from connector import logs
     from connector.app import build_connector, create_app
-    from connector.serving import GRACE_SECONDS, bind_listener
+    from connector.serving import GRACE_SECONDS, SERVER_LOOP, bind_listener
     from connector.tls import server_options
 
     logs.configure(getattr(logging, log_level.upper()), json_format=log_format == "json")
@@ -183,6 +183,7 @@ def serve(directory: Path, log_level: str, port: int | None, log_format: str) ->
     config = uvicorn.Config(
         app,
         log_level=log_level,
+        loop=SERVER_LOOP,
         timeout_graceful_shutdown=GRACE_SECONDS,
         log_config=None,  # uvicorn's lines go through our handler (and format) too
         access_log=False,  # tsunagu.http writes one with the route and correlation id

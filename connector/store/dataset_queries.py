@@ -152,7 +152,7 @@ def terms_for_new_negotiation(tx: Transaction, dataset_id: str) -> RequestTerms:
     connection = tx.session.connection()
     dialect = connection.dialect
     query = _TERMS_SQL.format(driver.MARK[dialect.paramstyle])
-    found = connection.exec_driver_sql(query, (dataset_id,)).all()
+    found = driver.execute(connection, query, (dataset_id,))
     rows = [driver.processed(dialect, _TERMS_COLUMNS, r) for r in found]
     if not rows:
         raise MessageError(f"no dataset {dataset_id!r} on offer", code="unknown_dataset")

@@ -5,8 +5,9 @@ every state change (benchmarks/audit.py).
 
 Values go through each column type's own bind processor, so a row written here reads back
 exactly as one the ORM wrote; driver errors come out as SQLAlchemy's (`IntegrityError`, ...),
-which `Store.transaction` maps like any other. Statements sent here pass by SQLAlchemy's
-events (the crash suite's kill points among them): keep the ones a test hooks elsewhere."""
+which `Store.transaction` maps like any other. Statements sent by `execute` and `insert_rows`
+reach SQLAlchemy's cursor events whenever something listens to them (the crash suite's kill
+points, the tests' statement counts): keep the ones a test hooks elsewhere on those."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
@@ -37,6 +38,38 @@ def cursor(session: Session) -> Iterator[Any]:
         ) from exc
     finally:
         raw.close()
+
+
+def execute(connection: Connection, statement: str, params: tuple[Any, ...]) -> list[Any]:
+    """The rows of one statement (none for a statement that returns no rows), on the
+    connection and so in its transaction.
+
+    On SQLite, straight to the DB-API cursor unless something listens to the engine's cursor
+    events: SQLAlchemy's execution context and result object for a small statement cost more
+    than SQLite takes to run it (each of an initial request's five statements). With a
+    listener, through SQLAlchemy's execution, which calls it with the same statement and
+    parameters. PostgreSQL's statements always go that way: each is a round trip anyway, and
+    SQLAlchemy's execution also notices a lost connection (and drops it from the pool)."""
+    if connection.dialect.name != "sqlite" or _watched(connection):
+        result = connection.exec_driver_sql(statement, params)
+        return list(result.all()) if result.returns_rows else []
+    dbapi_error = connection.dialect.loaded_dbapi.Error
+    raw = connection.connection.cursor()
+    try:
+        raw.execute(statement, params)
+        return list(raw.fetchall()) if raw.description is not None else []
+    except dbapi_error as exc:
+        raise DBAPIError.instance(
+            statement, params, exc, dbapi_error, dialect=connection.dialect
+        ) from exc
+    finally:
+        raw.close()
+
+
+def _watched(connection: Connection) -> bool:
+    """Whether anything listens to the cursor events (the engine's, or this connection's)."""
+    dispatch = connection.dispatch
+    return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
 
 
 def insert(
@@ -76,11 +109,10 @@ def insert_rows(
     returning: str | None = None,
     then: str | None = None,
 ) -> list[Any]:
-    """INSERT `rows` as one multi-row statement through SQLAlchemy's driver-level execution
-    (so its events, the crash suite's and the tests' statement counts, still see it); with
-    `returning`, that column's values of the rows written, in ascending order. PostgreSQL:
-    `then`, a statement on those values as the table `written` (returning them in turn), runs
-    in the same statement (a data-modifying WITH)."""
+    """INSERT `rows` as one multi-row statement (by `execute`, so SQLAlchemy's cursor events
+    see it when something listens); with `returning`, that column's values of the rows
+    written, in ascending order. PostgreSQL: `then`, a statement on those values as the table
+    `written` (returning them in turn), runs in the same statement (a data-modifying WITH)."""
     if not rows:
         return []
     connection = session.connection()
@@ -96,7 +128,7 @@ def insert_rows(
         values += row
         for i, process in converted:
             values[start + i] = process(values[start + i])
-    result = connection.exec_driver_sql(statement, tuple(values))
+    result = execute(connection, statement, tuple(values))
     if returning is None:
         return []
     return sorted(r[0] for r in result)

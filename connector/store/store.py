@@ -134,6 +134,10 @@ class Store:
             if engine.dialect.name == "postgresql"
             else None
         )
+        # SQLite: the replay cache's own pooled connection, taken at its first token and kept
+        # (used under the writer lock only): a checkout and return per token cost as much as
+        # its INSERT. Returned by dispose().
+        self._replay_connection: Any = None
         # Connections lent out by the pool right now, counted for dispose().
         self._lent = 0
         self._returned = threading.Condition()
@@ -352,30 +356,49 @@ class Store:
             raise database_failure(exc) from exc
 
     def _remember_sqlite(self, issuer: str, jti: str, expires_at: datetime) -> bool:
-        """SQLite: the one statement on the pooled DB-API connection, which is in autocommit
-        (database.py takes transaction control from the sqlite3 module), so it is a write
-        transaction of its own, as atomic and durable as BEGIN, INSERT, COMMIT: those three
-        through SQLAlchemy's connection cost more than twice the statement."""
-        connection = self.engine.raw_connection()  # the pool's checkout: counted for dispose
+        """SQLite (the writer lock held): the one statement on the replay cache's own DB-API
+        connection, which is in autocommit (database.py takes transaction control from the
+        sqlite3 module), so it is a write transaction of its own, as atomic and durable as
+        BEGIN, INSERT, COMMIT: those three through SQLAlchemy's connection cost more than
+        twice the statement. A connection that failed is given back, and the next token
+        takes a fresh one."""
+        if self._replay_connection is None:
+            self._check_open()  # again, under the lock: dispose() returns the connection
+            self._replay_connection = self.engine.raw_connection()  # counted for dispose
+        cursor = self._replay_connection.cursor()
         try:
-            cursor = connection.cursor()
             try:
                 row = cursor.execute(
                     _REMEMBER_SQLITE_SQL, (issuer, jti, self._expiry_bind(expires_at))
                 ).fetchone()
-            except self.engine.dialect.loaded_dbapi.Error as exc:
-                raise DBAPIError.instance(
-                    _REMEMBER_SQLITE_SQL,
-                    None,
-                    exc,
-                    self.engine.dialect.loaded_dbapi.Error,
-                    dialect=self.engine.dialect,
-                ) from exc
             finally:
                 cursor.close()
-        finally:
-            connection.close()
+        except self.engine.dialect.loaded_dbapi.Error as exc:
+            self._drop_replay_connection()
+            raise DBAPIError.instance(
+                _REMEMBER_SQLITE_SQL,
+                None,
+                exc,
+                self.engine.dialect.loaded_dbapi.Error,
+                dialect=self.engine.dialect,
+            ) from exc
         return row is not None
+
+    def _return_replay_connection(self, timeout: float) -> None:
+        """dispose(): the replay cache's connection back to the pool, once no token is being
+        remembered on it (the writer lock; none comes after, the store being closed)."""
+        if self._replay_connection is None or not isinstance(self._writer, type(threading.Lock())):
+            return
+        if self._writer.acquire(timeout=timeout):
+            try:
+                self._drop_replay_connection()
+            finally:
+                self._writer.release()
+
+    def _drop_replay_connection(self) -> None:
+        connection, self._replay_connection = self._replay_connection, None
+        if connection is not None:
+            connection.close()  # back to the pool (which resets it)
 
     def forget_expired_tokens(self, now: datetime) -> int:
         with self.transaction() as tx:
@@ -406,6 +429,7 @@ class Store:
         connection: returned to the discarded pool, it is garbage-collected while still open.
         New transactions are refused from here on, so a thread cannot open one afterwards."""
         self._closed = True
+        self._return_replay_connection(timeout)
         self._unsealed.set()  # wakes the sealer thread, to see the store closed
         self._stopping.set()
         if self._sealer is not None:
@@ -555,8 +579,8 @@ class Transaction:
         connection = self.session.connection()
         dialect = connection.dialect
         query = _by_peer_sql(kind.__tablename__, dialect.name, dialect.paramstyle)
-        found = connection.exec_driver_sql(query, (role, counterparty_did, peer_pid)).first()
-        return None if found is None else self.process(kind, found[0])
+        found = driver.execute(connection, query, (role, counterparty_did, peer_pid))
+        return self.process(kind, found[0][0]) if found else None
 
     def processes(
         self,
