@@ -84,10 +84,10 @@ _LOCK_SUFFIX = {"postgresql": " FOR UPDATE"}  # SQLite: the write transaction is
 # SQLite, under the write lock the seal holds: the rows read are all those up to the last one.
 _DELETE_PENDING_SQL = "DELETE FROM audit_pending WHERE event_seq <= {}"
 _UPDATE_HEAD_SQL = f"UPDATE audit_head SET size = {{}}, frontier = {{}} WHERE id = {HEAD_ID}"
-# PostgreSQL: entries, nodes, the sealed pending rows and the head in one statement, so one
-# round trip (each costs about as much as the rest of the append). A few rows go as VALUES
-# lists (half the server time of unnest for a transition's one entry); a batch as arrays, so
-# any size stays one text (prepared once per connection) and within the parameter limit.
+# PostgreSQL: entries, nodes, the sealed pending rows, the receipts owed and the head in one
+# statement, so one round trip (each costs about as much as the rest of the append). A few
+# rows go as VALUES lists (half the server time of unnest for one entry); a larger batch as
+# arrays, so any size stays one text (prepared once per connection) within the parameter limit.
 _PG_ENTRIES = "entries AS (INSERT INTO audit_entry (seq, event_seq, body) {})"
 _PG_NODES = "nodes AS (INSERT INTO audit_node (level, idx, hash) {})"
 _PG_SEALED = "sealed AS (DELETE FROM audit_pending WHERE event_seq = ANY(%s::bigint[]))"

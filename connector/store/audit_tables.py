@@ -57,12 +57,13 @@ class AuditCheckpointRow(SQLModel, table=True):
 
 
 class AuditPendingRow(SQLModel, table=True):
-    """An event committed but not yet in the log (PostgreSQL: see `audit_log.seal_pending`).
+    """An event committed but not yet in the log (see `audit_log.seal_pending`).
 
     The business transaction writes this row instead of taking the log's head lock; the sealer
     gives it its sequence number, writes the entry and its nodes, and deletes it, in one
-    transaction. `body` is the entry's canonical JSON with sequence number 0, made in the
-    business transaction (outside the lock); the sealer splices the real number in.
+    transaction. On SQLite `body` is the entry's canonical JSON with sequence number 0, made in
+    the business transaction, and the sealer splices the real number in; on PostgreSQL it is
+    empty (`audit_log.FROM_EVENT`) and the sealer makes the entry from the event row.
     """
 
     __tablename__ = "audit_pending"
