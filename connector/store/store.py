@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, delete, event, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 from sqlmodel import Session, col, select
 
 from connector.clock import system_clock
@@ -343,13 +343,7 @@ class Store:
                 try:
                     return list(cursor.execute(sql, tuple(params)).fetchall())
                 except self.engine.dialect.loaded_dbapi.Error as exc:
-                    raise DBAPIError.instance(
-                        sql,
-                        None,
-                        exc,
-                        self.engine.dialect.loaded_dbapi.Error,
-                        dialect=self.engine.dialect,
-                    ) from exc
+                    raise self._driver_error(sql, exc) from exc
                 finally:
                     cursor.close()
             finally:
@@ -377,14 +371,13 @@ class Store:
                 cursor.close()
         except self.engine.dialect.loaded_dbapi.Error as exc:
             self._drop_replay_connection()
-            raise DBAPIError.instance(
-                _REMEMBER_SQLITE_SQL,
-                None,
-                exc,
-                self.engine.dialect.loaded_dbapi.Error,
-                dialect=self.engine.dialect,
-            ) from exc
+            raise self._driver_error(_REMEMBER_SQLITE_SQL, exc) from exc
         return row is not None
+
+    def _driver_error(self, sql: str, exc: Exception) -> StatementError:
+        """A DB-API error of a statement sent to the driver itself, as SQLAlchemy raises it."""
+        error = self.engine.dialect.loaded_dbapi.Error
+        return DBAPIError.instance(sql, None, exc, error, dialect=self.engine.dialect)
 
     def _return_replay_connection(self, timeout: float) -> None:
         """dispose(): the replay cache's connection back to the pool, once no token is being
