@@ -1,16 +1,17 @@
 """The audit log's SQL: appending entries with tree maintenance, and the reads proofs need.
 
-The transaction that writes events leaves a pending row per event, and `seal_pending` appends
-them in batches a few ms later (`Store.seal_delay`, store.py): fewer rows and tables in every
-business commit, and on PostgreSQL no business commit ever waits for the log's head lock (held
-across another process's WAL flush, it made every commit queue behind the one before). On
-SQLite the pending row carries its entry's canonical body (`pending_body`), and the batch is
-sealed by the next transaction (which holds the one write lock anyway) or the store's sealer
-thread. On PostgreSQL it names only its event, written in the events' own INSERT
-(`PG_PENDING_WITH_EVENTS`), and the sealer thread makes the entries from the event rows. The
-sequence stays gap-free (numbers are given only under the head lock, in the transaction that
-writes the entries, so a rollback takes its numbers with it), and every committed event gets
-exactly one entry: its pending row commits with it, and leaves only with the entry."""
+The transaction that writes events leaves them pending, and `seal_pending` appends them in
+batches a few ms later (`Store.seal_delay`, store.py), making each entry from its event row:
+fewer rows and tables in every business commit, and on PostgreSQL no business commit ever
+waits for the log's head lock (held across another process's WAL flush, it made every commit
+queue behind the one before). SQLite: the events after the last one sealed are the pending ones
+(events commit in sequence order there), and the batch is sealed by the next transaction
+(which holds the one write lock anyway) or the store's sealer thread. PostgreSQL: a pending
+row per event, written in the events' own INSERT (`PG_PENDING_WITH_EVENTS`), sealed by the
+sealer thread. The sequence stays gap-free (numbers are given only under the head lock, in the
+transaction that writes the entries, so a rollback takes its numbers with it), and every
+committed event gets exactly one entry: it is pending from its commit until the transaction
+that writes its entry."""
 
 from __future__ import annotations
 
@@ -64,7 +65,6 @@ __all__ = [
     "PG_PENDING_WITH_EVENTS",
     "append",
     "entry_for",
-    "pending_body",
     "seal_pending",
 ]
 
@@ -79,11 +79,12 @@ _INSERT_ENTRIES_SQL = "INSERT INTO audit_entry (seq, event_seq, body) VALUES ({}
 _INSERT_NODES_SQL = "INSERT INTO audit_node (level, idx, hash) VALUES ({}, {}, {})"
 # The head's read and write go straight to the driver too: through the ORM they cost a third
 # of what auditing adds to one state transition (benchmarks/audit.py profile).
-_HEAD_SQL = f"SELECT size, frontier FROM audit_head WHERE id = {HEAD_ID}"
+_HEAD_SQL = f"SELECT size, frontier, event_seq FROM audit_head WHERE id = {HEAD_ID}"
 _LOCK_SUFFIX = {"postgresql": " FOR UPDATE"}  # SQLite: the write transaction is the lock
-# SQLite, under the write lock the seal holds: the rows read are all those up to the last one.
-_DELETE_PENDING_SQL = "DELETE FROM audit_pending WHERE event_seq <= {}"
-_UPDATE_HEAD_SQL = f"UPDATE audit_head SET size = {{}}, frontier = {{}} WHERE id = {HEAD_ID}"
+# SQLite: the head names the last event sealed too (see AuditHeadRow.event_seq).
+_UPDATE_HEAD_SQL = (
+    f"UPDATE audit_head SET size = {{}}, frontier = {{}}, event_seq = {{}} WHERE id = {HEAD_ID}"
+)
 # PostgreSQL: entries, nodes, the sealed pending rows, the receipts owed and the head in one
 # statement, so one round trip (each costs about as much as the rest of the append). A few
 # rows go as VALUES lists (half the server time of unnest for one entry); a larger batch as
@@ -139,7 +140,12 @@ def _frontier(size: int, packed: bytes) -> Frontier:
     return frontier
 
 
-def _lock_head(session: Session) -> Frontier:
+class _Head(NamedTuple):
+    frontier: Frontier
+    event_seq: int  # SQLite: the last event sealed (PostgreSQL keeps pending rows instead)
+
+
+def _lock_head(session: Session) -> _Head:
     connection = session.connection()
     dialect = connection.dialect.name
     query = _HEAD_SQL + _LOCK_SUFFIX.get(dialect, "")
@@ -155,7 +161,7 @@ def _lock_head(session: Session) -> Frontier:
             .on_conflict_do_nothing(index_elements=["id"])
         )
         head = connection.exec_driver_sql(query).one()
-    return _frontier(int(head[0]), bytes(head[1]))
+    return _Head(_frontier(int(head[0]), bytes(head[1])), int(head[2]))
 
 
 def append(session: Session, records: Sequence[tuple[int, EntryFor]]) -> int:
@@ -176,7 +182,7 @@ def _append(
 ) -> int:
     """Write the entries (and delete the pending rows of `sealed`, which they replace; and,
     PostgreSQL, queue the receipts `owed` lists, see exchange_queries.owed_points)."""
-    frontier = frontier or _lock_head(session)
+    frontier = frontier or _lock_head(session).frontier
     entries: list[tuple[int, int, str]] = []
     nodes: list[tuple[int, int, bytes]] = []
     for event_seq, body_for in records:
@@ -214,12 +220,12 @@ def _append(
     # costs there is mostly SQLAlchemy's own work around it.
     marks = (driver.MARK[connection.dialect.paramstyle],) * 3
     connection.exec_driver_sql(_INSERT_ENTRIES_SQL.format(*marks), entries)
-    head = (frontier.size, _pack(frontier.hashes))
+    last_event = max(e for _, e, _ in entries)
     with driver.cursor(session) as cursor:
         cursor.executemany(_INSERT_NODES_SQL.format(*marks), nodes)
-        cursor.execute(_UPDATE_HEAD_SQL.format(*marks[:2]), head)
-        if sealed:
-            cursor.execute(_DELETE_PENDING_SQL.format(marks[0]), (max(sealed),))
+        cursor.execute(
+            _UPDATE_HEAD_SQL.format(*marks), (frontier.size, _pack(frontier.hashes), last_event)
+        )
     return frontier.size
 
 
@@ -297,14 +303,8 @@ def entry_for(row: EventFields) -> EntryFor:
     return entry
 
 
-def pending_body(entry: Entry) -> str:
-    """The canonical body of `entry` (made with seq 0) to keep until the sealer numbers it."""
-    if entry.seq != 0:
-        raise ValueError("a pending entry is made with sequence number 0")
-    return entry.canonical().decode()
-
-
 def _numbered(template: bytes) -> BodyFor:
+    # A pending row of an older version carries its entry's canonical JSON made with seq 0.
     # RFC 8785 sorts the keys: details, kind, peer, seq, subject, time, v. Only strings (whose
     # quotes are escaped) follow the top-level "seq", so its occurrence is the last one.
     at = template.rfind(_SEQ_ZERO)
@@ -331,13 +331,30 @@ class PendingEvent(NamedTuple):
     detail: Any
 
 
-# Pending rows with their events, in one read, on the driver's cursor: through the ORM this
-# read cost as much as the rest of a seal of one, and SQLAlchemy's text still a third.
-_PENDING_SQL = (
-    "SELECT p.event_seq, p.body, e.at, e.process, e.process_id, e.role, e.direction,"
-    " e.message, e.from_state, e.to_state, e.peer_did, e.detail"
-    " FROM audit_pending p JOIN event e ON e.seq = p.event_seq ORDER BY p.event_seq LIMIT {}"
+# Pending events, in one read, on the driver's cursor: through the ORM this read cost as much
+# as the rest of a seal of one, and SQLAlchemy's text still a third. PostgreSQL: those with a
+# pending row. SQLite: those after the last one sealed (AuditHeadRow.event_seq), so a
+# transition writes no pending row (a transition's audit cost 25 % of it with one, 15 % without,
+# benchmarks/audit.py); but not one with an entry already (only a hand in the database makes
+# that: the verifier's to find, and sealing it again would fail every seal after it).
+_EVENT_COLUMNS = (
+    "e.at, e.process, e.process_id, e.role, e.direction, e.message, e.from_state, e.to_state,"
+    " e.peer_did, e.detail"
 )
+_PENDING_SQL = {
+    "postgresql": f"SELECT p.event_seq, p.body, {_EVENT_COLUMNS}"
+    " FROM audit_pending p JOIN event e ON e.seq = p.event_seq ORDER BY p.event_seq LIMIT %s",
+    "sqlite": f"SELECT e.seq, '', {_EVENT_COLUMNS}"
+    " FROM event e WHERE e.seq > ?"
+    " AND NOT EXISTS (SELECT 1 FROM audit_entry a WHERE a.event_seq = e.seq)"
+    " ORDER BY e.seq LIMIT ?",
+}
+# Whether anything is pending, likewise: one statement outside a transaction (Store.read).
+ANY_PENDING_SQL = {
+    "postgresql": "SELECT 1 FROM audit_pending LIMIT 1",
+    "sqlite": "SELECT 1 FROM event e WHERE e.seq > (SELECT event_seq FROM audit_head)"
+    " AND NOT EXISTS (SELECT 1 FROM audit_entry a WHERE a.event_seq = e.seq) LIMIT 1",
+}
 _EVENT_TABLE = SQLModel.metadata.tables[EventRow.__tablename__]
 _CONVERTED = (_EVENT_TABLE.c.at, _EVENT_TABLE.c.detail)  # as the driver returns them: raw
 
@@ -350,12 +367,12 @@ class Sealed(NamedTuple):
 def seal_pending(session: Session, limit: int) -> Sealed:
     """Append up to `limit` pending entries, oldest event first, with the receipts their
     exchanges owe the peers (a crash loses neither)."""
-    frontier = _lock_head(session)  # first: the lock orders the sealers of every process
+    frontier, last = _lock_head(session)  # first: the lock orders the sealers of every process
     first = frontier.size
     dialect = session.connection().dialect
-    sql = _PENDING_SQL.format(driver.MARK[dialect.paramstyle])
+    params = (limit,) if dialect.name == "postgresql" else (last, limit)
     with driver.cursor(session) as cursor:
-        rows = cursor.execute(sql, (limit,)).fetchall()
+        rows = cursor.execute(_PENDING_SQL[dialect.name], params).fetchall()
     if not rows:
         return Sealed([], 0)
     events: list[PendingEvent] = []
@@ -368,12 +385,11 @@ def seal_pending(session: Session, limit: int) -> Sealed:
             bodies.append((event.seq, _canonical_of(entry_for(event))))
         else:
             bodies.append((event.seq, _numbered(r[1].encode())))
-    sealed = [e.seq for e in events]
     if dialect.name == "postgresql":  # in the one statement; the addresses read there
         owed = owed_points(events, first)
-        _append(session, bodies, frontier, sealed, owed)
+        _append(session, bodies, frontier, [e.seq for e in events], owed)
         return Sealed(events, len(owed))
-    _append(session, bodies, frontier, sealed)
+    _append(session, bodies, frontier)
     return Sealed(events, owe_receipts(session, events, first))
 
 
@@ -521,7 +537,7 @@ class AuditQueries:
             session = tx.session
             # Under the head lock: two signers of one size (a POST, a receipt, the schedule;
             # threads or processes) queue here and the second finds the first one's note.
-            size = _lock_head(session).size
+            size = _lock_head(session).frontier.size
             existing = session.get(AuditCheckpointRow, size)
             if existing is not None:
                 return _checkpointed(existing)

@@ -43,6 +43,12 @@ class AuditHeadRow(SQLModel, table=True):
     # The roots of the perfect subtrees on the tree's right edge, concatenated (at most 64 x 32
     # bytes): all an append needs, read with the lock, so an append reads no node rows.
     frontier: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # SQLite: the last event sealed. Events commit in sequence order there (one writer), so
+    # those after it are the pending ones, and no business commit writes a pending row.
+    # PostgreSQL numbers events before their commits, out of order: it keeps `audit_pending`.
+    event_seq: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
 
 
 class AuditCheckpointRow(SQLModel, table=True):
@@ -61,9 +67,9 @@ class AuditPendingRow(SQLModel, table=True):
 
     The business transaction writes this row instead of taking the log's head lock; the sealer
     gives it its sequence number, writes the entry and its nodes, and deletes it, in one
-    transaction. On SQLite `body` is the entry's canonical JSON with sequence number 0, made in
-    the business transaction, and the sealer splices the real number in; on PostgreSQL it is
-    empty (`audit_log.FROM_EVENT`) and the sealer makes the entry from the event row.
+    transaction. PostgreSQL only (SQLite: see `AuditHeadRow.event_seq`). `body` is empty
+    (`audit_log.FROM_EVENT`): the sealer makes the entry from the event row; rows of older
+    versions may carry the entry's canonical JSON with sequence number 0, spliced at sealing.
     """
 
     __tablename__ = "audit_pending"

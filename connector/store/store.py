@@ -28,7 +28,12 @@ from sqlmodel import Session, col, select
 from connector.clock import system_clock
 from connector.errors import Conflict, NotFound, StoreError
 from connector.store import audit_facts, driver
-from connector.store.audit_log import FROM_EVENT, PG_PENDING_WITH_EVENTS, entry_for, pending_body
+from connector.store.audit_log import (
+    ANY_PENDING_SQL,
+    FROM_EVENT,
+    PG_PENDING_WITH_EVENTS,
+    entry_for,
+)
 from connector.store.audit_log import append as append_to_audit_log
 from connector.store.audit_log import seal_pending as seal_audit_pending
 from connector.store.audit_tables import AuditPendingRow
@@ -51,7 +56,6 @@ T = TypeVar("T")
 _INSERT: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 _PENDING_TABLE: Any = AuditPendingRow.__table__  # type: ignore[attr-defined]
 _SEAL_BATCH = 2000  # pending entries sealed per transaction at most
-_ANY_PENDING_SQL = "SELECT 1 FROM audit_pending LIMIT 1"
 
 
 def _remember_statement(dialect: str) -> Any:
@@ -147,14 +151,15 @@ class Store:
         self.receipts_owed: Callable[[], None] = lambda: None
         self.own_did: str | None = None
         self.clock: Callable[[], datetime] = system_clock  # when a recorded fact happened
-        # A transaction writes only pending rows for its events' entries (committed with the
-        # events), and what is pending is numbered in one batch `seal_delay` s after the first
-        # such commit. SQLite: by the first transaction after that moment, before its commit
-        # (it holds the one write lock anyway), or by a sealer thread when no transaction
-        # comes. PostgreSQL: by the sealer thread, in a transaction of its own, so no business
-        # commit waits for the log's head lock across another's WAL flush. The head, entry,
-        # node and receipt rows, written in every business commit, cost a transition half as
-        # much again as the transition itself (benchmarks/audit.py). Reads that must see every
+        # A transaction leaves its events' entries pending (committed with the events: on
+        # PostgreSQL a pending row each, see audit_log), and what is pending is numbered in one
+        # batch `seal_delay` s after the first such commit. SQLite: by the first transaction
+        # after that moment, before its commit (it holds the one write lock anyway), or by a
+        # sealer thread when no transaction comes. PostgreSQL: by the sealer thread, in a
+        # transaction of its own, so no business commit waits for the log's head lock across
+        # another's WAL flush. The head, entry, node and receipt rows, written in every
+        # business commit, cost a transition half as much again as the transition itself
+        # (benchmarks/audit.py). Reads that must see every
         # event seal first (`caught_up`). Off (tests, the benchmark's baseline): entries are
         # appended in the business transaction.
         self.seal_later = True
@@ -165,7 +170,7 @@ class Store:
         # Entries stay prompt where it matters, since reads seal first.
         self.seal_delay = 0.05 if self._postgres else 0.02
         self._sealing = threading.Lock()  # one sealer per process; processes queue on the head
-        self._unsealed = threading.Event()  # this process committed pending rows since a seal
+        self._unsealed = threading.Event()  # this process committed pending events since a seal
         self._unsealed_since = 0.0  # time.monotonic() of the first of them
         self._sealer: threading.Thread | None = None
         self._stopping = threading.Event()  # ends the sealer thread's wait (dispose)
@@ -234,7 +239,7 @@ class Store:
         return self._seal(batch)
 
     def _seal(self, batch: int = _SEAL_BATCH, *, own: bool = False) -> int:
-        """`own`: only if this process committed pending rows since the last seal (SQLite's
+        """`own`: only if this process committed pending events since the last seal (SQLite's
         batches: of a commit's thread and the sealer thread racing, the second has none)."""
         sealed = 0
         with self._sealing, self._writer:
@@ -261,7 +266,7 @@ class Store:
     def _any_pending(self) -> bool:
         # One statement outside a transaction (`read`): on PostgreSQL one round trip, not
         # three; on SQLite a WAL reader, not a write lock taken to read.
-        return bool(self.read(_ANY_PENDING_SQL))
+        return bool(self.read(ANY_PENDING_SQL[self.engine.dialect.name]))
 
     def _batch_due(self) -> bool:
         # PostgreSQL: never in a business transaction (the head lock would be held to its
@@ -304,7 +309,7 @@ class Store:
 
     def _seal_batch(self) -> None:
         # The business changes are committed: a failure here must not report them as failed.
-        # Their pending rows stay, and the next seal (any process's, or this one's at start)
+        # Their events stay pending, and the next seal (any process's, or this one's at start)
         # takes them.
         try:
             self._seal(own=True)
@@ -460,13 +465,13 @@ class Transaction:
         self.caught_up = False  # this transaction sealed everything pending
 
     def seal(self) -> None:
-        """Before commit: one pending row for every event this transaction wrote, in the same
-        transaction, so there is no event without its entry and no entry without its event;
-        the sealer numbers them in a batch a few ms later (Store.seal_delay), writing the
-        entries and the receipts they owe. SQLite: the pending row carries the entry's body,
+        """Before commit: the events this transaction wrote are left pending, committed with
+        it, so there is no event without its entry and no entry without its event; the sealer
+        numbers them in a batch a few ms later (Store.seal_delay), writing the entries and the
+        receipts they owe. SQLite: the events after the last one sealed are pending as they are,
         and when the batch is due this transaction seals it (it holds the write lock anyway).
-        PostgreSQL: the pending rows of new events go in the events' own INSERT. With `later`
-        off, the entries are appended here, under the head lock.
+        PostgreSQL: a pending row per event, those of new events in the events' own INSERT.
+        With `later` off, the entries are appended here, under the head lock.
 
         Events are noted when flushed, whichever way they were added, so nothing slips past;
         those of the plain tables' new rows (store.new_rows) are written first, and noted as
@@ -501,9 +506,7 @@ class Transaction:
             driver.insert(self.session, _PENDING_TABLE, ("event_seq", "body"), rest)
             self.left_pending = True
             return
-        if self.later:
-            pending = [(e.seq or 0, pending_body(entry_for(e)(0))) for e in events]
-            driver.insert(self.session, _PENDING_TABLE, ("event_seq", "body"), pending)
+        if self.later:  # SQLite: the events are pending as they are (AuditHeadRow.event_seq)
             if not self.batch_due():
                 self.left_pending = True
                 return

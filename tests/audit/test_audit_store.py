@@ -159,7 +159,7 @@ def test_append_and_proof_touch_logarithmically_many_rows(store: Store) -> None:
         store.__dict__.pop("read", None)
     # whatever the log's size: on PostgreSQL the pending row in the event's INSERT, then the
     # sealer's head lock and one statement writing everything; on SQLite the entries insert
-    # (the pending row, head read, pending rows' read, nodes insert, head update and receipts
+    # (head read, pending events' read, nodes insert, head update and receipts
     # go to the driver's cursor, past these events)
     postgres = store.engine.dialect.name == "postgresql"
     assert len(append_statements) == (3 if postgres else 1), append_statements

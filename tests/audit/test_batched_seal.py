@@ -1,5 +1,5 @@
-"""SQLite's way of sealing: a transaction commits only its entry's body (a pending row) with
-its event, and the entries are numbered in batches a few ms later (by the next transaction
+"""SQLite's way of sealing: a transaction commits only its event (pending until the head's last
+sealed event passes it), and the entries are numbered in batches a few ms later (by the next transaction
 once the batch is due, else by the store's sealer thread), before any read that must see
 them, at shutdown, and at the next start after a crash."""
 

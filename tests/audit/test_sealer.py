@@ -5,15 +5,17 @@ a crash between the two."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
 from connector.audit.entries import Entry
-from connector.audit.merkle import MemoryTree, leaf_hash
-from connector.store.audit_log import AuditQueries, _numbered, entry_for, pending_body
+from connector.audit.merkle import Frontier, MemoryTree, leaf_hash
+from connector.store.audit_log import ANY_PENDING_SQL, AuditQueries, _numbered, entry_for
 from connector.store.database import build_engine
+from connector.store.migrate import upgrade
 from connector.store.store import Store
 from connector.store.tables import EventRow
 from tests.audit.test_audit_store import T0, all_entries, an_event, write_events
@@ -29,22 +31,28 @@ def deferred(migrated_database_url: str) -> Iterator[Store]:
     s.dispose()
 
 
+_PENDING_COUNT = {
+    "postgresql": "SELECT count(*) FROM audit_pending",
+    # events commit in sequence order there: those after the last one sealed are pending
+    "sqlite": "SELECT count(*) FROM event e WHERE e.seq > (SELECT event_seq FROM audit_head)"
+    " AND NOT EXISTS (SELECT 1 FROM audit_entry a WHERE a.event_seq = e.seq)",
+}
+
+
 def pending_count(store: Store) -> int:
     with store.engine.connect() as c:
-        return int(c.execute(text("SELECT count(*) FROM audit_pending")).scalar_one())
+        count = int(c.execute(text(_PENDING_COUNT[store.engine.dialect.name])).scalar_one())
+        anything = c.execute(text(ANY_PENDING_SQL[store.engine.dialect.name])).first()
+    assert bool(anything) == (count > 0)  # what Store.caught_up asks agrees
+    return count
 
 
 @pytest.mark.parametrize("seq", [0, 1, 9, 10, 12345, 2**40])
 def test_a_numbered_body_is_the_canonical_entry_even_with_look_alike_details(seq: int) -> None:
     details = {"seq": 0, "subject": "x", "nested": {"seq": 0, "subject": ',"seq":0,"subject":'}}
     entry = Entry(0, T0, "audit.finding", 'a,"seq":0,"subject":b', "did:web:p", details)
-    numbered = _numbered(pending_body(entry).encode())(seq)
+    numbered = _numbered(entry.canonical())(seq)  # a pending row's body of older versions
     assert numbered == Entry(seq, T0, entry.kind, entry.subject, entry.peer, details).canonical()
-
-
-def test_a_pending_body_must_be_made_with_sequence_number_zero() -> None:
-    with pytest.raises(ValueError):
-        pending_body(Entry(3, T0, "audit.read", "s", ""))
 
 
 def test_sealed_entries_are_the_canonical_entries_of_their_events(deferred: Store) -> None:
@@ -94,3 +102,81 @@ def test_sealing_in_batches_keeps_the_order(deferred: Store) -> None:
     assert [s for s, _, _ in entries] == list(range(7))
     assert [e for _, e, _ in entries] == sorted(e for _, e, _ in entries)
     assert deferred.seal_pending() == 0
+
+
+def test_a_sqlite_log_of_the_previous_version_carries_on_gap_free(tmp_path: Path) -> None:
+    """A database the previous version wrote (migration 0013): entries, and events still
+    pending with their pending rows (a crash before the seal). After the upgrade the head
+    names the last event sealed, the pending rows are gone and their events are sealed from
+    the event rows, into the bytes the old pending bodies held."""
+    engine = build_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0013_consent_version")
+    with engine.begin() as c:
+        for seq in range(1, 6):
+            c.execute(
+                text(
+                    "INSERT INTO event (seq, at, process, process_id, role, direction, message,"
+                    " to_state, peer_did, detail) VALUES (:seq, :at, 'negotiation', :pid,"
+                    " 'provider', 'inbound', 'REQUEST', 'REQUESTED', 'did:web:peer', '{}')"
+                ),
+                {"seq": seq, "at": T0.replace(tzinfo=None), "pid": f"old-{seq}"},
+            )
+    with Session(engine) as session:
+        events = list(session.exec(select(EventRow).order_by(EventRow.seq)))  # type: ignore[arg-type]
+        bodies = [entry_for(e)(0).canonical().decode() for e in events]
+    frontier = Frontier()
+    with engine.begin() as c:  # the first three sealed by the old version, as it wrote them
+        for seq, event in enumerate(events[:3]):
+            body = entry_for(event)(seq).canonical()
+            c.execute(
+                text("INSERT INTO audit_entry (seq, event_seq, body) VALUES (:s, :e, :b)"),
+                {"s": seq, "e": event.seq, "b": body.decode()},
+            )
+            for level, idx, node in frontier.append(leaf_hash(body)):
+                c.execute(
+                    text("INSERT INTO audit_node (level, idx, hash) VALUES (:l, :i, :h)"),
+                    {"l": level, "i": idx, "h": node},
+                )
+        c.execute(
+            text("UPDATE audit_head SET size = 3, frontier = :f"),
+            {"f": b"".join(frontier.hashes)},
+        )
+        c.execute(
+            text("INSERT INTO audit_pending (event_seq, body) VALUES (4, :a), (5, :b)"),
+            {"a": bodies[3], "b": bodies[4]},
+        )
+    upgrade(engine)
+    with engine.connect() as c:
+        assert c.execute(text("SELECT event_seq FROM audit_head")).scalar_one() == 3
+        assert c.execute(text("SELECT count(*) FROM audit_pending")).scalar_one() == 0
+    store = Store(engine)
+    assert pending_count(store) == 2
+    assert store.seal_pending() == 2
+    entries = all_entries(store)
+    assert [(s, e) for s, e, _ in entries] == [(i, i + 1) for i in range(5)]
+    assert _numbered(bodies[3].encode())(3) == entries[3][2].encode()
+    assert _numbered(bodies[4].encode())(4) == entries[4][2].encode()
+    tree = MemoryTree(leaf_hash(b.encode()) for _, _, b in entries)
+    assert AuditQueries(store).root(5) == tree.root()
+    store.dispose()
+
+
+def test_an_event_given_an_entry_by_hand_does_not_stop_the_sealer(deferred: Store) -> None:
+    """A hand in the database that adds an event with an entry of its own (a forgery, the
+    verifier's to find) leaves it out of what is pending: sealing it again would fail every
+    seal after it (SQLite counts the events after the last one sealed as pending)."""
+    write_events(deferred, 2)
+    deferred.seal_pending()
+    write_events(deferred, 1, prefix="forged")
+    with deferred.engine.begin() as c:
+        seq = c.execute(text("SELECT max(seq) FROM event")).scalar_one()
+        c.execute(
+            text("INSERT INTO audit_entry (seq, event_seq, body) VALUES (99, :e, '{}')"),
+            {"e": seq},
+        )
+        c.execute(text("DELETE FROM audit_pending"))  # PostgreSQL: what the hand would do
+    write_events(deferred, 2, prefix="after")
+    assert pending_count(deferred) == 2
+    assert deferred.seal_pending() == 2
+    subjects = [Entry.from_bytes(b.encode()).subject for s, _, b in all_entries(deferred) if s < 99]
+    assert subjects == ["p-0", "p-1", "after-0", "after-1"]
