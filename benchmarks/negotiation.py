@@ -12,7 +12,9 @@ Printed, all from one run:
   negotiation (taken from the consumer's own event timestamps, so polling granularity does not
   inflate it). With more in flight, throughput rises a little and latency is mostly queueing;
 * the same latency one negotiation at a time;
-* idle CPU of the connector pair afterwards (event-driven runners should cost ~nothing);
+* how long the connector pair takes to finish the load's own work (the receipts owed for its
+  last exchanges, a witness request), and its idle CPU after that (event-driven runners
+  should cost ~nothing);
 * for the baseline and the loaded negotiations, the CPU each part spent per message (the
   client, provider, consumer, authority and the PostgreSQL server, all on this machine) and
   the most this machine allows at that cost: its cores for all parts together, one core per
@@ -536,6 +538,27 @@ def negotiation_latencies(consumer: Settings, since: Any) -> list[float]:
     return out
 
 
+SETTLED = 0.02  # of a core, over one window: the load's own work is done
+SETTLE_WINDOW = 0.25  # s
+SETTLE_LIMIT = 10.0  # s at most
+
+
+async def settle(pids: list[int]) -> tuple[float, float]:
+    """Wait until the pair has finished what the load left it to do: the receipts owed for the
+    last exchanges, still queued behind the batch the exchange was delivering when the load
+    stopped, and the next witness request. Returns the seconds that took and the CPU seconds
+    spent on it (idle time is measured after this: the work is the load's, not idleness')."""
+    started = time.perf_counter()
+    first = last = sum(proc_cpu_seconds(p) for p in pids)
+    while time.perf_counter() - started < SETTLE_LIMIT:
+        await asyncio.sleep(SETTLE_WINDOW)
+        now = sum(proc_cpu_seconds(p) for p in pids)
+        if now - last < SETTLED * SETTLE_WINDOW:
+            break
+        last = now
+    return time.perf_counter() - started, last - first
+
+
 async def idle_cpu(pids: list[int], seconds: float) -> float:
     before = sum(proc_cpu_seconds(p) for p in pids)
     await asyncio.sleep(seconds)
@@ -577,6 +600,7 @@ async def run(
                 since = meter.start()
                 loaded.append((n, await negotiations(provider, consumer, args.negotiations, n)))
                 loaded_cpu = meter.spent(since)
+            settling = await settle(pair.connector_pids)
             idle = await idle_cpu(pair.connector_pids, args.idle_seconds)
         finally:
             pair.stop()
@@ -608,6 +632,10 @@ async def run(
     print(
         f"1 at a time: latency                              p50 {unloaded['p50']:6.1f} ms   "
         f"p95 {unloaded['p95']:6.1f} ms   ({unloaded['rate']:.1f} /s)"
+    )
+    print(
+        f"after the load: its last work (receipts, witness) took {settling[0]:.2f} s,"
+        f" {settling[1] * 1000:.0f} ms of CPU"
     )
     print(
         f"idle CPU of the connector pair                    {idle:8.2f} % of one core"
@@ -671,7 +699,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.negotiations, args.baseline, args.concurrency = 40, 200, [5]
-        args.unloaded, args.idle_seconds, args.breakdown = 5, 2.0, 100
+        args.unloaded, args.idle_seconds, args.breakdown = 5, 4.0, 100
     os.environ.pop("TSUNAGU_DATABASE_URL", None)
     pg = os.environ.get("TSUNAGU_TEST_DATABASE_URL")
     if (args.postgres or args.processes > 1) and not pg:
