@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import errno
 import functools
@@ -17,6 +18,9 @@ import uvicorn
 
 _EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
 _PICK = random.SystemRandom()
+# The ports free_port handed out lately in this process: two servers started in one test (or
+# one whose port was picked before another's server listened) must not be given the same one.
+_HANDED_OUT: collections.deque[int] = collections.deque(maxlen=256)
 
 
 @functools.cache
@@ -35,6 +39,8 @@ def free_port(host: str = "127.0.0.1") -> int:
     low = _ephemeral_low()
     for _ in range(200):
         port = _PICK.randrange(10000, max(10001, low))
+        if port in _HANDED_OUT:  # free now, but maybe not yet listened on by whoever took it
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             try:
                 sock.bind((host, port))
@@ -42,6 +48,7 @@ def free_port(host: str = "127.0.0.1") -> int:
                 if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
                     raise
                 continue
+        _HANDED_OUT.append(port)
         return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # nothing free down there
         sock.bind((host, 0))
