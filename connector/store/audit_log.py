@@ -180,8 +180,9 @@ def _append(
     sealed: Sequence[int] = (),
     owed: Sequence[tuple[int, int]] = (),
 ) -> int:
-    """Write the entries (and delete the pending rows of `sealed`, which they replace; and,
-    PostgreSQL, queue the receipts `owed` lists, see exchange_queries.owed_points)."""
+    """Write the entries (PostgreSQL: and delete the pending rows of `sealed`, which they
+    replace, and queue the receipts `owed` lists, see exchange_queries.owed_points; SQLite: and
+    move the head's last sealed event up to theirs)."""
     frontier = frontier or _lock_head(session).frontier
     entries: list[tuple[int, int, str]] = []
     nodes: list[tuple[int, int, bytes]] = []
@@ -334,9 +335,10 @@ class PendingEvent(NamedTuple):
 # Pending events, in one read, on the driver's cursor: through the ORM this read cost as much
 # as the rest of a seal of one, and SQLAlchemy's text still a third. PostgreSQL: those with a
 # pending row. SQLite: those after the last one sealed (AuditHeadRow.event_seq), so a
-# transition writes no pending row (a transition's audit cost 25 % of it with one, 15 % without,
-# benchmarks/audit.py); but not one with an entry already (only a hand in the database makes
-# that: the verifier's to find, and sealing it again would fail every seal after it).
+# transition writes no pending row (what auditing adds to a transition: a median +24 % with
+# one, +19 % without, benchmarks/audit.py paired runs); but not one with an entry already (only
+# a hand in the database makes that: the verifier's to find, and sealing it again would fail
+# every seal after it).
 _EVENT_COLUMNS = (
     "e.at, e.process, e.process_id, e.role, e.direction, e.message, e.from_state, e.to_state,"
     " e.peer_did, e.detail"

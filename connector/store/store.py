@@ -159,9 +159,9 @@ class Store:
         # transaction of its own, so no business commit waits for the log's head lock across
         # another's WAL flush. The head, entry, node and receipt rows, written in every
         # business commit, cost a transition half as much again as the transition itself
-        # (benchmarks/audit.py). Reads that must see every
-        # event seal first (`caught_up`). Off (tests, the benchmark's baseline): entries are
-        # appended in the business transaction.
+        # (benchmarks/audit.py). Reads that must see every event seal first (`caught_up`).
+        # Off (tests, the benchmark's baseline): entries are appended in the business
+        # transaction.
         self.seal_later = True
         self._postgres = engine.dialect.name == "postgresql"
         # SQLite 20 ms: batches of ~10-15 entries under load (5 ms made 2-6, and a transition
