@@ -18,7 +18,7 @@ from connector.store.audit_log import AuditQueries
 from connector.store.database import build_engine
 from connector.store.migrate import upgrade
 from connector.store.store import Store
-from connector.store.tables import EventRow, NegotiationRow
+from connector.store.tables import EventRow, NegotiationRow, TransferRow
 
 T0 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
 
@@ -43,6 +43,41 @@ def an_event(pid: str, i: int = 0) -> EventRow:
         peer_did="did:web:peer",
         detail={"i": i},
     )
+
+
+def a_transfer_with_events(store: Store, steps: list[tuple[str, str, str]]) -> None:
+    """A provider transfer (its record), then one transaction per (from, to, message) step."""
+    with store.transaction() as tx:
+        tx.add(
+            TransferRow(
+                id="urn:uuid:t1",
+                role="provider",
+                state="REQUESTED",
+                peer_pid="urn:uuid:peer-t1",
+                counterparty_did="did:web:peer",
+                counterparty_address="https://peer.example/dsp",
+                agreement_id="urn:uuid:a1",
+                format="HttpData-PULL",
+                created_at=T0,
+                updated_at=T0,
+            )
+        )
+    for i, (before, after, message) in enumerate(steps):
+        with store.transaction() as tx:
+            tx.add(
+                EventRow(
+                    at=T0.replace(minute=i + 1),
+                    process="transfer",
+                    process_id="urn:uuid:t1",
+                    role="provider",
+                    direction="inbound",
+                    message=message,
+                    from_state=before,
+                    to_state=after,
+                    peer_did="did:web:peer",
+                    detail={},
+                )
+            )
 
 
 def write_events(store: Store, n: int, prefix: str = "p") -> None:

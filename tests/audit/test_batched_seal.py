@@ -17,8 +17,7 @@ from connector.audit.entries import Entry
 from connector.store.audit_log import AuditQueries
 from connector.store.database import build_engine
 from connector.store.store import Store
-from connector.store.tables import EventRow, TransferRow
-from tests.audit.test_audit_store import T0, an_event, write_events
+from tests.audit.test_audit_store import a_transfer_with_events, an_event, write_events
 from tests.audit.test_sealer import pending_count
 
 HOUR = 3600.0  # a seal delay no test waits for: nothing is sealed unless the test makes it
@@ -51,7 +50,7 @@ def events(store: Store) -> list[int]:
         return [int(r[0]) for r in c.execute(text("SELECT seq FROM event ORDER BY seq"))]
 
 
-def test_a_transaction_commits_its_entry_body_and_a_due_batch_is_sealed_by_the_next(
+def test_a_transaction_commits_its_event_pending_and_a_due_batch_is_sealed_by_the_next(
     store: Store,
 ) -> None:
     store.seal_delay = HOUR
@@ -124,37 +123,13 @@ def test_shutdown_seals_and_a_crash_leaves_it_to_the_next_start(url: str) -> Non
 
 def test_a_sealed_batch_owes_the_receipts_of_its_exchanges(store: Store) -> None:
     store.seal_delay = HOUR
-    with store.transaction() as tx:
-        tx.add(
-            TransferRow(
-                id="urn:uuid:t1",
-                role="provider",
-                state="REQUESTED",
-                peer_pid="urn:uuid:peer-t1",
-                counterparty_did="did:web:peer",
-                counterparty_address="https://peer.example/dsp",
-                agreement_id="urn:uuid:a1",
-                format="HttpData-PULL",
-                created_at=T0,
-                updated_at=T0,
-            )
-        )
-    for i, (before, after) in enumerate([("REQUESTED", "STARTED"), ("STARTED", "COMPLETED")]):
-        with store.transaction() as tx:
-            tx.add(
-                EventRow(
-                    at=T0.replace(minute=i + 1),
-                    process="transfer",
-                    process_id="urn:uuid:t1",
-                    role="provider",
-                    direction="inbound",
-                    message="TransferStartMessage" if i == 0 else "TransferCompletionMessage",
-                    from_state=before,
-                    to_state=after,
-                    peer_did="did:web:peer",
-                    detail={},
-                )
-            )
+    a_transfer_with_events(
+        store,
+        [
+            ("REQUESTED", "STARTED", "TransferStartMessage"),
+            ("STARTED", "COMPLETED", "TransferCompletionMessage"),
+        ],
+    )
     with store.engine.connect() as c:
         assert c.execute(text("SELECT count(*) FROM audit_outbox")).scalar_one() == 0
     woken: list[int] = []

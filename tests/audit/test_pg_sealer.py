@@ -17,8 +17,12 @@ from connector.store.audit_log import AuditQueries
 from connector.store.database import build_engine
 from connector.store.migrate import upgrade
 from connector.store.store import Store
-from connector.store.tables import EventRow, TransferRow
-from tests.audit.test_audit_store import T0, all_entries, an_event, write_events
+from tests.audit.test_audit_store import (
+    a_transfer_with_events,
+    all_entries,
+    an_event,
+    write_events,
+)
 from tests.audit.test_sealer import pending_count
 
 HOUR = 3600.0
@@ -149,38 +153,15 @@ def test_processes_sealing_at_once_make_one_sequence(postgres_url: str) -> None:
 
 
 def test_a_sealed_batch_queues_its_receipts_with_the_peers_address(pg: Store) -> None:
-    with pg.transaction() as tx:
-        tx.add(
-            TransferRow(
-                id="urn:uuid:t1",
-                role="provider",
-                state="REQUESTED",
-                peer_pid="urn:uuid:peer-t1",
-                counterparty_did="did:web:peer",
-                counterparty_address="https://peer.example/dsp",
-                agreement_id="urn:uuid:a1",
-                format="HttpData-PULL",
-                created_at=T0,
-                updated_at=T0,
-            )
-        )
-    steps = [("REQUESTED", "STARTED"), ("STARTED", "STARTED"), ("STARTED", "COMPLETED")]
-    for i, (before, after) in enumerate(steps):
-        with pg.transaction() as tx:
-            tx.add(
-                EventRow(
-                    at=T0.replace(minute=i + 1),
-                    process="transfer",
-                    process_id="urn:uuid:t1",
-                    role="provider",
-                    direction="inbound",
-                    message="TransferStartMessage",
-                    from_state=before,
-                    to_state=after,
-                    peer_did="did:web:peer",
-                    detail={},
-                )
-            )
+    start = "TransferStartMessage"
+    a_transfer_with_events(
+        pg,
+        [
+            ("REQUESTED", "STARTED", start),
+            ("STARTED", "STARTED", start),
+            ("STARTED", "COMPLETED", start),
+        ],
+    )
     woken: list[int] = []
     pg.receipts_owed = lambda: woken.append(1)
     assert pg.seal_pending() == 4  # the transfer's record, then its three transitions
