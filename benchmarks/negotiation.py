@@ -373,7 +373,7 @@ async def breakdown(
     """Where one signed message's time goes, stage by stage, measured in this process on the
     provider's own database (the server runs the same code; HTTP is what is left of the
     baseline's per-message time); also the SQL statements each commit sends that
-    SQLAlchemy's cursor events see (not SQLite's replay insert, the audit log's seals,
+    SQLAlchemy's cursor events see (not the replay insert, the audit log's seals,
     BEGIN and COMMIT, which go to the driver). Those are counted over `COUNTED` messages of
     their own, untimed: on SQLite a listener sends every statement through SQLAlchemy's
     execution (store.driver.execute), which the timed messages must not pay for."""

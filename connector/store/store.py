@@ -40,6 +40,7 @@ from connector.store.audit_tables import AuditPendingRow
 from connector.store.consent_tables import ConsentGrantRow, ConsentVersionRow
 from connector.store.exchange_queries import owe_receipts
 from connector.store.failure import database_failure
+from connector.store.kept_connections import KeptConnections
 from connector.store.new_rows import write_new_rows
 from connector.store.tables import (
     AgreementRow,
@@ -138,6 +139,13 @@ class Store:
             if engine.dialect.name == "postgresql"
             else None
         )
+        # PostgreSQL: the replay insert on connections kept in autocommit (kept_connections),
+        # compiled once with its constant parameters.
+        self._kept: KeptConnections | None = None
+        if engine.dialect.name == "postgresql":
+            self._kept = KeptConnections(engine)
+            compiled = self._remember.compile(dialect=engine.dialect)
+            self._remember_pg = (str(compiled), dict(compiled.params))
         # SQLite: the replay cache's own pooled connection, taken at its first token and kept
         # (used under the writer lock only): a checkout and return per token cost as much as
         # its INSERT. Returned by dispose().
@@ -324,9 +332,8 @@ class Store:
         values = {"issuer": issuer, "jti": jti, "expires_at": expires_at}
         self._check_open()
         try:
-            if self._autocommit is not None:
-                with self._autocommit.connect() as connection:
-                    return connection.execute(self._remember, values).first() is not None
+            if self._kept is not None:
+                return self._remember_postgres(values)
             with self._writer:
                 return self._remember_sqlite(issuer, jti, expires_at)
         except SQLAlchemyError as exc:
@@ -355,6 +362,22 @@ class Store:
                 raw.close()
         except SQLAlchemyError as exc:
             raise database_failure(exc) from exc
+
+    def _remember_postgres(self, values: dict[str, Any]) -> bool:
+        assert self._kept is not None
+        sql, constants = self._remember_pg
+        params = {**constants, **values}
+        params["expires_at"] = self._expiry_bind(params["expires_at"])
+        try:
+            with self._kept.one() as connection:
+                cursor = connection.cursor()
+                try:
+                    cursor.execute(sql, params)
+                    return cursor.fetchone() is not None
+                finally:
+                    cursor.close()
+        except self.engine.dialect.loaded_dbapi.Error as exc:
+            raise self._driver_error(sql, exc) from exc
 
     def _remember_sqlite(self, issuer: str, jti: str, expires_at: datetime) -> bool:
         """SQLite (the writer lock held): the one statement on the replay cache's own DB-API
@@ -385,8 +408,11 @@ class Store:
         return DBAPIError.instance(sql, None, exc, error, dialect=self.engine.dialect)
 
     def _return_replay_connection(self, timeout: float) -> None:
-        """dispose(): the replay cache's connection back to the pool, once no token is being
-        remembered on it (the writer lock; none comes after, the store being closed)."""
+        """dispose(): the replay cache's connections back to the pool, once no token is being
+        remembered on them (SQLite: the writer lock; none comes after, the store being closed;
+        PostgreSQL: the one in use goes back when its insert is done)."""
+        if self._kept is not None:
+            self._kept.close()
         if self._replay_connection is None or not isinstance(self._writer, type(threading.Lock())):
             return
         if self._writer.acquire(timeout=timeout):

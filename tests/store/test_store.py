@@ -305,24 +305,17 @@ def test_the_replayed_migration_the_tests_use_makes_the_migrated_schema() -> Non
 
 def test_replay_records_commit_relaxed_and_nothing_else_does(store: Store) -> None:
     """On PostgreSQL the replay insert relaxes its own commit (not waiting for the disk) and
-    only its own: it runs as a transaction of its own (autocommit) that sets
-    synchronous_commit for itself, and a state transaction afterwards on the same pool commits
-    synchronously."""
+    only its own: it runs as a transaction of its own (autocommit, on a connection the replay
+    cache keeps) that sets synchronous_commit for itself, and a state transaction afterwards
+    on the same pool commits synchronously."""
     if store.engine.dialect.name != "postgresql":
         pytest.skip("synchronous_commit is PostgreSQL's")
-    inserts: list[tuple[bool, bool]] = []
     seen: list[str] = []
-
-    def before(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "seen_token" in statement:
-            raw = connection.connection.dbapi_connection
-            inserts.append((raw.autocommit, "set_config" in statement))
 
     def at_commit(connection: Any) -> None:
         raw = connection.connection.dbapi_connection
         seen.append(raw.execute("SHOW synchronous_commit").fetchone()[0])
 
-    event.listen(store.engine, "before_cursor_execute", before)
     event.listen(store.engine, "commit", at_commit)
     try:
         assert store.remember("did:a", "j1", T0 + timedelta(minutes=5))
@@ -331,9 +324,46 @@ def test_replay_records_commit_relaxed_and_nothing_else_does(store: Store) -> No
             tx.add(negotiation("p-relaxed"))
     finally:
         event.remove(store.engine, "commit", at_commit)
-        event.remove(store.engine, "before_cursor_execute", before)
-    assert inserts == [(True, True), (True, True)]  # one statement, its own transaction
     assert seen == ["on"]
+    assert "set_config" in store._remember_pg[0]  # the insert's own setting, in its statement
+    assert len(store._kept or ()) == 1  # both tokens on one kept connection ...
+    with store._kept.one() as kept:  # type: ignore[union-attr]
+        raw = kept.driver_connection
+        assert raw.autocommit  # ... each insert a transaction of its own ...
+        # ... whose setting ended with it
+        assert raw.execute("SHOW synchronous_commit").fetchone()[0] == "on"
+
+
+def test_replay_connections_are_kept_given_back_and_replaced_when_broken(store: Store) -> None:
+    """PostgreSQL: the replay cache keeps its connections out of the pool between tokens; a
+    broken one is dropped (the next token takes a fresh one), and dispose gives them back."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's one replay connection: tests/store/test_replay_connection.py")
+    for n in range(5):
+        assert store.remember("did:a", f"k{n}", T0 + timedelta(minutes=5))
+    assert len(store._kept or ()) == 1
+    assert store.engine.pool.checkedout() == 1  # type: ignore[attr-defined]
+    kept = store._kept
+    assert kept is not None
+
+    def end_its_session() -> None:  # the server ends the kept session, as a restart would
+        with kept.one() as connection:
+            pid = connection.driver_connection.info.backend_pid
+        with store.engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({pid}, 5000)")  # gone on return
+
+    end_its_session()
+    kept.idle_ping_seconds = 0.0  # idle long enough to be pinged first: the token goes through
+    assert store.remember("did:a", "k-pinged", T0 + timedelta(minutes=5))
+    end_its_session()
+    kept.idle_ping_seconds = 3600.0  # not pinged: that token fails, and only that one
+    with pytest.raises(StoreError):
+        store.remember("did:a", "k-lost", T0 + timedelta(minutes=5))
+    assert len(store._kept or ()) == 0
+    assert store.remember("did:a", "k-next", T0 + timedelta(minutes=5))  # on a fresh one
+    assert not store.remember("did:a", "k1", T0 + timedelta(minutes=5))  # still remembered
+    store.dispose(timeout=1.0)
+    assert store.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
 # -- reads that take no row lock -------------------------------------------------------------------
