@@ -44,23 +44,28 @@ def execute(connection: Connection, statement: str, params: tuple[Any, ...]) -> 
     """The rows of one statement (none for a statement that returns no rows), on the
     connection and so in its transaction.
 
-    On SQLite, straight to the DB-API cursor unless something listens to the engine's cursor
-    events: SQLAlchemy's execution context and result object for a small statement cost more
-    than SQLite takes to run it (each of an initial request's five statements). With a
-    listener, through SQLAlchemy's execution, which calls it with the same statement and
-    parameters. PostgreSQL's statements always go that way: each is a round trip anyway, and
-    SQLAlchemy's execution also notices a lost connection (and drops it from the pool)."""
-    if connection.dialect.name != "sqlite" or _watched(connection):
+    Straight to the DB-API cursor unless something listens to the engine's cursor events:
+    SQLAlchemy's execution context and result object cost more than the statement (on SQLite
+    more than SQLite takes to run it; on PostgreSQL 76 µs of CPU against 20 µs for a one-row
+    round trip through psycopg itself). With a listener, through SQLAlchemy's execution, which
+    calls it with the same statement and parameters. A connection the driver reports lost is
+    invalidated, as SQLAlchemy's execution does: the pool drops it and opens a fresh one."""
+    if _watched(connection):
         result = connection.exec_driver_sql(statement, params)
         return list(result.all()) if result.returns_rows else []
-    dbapi_error = connection.dialect.loaded_dbapi.Error
-    raw = connection.connection.cursor()
+    dialect = connection.dialect
+    dbapi_error = dialect.loaded_dbapi.Error
+    pooled = connection.connection
+    raw = pooled.cursor()
     try:
         raw.execute(statement, params)
         return list(raw.fetchall()) if raw.description is not None else []
     except dbapi_error as exc:
+        lost = dialect.is_disconnect(exc, pooled.dbapi_connection, raw)
+        if lost:
+            connection.invalidate(exc)
         raise DBAPIError.instance(
-            statement, params, exc, dbapi_error, dialect=connection.dialect
+            statement, params, exc, dbapi_error, dialect=dialect, connection_invalidated=lost
         ) from exc
     finally:
         raw.close()

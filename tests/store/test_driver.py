@@ -1,7 +1,7 @@
-"""Statements sent by store.driver.execute: on SQLite straight to the DB-API cursor when
-nothing listens to SQLAlchemy's cursor events, through SQLAlchemy's execution (which calls
-the listeners) when something does and on PostgreSQL; the same rows back and the same errors
-either way."""
+"""Statements sent by store.driver.execute: straight to the DB-API cursor when nothing listens
+to SQLAlchemy's cursor events, through SQLAlchemy's execution (which calls the listeners) when
+something does; the same rows back and the same errors either way, and a connection the
+driver reports lost is dropped from the pool as SQLAlchemy's execution would drop it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
-from connector.errors import Conflict
+from connector.errors import Conflict, StoreError
 from connector.store import driver
 from connector.store.database import build_engine
 from connector.store.new_rows import new_row
@@ -73,19 +73,45 @@ def _no_sqlalchemy_execution(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Connection, "exec_driver_sql", refused)
 
 
-def test_unwatched_statements_on_sqlite_go_straight_to_the_driver(
-    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+def test_unwatched_statements_go_straight_to_the_driver(
+    store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = sqlite_store
+    with store.engine.connect():  # the first connection asks the server's version: SQLAlchemy's
+        pass
     _no_sqlalchemy_execution(monkeypatch)
+    mark = store.mark
     with store.transaction() as tx:  # the new row's INSERT (store.new_rows)
         tx.add(_negotiation("n-1"))
     assert _found(store, "c-n-1") == "n-1"  # the look-up by the peer's pid
     assert _found(store, "c-none") is None
     with store.transaction() as tx:
         connection = tx.session.connection()
-        assert driver.execute(connection, "UPDATE negotiation SET state = ?", ("X",)) == []
-        assert driver.execute(connection, "SELECT id, state FROM negotiation", ()) == [("n-1", "X")]
+        update = f"UPDATE negotiation SET state = {mark} WHERE id = {mark}"
+        assert driver.execute(connection, update, ("X", "n-1")) == []
+        select = f"SELECT id, state FROM negotiation WHERE id = {mark}"
+        assert driver.execute(connection, select, ("n-1",)) == [("n-1", "X")]
+
+
+def test_a_connection_lost_mid_statement_is_dropped_from_the_pool(store: Store) -> None:
+    """PostgreSQL: the server ends the session (a restart, a failover) under a transaction;
+    its statement fails as the store's error, the connection is invalidated rather than given
+    back, and the next transaction gets a fresh one."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("a SQLite connection cannot be lost")
+    with pytest.raises(StoreError) as lost, store.transaction() as tx:
+        connection = tx.session.connection()
+        pid = connection.connection.driver_connection.info.backend_pid
+        with store.engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({pid}, 5000)")
+        try:
+            driver.execute(connection, "SELECT 1", ())
+        finally:
+            invalidated = connection.invalidated  # at once, as SQLAlchemy's execution does
+    assert lost.value.code == "store_unavailable"
+    assert invalidated
+    with store.transaction() as tx:  # a fresh connection, not the dead one from the pool
+        tx.add(_negotiation("n-after"))
+    assert _found(store, "c-n-after") == "n-after"
 
 
 def test_a_listener_sees_every_statement_with_its_parameters(store: Store) -> None:
