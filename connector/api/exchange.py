@@ -30,7 +30,36 @@ _RECEIPTS = (
 )
 
 
-@router.post(RECEIPTS_PATH, **json_body(_RECEIPTS))
+_STATUS = {"type": "string", "enum": ["recorded", "repeated"]}
+_OUTCOME = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {
+        "status": {"type": "string", "enum": ["recorded", "repeated", "refused"]},
+        "code": {"type": "string", "description": "Why it was refused, e.g. `receipt_invalid`."},
+        "message": {"type": "string"},
+    },
+}
+_ANSWER = {
+    "description": "A batch: one outcome per receipt, in its order. One receipt: its status.",
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "required": ["outcomes"],
+                        "properties": {"outcomes": {"type": "array", "items": _OUTCOME}},
+                    },
+                    {"type": "object", "required": ["status"], "properties": {"status": _STATUS}},
+                ]
+            }
+        }
+    },
+}
+
+
+@router.post(RECEIPTS_PATH, responses={200: _ANSWER}, **json_body(_RECEIPTS))
 async def receive_receipt(request: Request, connector: ConnectorDep, peer: PeerDep) -> Any:
     """A peer's receipts for entries of its log about exchanges with us. A batch is answered
     `{"outcomes": [...]}`, one per receipt in its order: `{"status": "recorded"}`,
