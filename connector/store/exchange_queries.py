@@ -284,9 +284,12 @@ class ExchangeQueries:
         One transaction, one commit for all the receipts of a request."""
         taken: list[Taken] = []
         with self.store.transaction() as tx:
+            # Each process looked up (and locked, on PostgreSQL) once, all in one order: two
+            # batches taken at once cannot then each hold a row the other waits for.
+            owns = {about: _own_process(tx, *about) for about in sorted({t.about for t in takes})}
             kept: dict[tuple[str, int], bytes] = {}  # this batch's, not flushed yet
             for take in takes:
-                own = _own_process(tx, *take.about)
+                own = owns[take.about]
                 if own is None:
                     taken.append((None, "unknown"))
                     continue
