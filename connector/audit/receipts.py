@@ -9,6 +9,11 @@ exchange, and an auditor can tell an exchange one side omitted or reported diffe
 
     {"type": "tsunagu.receipt/v1", "origin": "did:web:.../audit", "seq": 12,
      "entry": "{...canonical JSON...}", "proof": ["base64", ...], "checkpoint": "signed note"}
+
+The receipts one connector owes another are sent together, as a batch of at most `MAX_BATCH`
+(they usually share one checkpoint, so the receiver checks its signature once):
+
+    {"type": "tsunagu.receipts/v1", "receipts": [<receipt>, ...]}
 """
 
 from __future__ import annotations
@@ -24,9 +29,20 @@ from connector.audit.entries import Entry, canonical_json
 from connector.audit.errors import AuditError, ReceiptError
 from connector.audit.merkle import HASH_SIZE, leaf_hash, verify_inclusion
 
-__all__ = ["RECEIPT_TYPE", "Receipt", "exchange_point"]
+__all__ = [
+    "BATCH_TYPE",
+    "MAX_BATCH",
+    "RECEIPT_TYPE",
+    "Receipt",
+    "batch_items",
+    "batch_json",
+    "exchange_point",
+]
 
 RECEIPT_TYPE = "tsunagu.receipt/v1"
+BATCH_TYPE = "tsunagu.receipts/v1"
+MAX_BATCH = 64  # receipts per request: a batch's answer and work stay bounded
+_BATCH_FIELDS = {"type", "receipts"}
 _FIELDS = {"type", "origin", "seq", "entry", "proof", "checkpoint"}
 _MAX_PROOF = 64
 _MAX_ENTRY = 256 * 1024
@@ -56,6 +72,33 @@ def point_of(entry: Mapping[str, Any]) -> str | None:
         details.get("from") if isinstance(details.get("from"), str) else None,
         to_state if isinstance(to_state, str) else "",
     )
+
+
+def batch_json(receipts: Sequence[Receipt]) -> dict[str, Any]:
+    """The body that carries `receipts` (1 to `MAX_BATCH`) in one request."""
+    if not 0 < len(receipts) <= MAX_BATCH:
+        raise ValueError(f"a batch carries 1 to {MAX_BATCH} receipts, not {len(receipts)}")
+    return {"type": BATCH_TYPE, "receipts": [r.to_json() for r in receipts]}
+
+
+def batch_items(body: Any) -> list[Any] | None:
+    """The receipts of a batch body, each still to be read (`Receipt.from_json`); None when
+    `body` is no batch (a single receipt, as older senders send, or not even that). A body
+    that means to be a batch (its type, or a `receipts` field) and is not one is refused
+    whole: ReceiptError `receipt_malformed`."""
+    if not isinstance(body, dict) or (body.get("type") != BATCH_TYPE and "receipts" not in body):
+        return None
+    if set(body) != _BATCH_FIELDS or body["type"] != BATCH_TYPE:
+        raise ReceiptError(
+            f"a receipt batch has exactly the fields {sorted(_BATCH_FIELDS)}, type {BATCH_TYPE}",
+            code="receipt_malformed",
+        )
+    items = body["receipts"]
+    if not isinstance(items, list) or not 0 < len(items) <= MAX_BATCH:
+        raise ReceiptError(
+            f"receipts must be a list of 1 to {MAX_BATCH} receipts", code="receipt_malformed"
+        )
+    return items
 
 
 def _b64(data: bytes) -> str:
@@ -120,6 +163,14 @@ class Receipt:
         for this origin), the entry's form and position, and its inclusion all check out."""
         try:
             checkpoint = verify_checkpoint(self.checkpoint, self.origin, verifiers)
+        except AuditError as exc:
+            raise ReceiptError(f"{exc.code}: {exc.message}", code="receipt_invalid") from exc
+        return checkpoint, self.verify_in(checkpoint)
+
+    def verify_in(self, checkpoint: Checkpoint) -> Entry:
+        """The entry, once its form and position and its inclusion in `checkpoint` (already
+        verified: it is this receipt's note, parsed) check out."""
+        try:
             entry = Entry.from_bytes(self.entry.encode())
             if canonical_json(entry.to_json()) != self.entry.encode():
                 raise ReceiptError("the entry is not canonical JSON", code="receipt_malformed")
@@ -132,4 +183,4 @@ class Receipt:
             raise
         except AuditError as exc:
             raise ReceiptError(f"{exc.code}: {exc.message}", code="receipt_invalid") from exc
-        return checkpoint, entry
+        return entry

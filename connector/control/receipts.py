@@ -1,17 +1,13 @@
 """The receipt exchange: sending the receipts we owe peers, and taking theirs.
 
 Sending is the runner's kind of work, done the runner's way: rows of `audit_outbox` (written
-in the transaction that appended the entry) are leased, sent outside any transaction with a
-fresh ID token through the dispatcher (so under the outbound policy), and settled as
-delivered, retried with bounded exponential backoff, or failed for good, which is itself
-recorded in the log (`audit.receipt_undelivered`). Nothing here is called from a request
-handler except `receive`, which only verifies and stores.
-
-Receiving verifies the receipt against the sender's keys from its DID document (already
-resolved to authenticate the request): the checkpoint's signature and origin, the entry's form
-and position, its inclusion, that it is about us and completes an exchange of a process we
-share. A good receipt is recorded (`audit.receipt`); a bad one is refused with its code and
-recorded as a finding (`audit.finding`); the connector carries on either way.
+in the transaction that appended the entry) are leased, grouped by peer, and each peer's
+receipts sent as one batch (`receipt_batch`: one checkpoint, one request) outside any
+transaction with a fresh ID token through the dispatcher (so under the outbound policy). The
+batch's rows are settled together: delivered, retried with bounded exponential backoff, or
+failed for good (the whole batch refused, or one receipt by the peer's outcome for it), which
+is itself recorded in the log (`audit.receipt_undelivered`). Nothing here is called from a
+request handler except `receive` (`receipt_intake`: verify and store) and `witness`.
 """
 
 from __future__ import annotations
@@ -19,8 +15,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import hashlib
-import json
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -39,18 +33,19 @@ from connector.audit.cosignature import (
     verify_cosignature,
     witness_check,
 )
-from connector.audit.errors import AuditError, ReceiptError
-from connector.audit.receipts import Receipt, point_of
+from connector.audit.errors import AuditError
+from connector.audit.receipts import MAX_BATCH, Receipt, batch_json
 from connector.clock import Clock
-from connector.control.checkpoints import checkpoint_now
 from connector.control.dispatcher import Dispatcher, PeerRejected
+from connector.control.receipt_batch import Batch, build_batch, read_outcomes, spans
+from connector.control.receipt_intake import ReceiptIntake, note_verifiers
 from connector.errors import ConnectorError
 from connector.identity.did import DidResolver
 from connector.identity.keys import KeyRing
 from connector.outbound import OutboundRefused
 from connector.store.audit_log import AuditQueries
 from connector.store.audit_records import record_event
-from connector.store.exchange_queries import ExchangeQueries, Owed
+from connector.store.exchange_queries import ExchangeQueries, Owed, Settlement
 from connector.store.store import Store
 
 log = logging.getLogger("tsunagu.receipts")
@@ -112,13 +107,12 @@ class ReceiptExchange:
         self.resolver = resolver
         self.own_did = own_did
         self.origin = origin_for(own_did)
-        self.own_did = own_did
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.lease_seconds = lease_seconds
         self.idle_seconds = idle_seconds
-        self.batch = batch
+        self.batch = batch  # rows claimed at once; each peer's go out MAX_BATCH a request
         self.gather_seconds = gather_seconds
         # A peer is asked to cosign at most this often (s), each time the newest checkpoint
         # it was given: witnesses cosign a log now and then (C2SP tlog-witness), and one
@@ -129,6 +123,7 @@ class ReceiptExchange:
         self._witnessing: set[asyncio.Future[None]] = set()  # witness requests in flight
         self.queries = ExchangeQueries(store)
         self.log = AuditQueries(store)
+        self.intake = ReceiptIntake(store, clock, resolver, own_did=own_did)
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
@@ -177,7 +172,7 @@ class ReceiptExchange:
         owed = await self.store.call(
             self.queries.claim, self.clock(), self.lease_seconds, self.batch
         )
-        await asyncio.gather(*(self._deliver(item) for item in owed))
+        await asyncio.gather(*(self._deliver(rows) for rows in _by_peer(owed)))
         await self._ask_due_witnesses()
         return len(owed)
 
@@ -224,59 +219,77 @@ class ReceiptExchange:
 
     def receipt_for(self, seq: int) -> Receipt:
         """Our receipt for entry `seq`: signed at the log's current size (made if need be)."""
-        checkpoint = checkpoint_now(self.keys, self.own_did, self.log, self.clock())
-        stored = self.log.entries(seq, 1)
-        if not stored or stored[0].seq != seq:
-            raise ReceiptError(f"entry {seq} is not in the log", code="receipt_unavailable")
-        proof = self.log.inclusion_proof(seq, checkpoint.size)
-        return Receipt(self.origin, seq, stored[0].body, tuple(proof), checkpoint.note)
+        batch = self._batch([seq])
+        if seq in batch.missing:
+            raise batch.missing[seq]
+        return batch.receipts[seq]
 
-    async def _deliver(self, owed: Owed) -> None:
-        """Send one receipt and settle its row."""
-        now = self.clock()
+    def _batch(self, seqs: list[int]) -> Batch:
+        return build_batch(self.keys, self.own_did, self.log, self.clock(), seqs)
+
+    async def _deliver(self, rows: list[Owed]) -> None:
+        """Send one peer's receipts in one request and settle their rows in one transaction."""
+        peer, now = rows[0], self.clock()
         try:
-            receipt = await self.store.call(self.receipt_for, owed.entry_seq)
-            url = owed.address.rstrip("/") + RECEIPTS_PATH
-            await self.dispatcher.send(url, receipt.to_json(), audience=owed.peer_did)
-        except (PeerRejected, OutboundRefused, AuditError) as exc:
-            # Final: the peer refused it, its address may not be contacted, or we cannot
-            # make the receipt (a damaged log refuses to sign). Said in the log.
-            error = f"{exc.code}: {exc}"
-            log.info("receipt for entry %d to %s failed: %s", owed.entry_seq, owed.peer_did, error)
-            await self.store.call(
-                self.queries.settle,
-                owed.entry_seq,
-                now,
-                state="failed",
-                error=error,
-                record=self._undelivered(owed, error, now),
-            )
+            batch = await self.store.call(self._batch, [r.entry_seq for r in rows])
+        except AuditError as exc:  # a damaged log refuses to sign: final, said in the log
+            await self._settle(now, [self._failed(r, f"{exc.code}: {exc}", now) for r in rows])
             return
         except ConnectorError as exc:
-            attempts = owed.attempts + 1
-            if attempts >= self.max_attempts:
-                error = f"gave up after {attempts} attempts: {exc}"
-                await self.store.call(
-                    self.queries.settle,
-                    owed.entry_seq,
-                    now,
-                    state="failed",
-                    error=error,
-                    record=self._undelivered(owed, error, now),
-                )
-                return
-            delay = min(self.max_delay, self.base_delay * 2 ** (attempts - 1))
-            await self.store.call(
-                self.queries.settle,
-                owed.entry_seq,
-                now,
-                state="pending",
-                error=str(exc),
-                retry_at=now + timedelta(seconds=delay),
-            )
+            await self._settle(now, [self._retried(r, exc, now) for r in rows])
             return
-        self._to_witness(owed, receipt)  # before the row is settled: see witness_now
-        await self.store.call(self.queries.settle, owed.entry_seq, now, state="delivered")
+        settled = [
+            self._failed(r, f"{e.code}: {e}", now)
+            for r in rows
+            if (e := batch.missing.get(r.entry_seq)) is not None
+        ]
+        sent = [r for r in rows if r.entry_seq in batch.receipts]
+        receipts = [batch.receipts[r.entry_seq] for r in sent]
+        url = peer.address.rstrip("/") + RECEIPTS_PATH
+        for a, b in spans(receipts):  # one request, unless their entries are unusually large
+            settled += await self._send(url, sent[a:b], receipts[a:b], now)
+        await self._settle(now, settled)
+
+    async def _send(
+        self, url: str, rows: list[Owed], receipts: list[Receipt], now: datetime
+    ) -> list[Settlement]:
+        """One request with `receipts` (for `rows`): how each row settles."""
+        try:
+            answer = await self.dispatcher.send(
+                url, batch_json(receipts), audience=rows[0].peer_did
+            )
+            refusals = read_outcomes(answer, len(rows))
+        except (PeerRejected, OutboundRefused) as exc:
+            # Final: the peer refused the request, or its address may not be contacted.
+            return [self._failed(r, f"{exc.code}: {exc}", now) for r in rows]
+        except ConnectorError as exc:  # unreachable, or an answer we cannot read
+            return [self._retried(r, exc, now) for r in rows]
+        settled = []
+        for row, refusal in zip(rows, refusals, strict=True):
+            if refusal is None:
+                settled.append(Settlement(row.entry_seq, "delivered"))
+            else:  # this one refused by the peer, as a PeerRejected of its own
+                error = f"peer_rejected: {url} refused it: {refusal[1]} [{refusal[0]}]"
+                settled.append(self._failed(row, error, now))
+        if any(refusal is None for refusal in refusals):
+            self._to_witness(rows[0], receipts[0])  # before the rows settle: see witness_now
+        return settled
+
+    async def _settle(self, now: datetime, settled: list[Settlement]) -> None:
+        await self.store.call(self.queries.settle_all, now, settled)
+
+    def _failed(self, owed: Owed, error: str, now: datetime) -> Settlement:
+        log.info("receipt for entry %d to %s failed: %s", owed.entry_seq, owed.peer_did, error)
+        record = self._undelivered(owed, error, now)
+        return Settlement(owed.entry_seq, "failed", error=error, record=record)
+
+    def _retried(self, owed: Owed, exc: ConnectorError, now: datetime) -> Settlement:
+        attempts = owed.attempts + 1
+        if attempts >= self.max_attempts:
+            return self._failed(owed, f"gave up after {attempts} attempts: {exc}", now)
+        delay = min(self.max_delay, self.base_delay * 2 ** (attempts - 1))
+        retry_at = now + timedelta(seconds=delay)
+        return Settlement(owed.entry_seq, "pending", error=str(exc), retry_at=retry_at)
 
     async def _ask_cosignature(self, owed: Owed, receipt: Receipt, checkpoint: Checkpoint) -> None:
         """Have the peer witness the checkpoint the receipt carries. Best effort: a refusal
@@ -393,99 +406,21 @@ class ReceiptExchange:
     # -- receiving -------------------------------------------------------------------------
 
     async def _verifiers(self, peer_did: str, *, fresh: bool = False) -> list[NoteVerifier]:
-        resolver = self.resolver
-        document = await (resolver.refreshed(peer_did) if fresh else resolver.resolve(peer_did))
-        return [NoteVerifier(origin_for(peer_did), k) for k in document.keys.values()]
+        return await note_verifiers(self.resolver, peer_did, fresh=fresh)
 
-    async def receive(self, peer_did: str, body: Any) -> str:
-        """Verify and record a peer's receipt: `recorded` or `repeated`; ReceiptError (and a
-        finding in our log) when it is bad."""
-        try:
-            receipt = Receipt.from_json(body)
-            expected = origin_for(peer_did)
-            if receipt.origin != expected:
-                raise ReceiptError(
-                    f"a receipt from {peer_did} is of log {receipt.origin!r}, not {expected!r}",
-                    code="receipt_not_theirs",
-                )
-            try:
-                _checkpoint, entry = receipt.verify(await self._verifiers(peer_did))
-            except ReceiptError:  # signed by a key we have not seen yet (a rotation)?
-                _checkpoint, entry = receipt.verify(await self._verifiers(peer_did, fresh=True))
-            data = entry.to_json()
-            point = point_of(data)
-            if point is None:
-                raise ReceiptError(
-                    f"entry {entry.seq} ({entry.kind}) completes no exchange",
-                    code="receipt_not_an_exchange",
-                )
-            if entry.peer != self.own_did:
-                raise ReceiptError(
-                    f"entry {entry.seq} is about {entry.peer or 'nobody'}, not us",
-                    code="receipt_not_ours",
-                )
-            process = entry.kind.partition(".")[0]
-            now = self.clock()
+    async def receive(self, peer_did: str, body: Any) -> dict[str, Any]:
+        """Verify and record a peer's receipt or batch of receipts (`receipt_intake`): the
+        answer; ReceiptError for a bad single receipt or a malformed batch."""
+        return await self.intake.receive(peer_did, body)
 
-            def record_for(own: str) -> Any:
-                return record_event(
-                    at=now,
-                    family="audit",
-                    action="receipt",
-                    # Not our pid: a process's own events (its last inbound message) stay
-                    # its own.
-                    subject=f"{receipt.origin}#{receipt.seq}",
-                    peer=peer_did,
-                    details={
-                        "own_subject": own,
-                        "origin": receipt.origin,
-                        "seq": receipt.seq,
-                        "process": process,
-                        "point": point,
-                        "peer_subject": entry.subject,
-                        "entry": receipt.entry,
-                        "proof": [_b64(h) for h in receipt.proof],
-                        "checkpoint": receipt.checkpoint,
-                    },
-                )
 
-            # Our process and the receipt's record in one transaction.
-            about = (process, str(entry.details.get("role")), peer_did, entry.subject)
-            own, outcome = await self.store.call(
-                self.queries.take_receipt,
-                about,
-                receipt.origin,
-                receipt.seq,
-                receipt.leaf_hash,
-                now,
-                record_for,
-            )
-            if own is None:
-                raise ReceiptError(
-                    f"we share no {process} {entry.subject!r} with {peer_did}",
-                    code="receipt_unknown_process",
-                )
-            if outcome == "conflict":
-                raise ReceiptError(
-                    f"{peer_did} gave another receipt for its entry {receipt.seq} before: "
-                    "its log shows us two histories",
-                    code="receipt_conflict",
-                )
-            return outcome
-        except ReceiptError as exc:
-            await self.store.call(self.queries.record, self._finding(peer_did, body, exc))
-            raise
-
-    def _finding(self, peer_did: str, body: Any, error: ReceiptError) -> Any:
-        try:
-            raw = json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
-        except (TypeError, ValueError):
-            raw = repr(body).encode()
-        return record_event(
-            at=self.clock(),
-            family="audit",
-            action="finding",
-            subject=f"receipt:{hashlib.sha256(raw).hexdigest()}",
-            peer=peer_did,
-            details={"code": error.code, "reason": error.message[:1000]},
-        )
+def _by_peer(owed: list[Owed]) -> list[list[Owed]]:
+    """The rows claimed, per peer (DID and address), at most MAX_BATCH to a request."""
+    groups: dict[tuple[str, str], list[Owed]] = {}
+    for row in owed:
+        groups.setdefault((row.peer_did, row.address), []).append(row)
+    return [
+        rows[at : at + MAX_BATCH]
+        for rows in groups.values()
+        for at in range(0, len(rows), MAX_BATCH)
+    ]

@@ -470,6 +470,13 @@ class AuditQueries:
         with self.store.transaction() as tx:
             return _entries(tx.session, start, limit)
 
+    def entries_at(self, seqs: Sequence[int]) -> list[StoredEntry]:
+        """The entries at `seqs` (those in the log), by seq, from one query: a batch of
+        receipts reads its entries together."""
+        self.store.caught_up()
+        with self.store.transaction() as tx:
+            return _entries(tx.session, 0, len(seqs), only=seqs) if seqs else []
+
     def page(self, start: int, limit: int) -> tuple[int, list[StoredEntry]]:
         """The tree size and up to `limit` entries from `start`, read from one snapshot: an
         entry sealed in between (the sealer's, another process's) would otherwise be served
@@ -484,6 +491,16 @@ class AuditQueries:
 
     def inclusion_proof(self, seq: int, size: int) -> list[bytes]:
         return self._proof(size, inclusion_ranges(seq, size))
+
+    def inclusion_proofs(self, seqs: Sequence[int], size: int) -> list[list[bytes]]:
+        """`inclusion_proof` of each of `seqs` in the tree of `size`, from one statement."""
+        per_seq = [inclusion_ranges(seq, size) for seq in seqs]
+        hashes = self._proof(size, [r for ranges in per_seq for r in ranges])
+        proofs, at = [], 0
+        for ranges in per_seq:
+            proofs.append(hashes[at : at + len(ranges)])
+            at += len(ranges)
+        return proofs
 
     def consistency_proof(self, old: int, new: int) -> list[bytes]:
         return self._proof(new, [] if old == new else consistency_ranges(old, new))
@@ -588,14 +605,20 @@ def _announced_kid(session: Session, did: str) -> str | None:
     return new if isinstance(new, str) else None
 
 
-def _entries(session: Session, start: int, limit: int) -> list[StoredEntry]:
+def _entries(
+    session: Session, start: int, limit: int, *, only: Sequence[int] | None = None
+) -> list[StoredEntry]:
     query = (
         select(col(AuditEntryRow.seq), col(AuditEntryRow.body), col(AuditNodeRow.hash))
         .outerjoin(
             AuditNodeRow,
             and_(col(AuditNodeRow.level) == 0, col(AuditNodeRow.idx) == AuditEntryRow.seq),
         )
-        .where(col(AuditEntryRow.seq) >= start)
+        .where(
+            col(AuditEntryRow.seq) >= start
+            if only is None
+            else col(AuditEntryRow.seq).in_(list(only))
+        )
         .order_by(col(AuditEntryRow.seq))
         .limit(limit)
     )

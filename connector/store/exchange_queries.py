@@ -31,6 +31,8 @@ __all__ = [
     "ExchangeQueries",
     "Owed",
     "PG_OWED_CLAUSE",
+    "ReceiptTake",
+    "Settlement",
     "owe_receipts",
     "owed_points",
     "receipts_owed",
@@ -165,6 +167,33 @@ class Owed:
     attempts: int
 
 
+@dataclass(frozen=True)
+class Settlement:
+    """How one outbox row ends this attempt: `delivered`, `failed` (with `record` saying so in
+    the log) or `pending` again (with `retry_at`)."""
+
+    entry_seq: int
+    state: str
+    error: str | None = None
+    retry_at: datetime | None = None
+    record: EventRow | None = None
+
+
+@dataclass(frozen=True)
+class ReceiptTake:
+    """A verified receipt to keep: the process it is `about` (process, the sender's role,
+    peer DID, the peer's pid), its position and leaf, and the record to write for our pid."""
+
+    about: tuple[str, str, str, str]
+    origin: str
+    seq: int
+    leaf: bytes
+    record_for: Callable[[str], EventRow]
+
+
+Taken = tuple[str | None, str]  # our pid (None: no such process) and the outcome
+
+
 class ExchangeQueries:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -210,19 +239,30 @@ class ExchangeQueries:
         record: EventRow | None = None,
     ) -> None:
         """Delivered, failed for good (with `record` saying so in the log), or retried."""
+        self.settle_all(now, [Settlement(entry_seq, state, error, retry_at, record)])
+
+    def settle_all(self, now: datetime, settlements: Sequence[Settlement]) -> None:
+        """`settle` each row, all in one transaction: the rows of one batch sent together."""
+        if not settlements:
+            return
+        seqs = [s.entry_seq for s in settlements]
+        query = select(AuditOutboxRow).where(col(AuditOutboxRow.entry_seq).in_(seqs))
         with self.store.transaction() as tx:
-            row = tx.session.get(AuditOutboxRow, entry_seq)
-            if row is None or row.state != "pending":
-                return
-            row.state = state
-            row.attempts += 1
-            row.last_error = None if error is None else error[:2000]
-            row.next_attempt_at = retry_at
-            row.lease_until = None
-            row.updated_at = now
-            tx.add(row)
-            if record is not None:
-                tx.add(record)
+            rows = {row.entry_seq: row for row in tx.session.exec(query).all()}
+            for settlement in settlements:
+                row = rows.get(settlement.entry_seq)
+                if row is None or row.state != "pending":
+                    continue
+                row.state = settlement.state
+                row.attempts += 1
+                error = settlement.error
+                row.last_error = None if error is None else error[:2000]
+                row.next_attempt_at = settlement.retry_at
+                row.lease_until = None
+                row.updated_at = now
+                tx.add(row)
+                if settlement.record is not None:
+                    tx.add(settlement.record)
 
     def pending(self) -> list[tuple[int, str, str, str | None]]:
         """(entry seq, peer, state, last error) of every receipt not yet delivered."""
@@ -235,26 +275,41 @@ class ExchangeQueries:
             rows = tx.session.exec(query).all()
             return [(r.entry_seq, r.peer_did, r.state, r.last_error) for r in rows]
 
-    def take_receipt(
-        self,
-        about: tuple[str, str, str, str],
-        origin: str,
-        seq: int,
-        leaf: bytes,
-        now: datetime,
-        record_for: Callable[[str], EventRow],
-    ) -> tuple[str | None, str]:
-        """Our pid of the process `about` names (process, the sender's role, peer DID, the
-        peer's pid) and, when we have one, the peer's receipt kept with the record
-        `record_for` makes for our pid: `recorded`, `repeated` (the same receipt again:
-        nothing new) or `conflict` (another entry at that position: a split view). One
-        transaction, one commit per receipt received. (None, "unknown") when we share no
-        such process: nothing is written."""
+    def take_receipts(self, takes: Sequence[ReceiptTake], now: datetime) -> list[Taken]:
+        """For each take, our pid of the process its `about` names (process, the sender's
+        role, peer DID, the peer's pid) and, when we have one, the peer's receipt kept with
+        the record its `record_for` makes for our pid: `recorded`, `repeated` (the same
+        receipt again: nothing new) or `conflict` (another entry at that position: a split
+        view); (None, "unknown") when we share no such process: nothing is written for it.
+        One transaction, one commit for all the receipts of a request."""
+        taken: list[Taken] = []
         with self.store.transaction() as tx:
-            own = _own_process(tx, *about)
-            if own is None:
-                return None, "unknown"
-            return own, _accept_receipt(tx, origin, seq, leaf, now, record_for(own))
+            # Each process looked up (and locked, on PostgreSQL) once, all in one order: two
+            # batches taken at once cannot then each hold a row the other waits for.
+            owns = {about: _own_process(tx, *about) for about in sorted({t.about for t in takes})}
+            kept: dict[tuple[str, int], bytes] = {}  # this batch's, not flushed yet
+            for take in takes:
+                own = owns[take.about]
+                if own is None:
+                    taken.append((None, "unknown"))
+                    continue
+                earlier = kept.get((take.origin, take.seq))
+                if earlier is not None:
+                    taken.append((own, "repeated" if earlier == take.leaf else "conflict"))
+                    continue
+                outcome = _accept_receipt(
+                    tx, take.origin, take.seq, take.leaf, now, take.record_for(own)
+                )
+                if outcome == "recorded":
+                    kept[(take.origin, take.seq)] = take.leaf
+                taken.append((own, outcome))
+        return taken
+
+    def record_all(self, events: Sequence[EventRow]) -> None:
+        if events:
+            with self.store.transaction() as tx:
+                for event in events:
+                    tx.add(event)
 
     def record(self, event: EventRow) -> None:
         with self.store.transaction() as tx:

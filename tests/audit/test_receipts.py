@@ -283,7 +283,9 @@ async def test_receipts_sent_together_ask_the_peer_to_witness_once(
 
     monkeypatch.setattr(receipts.dispatcher, "send", watched)
     await exchange(space)
-    given = [Receipt.from_json(body) for path, body in sent if path == "receipts"]
+    given = [
+        Receipt.from_json(r) for path, body in sent if path == "receipts" for r in body["receipts"]
+    ]
     asked = [body for path, body in sent if path == "witness"]
     assert len(given) == 3 and len(asked) == 1
     newest = max(Checkpoint.parse(r.checkpoint.split("\n\n")[0] + "\n").size for r in given)
@@ -302,7 +304,9 @@ async def test_receipts_sent_together_ask_the_peer_to_witness_once(
     await receipts.run_once()
     await witness_now()  # nothing left: run_once asked
     asked = [body for path, body in sent if path == "witness"]
-    given = [Receipt.from_json(body) for path, body in sent if path == "receipts"]
+    given = [
+        Receipt.from_json(r) for path, body in sent if path == "receipts" for r in body["receipts"]
+    ]
     newest = max(Checkpoint.parse(r.checkpoint.split("\n\n")[0] + "\n").size for r in given)
     assert len(given) == 6 and len(asked) == 2
     witnessed = await consumer.connector.store.call(
