@@ -12,8 +12,8 @@ Codes in use:
     note_malformed, note_bad_base64, note_unknown_key, note_bad_signature, note_too_many,
     checkpoint_malformed, checkpoint_wrong_origin,
     entry_not_canonical, entry_malformed,
-    receipt_malformed, receipt_invalid, receipt_not_ours, receipt_not_an_exchange,
-    receipt_unknown_process, receipt_conflict
+    receipt_malformed, receipt_invalid, receipt_not_ours, receipt_not_theirs,
+    receipt_not_an_exchange, receipt_unknown_process, receipt_conflict, receipt_unavailable
 """
 
 from __future__ import annotations
