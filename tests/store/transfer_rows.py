@@ -22,7 +22,14 @@ def use(*constraints: dict[str, Any]) -> dict[str, Any]:
     rule: dict[str, Any] = {"action": "use"}
     if constraints:
         rule["constraint"] = list(constraints)
-    return {"@type": "Agreement", "@id": "urn:agreement", "permission": [rule]}
+    return {
+        "@type": "Agreement",
+        "@id": "urn:agreement",
+        "target": "urn:dataset",
+        "assigner": "did:web:owner.example",
+        "assignee": PEER,
+        "permission": [rule],
+    }
 
 
 def until(at: datetime) -> dict[str, Any]:
