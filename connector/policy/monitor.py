@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
@@ -111,20 +110,19 @@ class PolicyMonitor:
         again under the row's lock."""
         after = ""
         while True:
-            page = await anyio.to_thread.run_sync(
-                functools.partial(
-                    self.dataplane.queries.snapshots,
-                    Role.PROVIDER,
-                    (state,),
-                    after=after,
-                    page=self.page,
-                )
-            )
+            page = await anyio.to_thread.run_sync(self._page, state, after)
             if page:
                 yield page
             if len(page) < self.page:
                 return
             after = page[-1].transfer_id
+
+    def _page(self, state: str, after: str) -> list[TransferSnapshot]:
+        page = self.dataplane.queries.snapshots(
+            Role.PROVIDER, (state,), after=after, page=self.page
+        )
+        self.access.know(page)  # the requesters the checks need, read for the page at once
+        return page
 
     async def _end(self) -> int:
         ended = 0

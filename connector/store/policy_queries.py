@@ -41,6 +41,15 @@ def context(store: Store, transfer_id: str) -> PolicyContextRow | None:
         return tx.session.get(PolicyContextRow, transfer_id)
 
 
+def contexts(store: Store, transfer_ids: Sequence[str]) -> dict[str, PolicyContextRow]:
+    """The policy contexts of several transfers, in one read (the monitor's page)."""
+    if not transfer_ids:
+        return {}
+    query = select(PolicyContextRow).where(col(PolicyContextRow.transfer_id).in_(transfer_ids))
+    with store.transaction() as tx:
+        return {row.transfer_id: row for row in tx.session.exec(query).all()}
+
+
 def accesses(tx: Transaction, agreement_id: str) -> tuple[int, datetime | None]:
     """Accesses counted under an agreement so far, and the last one."""
     usage = tx.session.get(AgreementUsageRow, agreement_id)

@@ -1,8 +1,9 @@
 """A policy monitor round reads the running transfers a page at a time: its reads do not grow
 with the number of transfers, and it still ends exactly those whose agreement stopped
 holding and resumes exactly those it may; on SQLite and PostgreSQL. The transfers are rows
-written straight into a store; the transfer service and the open streams are stand-ins that
-record what the monitor asks of them."""
+written straight into a store and decided by the connector's own access policy (the decision
+point, the consumer's kept claims); the transfer service and the open streams are stand-ins
+that record what the monitor asks of them."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from sqlalchemy import event
 
 from connector.clock import ManualClock
 from connector.control.hold_rules import Steps
-from connector.dataplane.access import AgreementAccessPolicy
 from connector.errors import Conflict
+from connector.policy.access import DecisionAccessPolicy
+from connector.policy.environment import PolicyEnvironment
 from connector.policy.monitor import PolicyMonitor
 from connector.protocol.transfer import TransferEvent
 from connector.store.database import build_engine
@@ -103,7 +105,7 @@ def a_round(store: Store, clock: ManualClock, *, page: int = 500) -> Round:
         store,
         clock,
         transfers=transfers,  # type: ignore[arg-type]
-        access=AgreementAccessPolicy(),  # type: ignore[arg-type]
+        access=DecisionAccessPolicy(PolicyEnvironment(None).pdp, store),
         dataplane=dataplane,  # type: ignore[arg-type]
         page=page,
     )
@@ -139,7 +141,11 @@ async def test_a_rounds_reads_do_not_grow_with_the_transfers_it_ends(
     due |= started(store, "many", 30)  # the stand-in ended nothing: the first ones are due again
     done, many_reads = await monitor.run()
     assert monitor.acted() == due and done == len(due) == 22
-    assert many_reads == few_reads <= 2  # a page of STARTED ones, a page of SUSPENDED ones
+    # a page of STARTED ones, their requesters (the consumers' kept claims), a page of
+    # SUSPENDED ones (none)
+    assert many_reads == few_reads == 3
+    done, again = await monitor.run()
+    assert monitor.acted() == due and again == 2  # the requesters are known by now
 
 
 async def test_a_round_over_several_pages_acts_on_each_transfer_once(
@@ -152,7 +158,7 @@ async def test_a_round_over_several_pages_acts_on_each_transfer_once(
     done, reads = await monitor.run()
     assert sorted(monitor.transfers.acted) == sorted(due) and done == len(due)
     assert "t-000" not in monitor.streams.cut_ones
-    assert reads == 5 + 1  # 17 STARTED ones in pages of 4; no SUSPENDED ones
+    assert reads == 5 * 2 + 1  # 17 STARTED ones in pages of 4 and their requesters; no others
 
 
 async def test_a_round_resumes_what_it_suspended_once_the_agreement_holds(
@@ -181,4 +187,5 @@ async def test_a_round_resumes_what_it_suspended_once_the_agreement_holds(
     done, reads = await monitor.run()
     assert monitor.acted() == expected and done == 4
     assert monitor.streams.cut_ones == []
-    assert reads == 3  # a page of STARTED ones, of SUSPENDED ones, and their suspensions
+    # a page of STARTED ones (none), of SUSPENDED ones, their requesters, their suspensions
+    assert reads == 4

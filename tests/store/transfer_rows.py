@@ -10,6 +10,7 @@ from typing import Any
 
 from connector.store.consent_tables import PersonalDatasetRow
 from connector.store.dataplane_tables import AgreementUsageRow, DataGrantRow
+from connector.store.policy_tables import PolicyContextRow
 from connector.store.store import Store
 from connector.store.tables import AgreementRow, DatasetRow, EventRow, NegotiationRow, TransferRow
 
@@ -51,9 +52,11 @@ def add_transfer(
     grant: bool = True,
     usage: dict[str, Any] | None = None,
     personal: bool = False,
+    context: bool = True,
 ) -> None:
     """One transfer `tid` and the rows its snapshot joins (agreement `a-<tid>`, dataset
-    `d-<tid>`), in one transaction. `usage`: the agreement's usage row's values."""
+    `d-<tid>`), in one transaction. `usage`: the agreement's usage row's values; `context`:
+    the consumer's claims kept when it started (the decision point's requester)."""
     agreement, dataset = f"a-{tid}", f"d-{tid}"
     with store.transaction() as tx:
         tx.add(
@@ -116,6 +119,16 @@ def add_transfer(
             tx.add(AgreementUsageRow(agreement_id=agreement, **usage))
         if personal:
             tx.add(PersonalDatasetRow(dataset_id=dataset, subject_field="resident", created_at=T0))
+        if context:
+            tx.add(
+                PolicyContextRow(
+                    transfer_id=tid,
+                    agreement_id=agreement,
+                    requester={"role": "municipality"},
+                    purpose=None,
+                    created_at=T0,
+                )
+            )
 
 
 def suspend(store: Store, tid: str, *, direction: str, code: str, at: datetime = T0) -> None:
