@@ -90,7 +90,8 @@ class _Compiled:
     defaults: dict[str, Any]  # what the dialect added itself (SQLite's OFFSET after a LIMIT)
 
     def parameters(self, values: dict[str, Any]) -> Any:
-        values = {**self.defaults, **values}
+        if self.defaults:  # not for `snapshot`'s statement: the per-request read stays lean
+            values = {**self.defaults, **values}
         if self.positions is None:
             return values
         return [values[name] for name in self.positions]
@@ -172,7 +173,8 @@ class DataPlaneQueries:
     def _compiled(self, statement: ClauseElement) -> _Compiled:
         compiled = statement.compile(dialect=self.store.engine.dialect)
         assert isinstance(compiled, SQLCompiler)  # a SELECT compiles to one
-        return _Compiled(str(compiled), compiled.positiontup, dict(compiled.params))
+        added = {name: v for name, v in compiled.params.items() if v is not None}
+        return _Compiled(str(compiled), compiled.positiontup, added)
 
     def _page_statement(self, states: int) -> _Compiled:
         """The page read for `states` states, compiled on first use (the monitor asks for
@@ -218,13 +220,13 @@ class DataPlaneQueries:
         values.update({f"s{i}": state for i, state in enumerate(states)})
         return [_snapshot_of(row) for row in self._read(self._page_statement(len(states)), values)]
 
-    def _read(self, statement: _Compiled, values: dict[str, Any]) -> list[Any]:
+    def _read(self, statement: _Compiled, values: dict[str, Any]) -> Sequence[Any]:
         try:
             connection = self.store.engine.raw_connection()
             try:
                 cursor = connection.cursor()
                 cursor.execute(statement.sql, statement.parameters(values))
-                rows = list(cursor.fetchall())
+                rows = cursor.fetchall()
                 cursor.close()
             finally:
                 connection.close()  # back to the pool, which rolls back (PostgreSQL)
