@@ -10,6 +10,7 @@ with one conditional UPDATE (`count_access`), so two concurrent reads never over
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from connector.dataplane.access import AccessVerdict, AgreementAccessPolicy
 from connector.policy.facts import _conjuncts, agreed_payment, denial_of, stated_purpose
 from connector.protocol.roles import Role
 from connector.store.dataplane_queries import TransferSnapshot
-from connector.store.policy_queries import context
+from connector.store.policy_queries import context, contexts
 from connector.store.store import Store
 from policies.decision import Decision, DecisionPoint, DecisionRequest, Payment
 from policies.errors import PolicyError
@@ -137,6 +138,24 @@ class DecisionAccessPolicy:
         if terms is None:
             terms = self._terms[agreement_id] = agreed_terms(policy)
         return terms
+
+    def know(self, snapshots: Sequence[TransferSnapshot]) -> None:
+        """Read the requesters of those of `snapshots` not known yet in one statement (the
+        policy monitor's page, in a worker thread), so their checks read nothing: a round
+        after a restart otherwise read one context per transfer, on the event loop."""
+        unknown = [
+            s.transfer_id
+            for s in snapshots
+            if s.role == Role.PROVIDER and s.transfer_id not in self._requesters
+        ]
+        if not unknown:
+            return
+        found = contexts(self.store, unknown)
+        by_id = {s.transfer_id: s for s in snapshots}
+        with self._lock:
+            for tid, row in found.items():
+                claims = {**row.requester, "did": by_id[tid].counterparty_did}
+                self._requesters[tid] = Requester(claims, row.purpose)
 
     def requester(self, snapshot: TransferSnapshot) -> Requester:
         found = self._requesters.get(snapshot.transfer_id)

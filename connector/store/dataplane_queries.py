@@ -4,18 +4,22 @@ The per-request check (`snapshot`) is the hot path: one joined SELECT run on a r
 connection. Going through a SQLAlchemy transaction would start SQLite's write transaction
 (BEGIN IMMEDIATE, see `database.py`), so concurrent reads of several workers would queue on
 the write lock; a lone SELECT in autocommit mode reads a consistent WAL snapshot without it.
-Everything else uses `Store.transaction()` like the control plane.
+The policy monitor's round reads the same snapshots a page at a time (`snapshots`), built
+from the same statement and rows. Everything else uses `Store.transaction()` like the control plane.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, literal_column, select, update
+from sqlalchemy import Integer, bindparam, case, literal_column, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 from sqlmodel import col
 
 from connector.errors import StoreError
@@ -73,10 +77,52 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
+SNAPSHOT_PAGE = 500
+"""Transfers per read of `DataPlaneQueries.snapshots`."""
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A statement compiled once for the engine's driver, run on a raw DB-API cursor."""
+
+    sql: str
+    positions: Sequence[str] | None  # parameter names in order; None for named paramstyles
+    defaults: dict[str, Any]  # what the dialect added itself (SQLite's OFFSET after a LIMIT)
+
+    def parameters(self, values: dict[str, Any]) -> Any:
+        if self.defaults:  # not for `snapshot`'s statement: the per-request read stays lean
+            values = {**self.defaults, **values}
+        if self.positions is None:
+            return values
+        return [values[name] for name in self.positions]
+
+
+def _snapshot_of(row: Sequence[Any]) -> TransferSnapshot:
+    """A row of the snapshot statement (its columns in `DataPlaneQueries._joined` order)."""
+    return TransferSnapshot(
+        transfer_id=row[0],
+        role=row[1],
+        state=row[2],
+        format=row[3],
+        counterparty_did=row[4],
+        agreement_id=row[5],
+        dataset_id=row[6],
+        policy=_json(row[7]),
+        data_address=_json(row[8]),
+        access_expires_at=_aware(row[9]),
+        accesses=int(row[10] or 0),
+        revoked_at=_aware(row[11]),
+        revoked_reason=row[12],
+        agreed_at=_aware(row[13]),
+        last_access_at=_aware(row[14]),
+        subject_field=row[15],
+        consent_version=None if row[16] is None else int(row[16]),
+    )
+
+
 class DataPlaneQueries:
     def __init__(self, store: Store) -> None:
         self.store = store
-        engine = store.engine
         # Read for personal data only: an access of it then needs no statement of its own to
         # know whether the consent gate's kept answer still holds.
         consent_version = case(
@@ -88,7 +134,7 @@ class DataPlaneQueries:
             ),
             else_=None,
         )
-        statement = (
+        self._joined = (
             select(
                 col(TransferRow.id),
                 col(TransferRow.role),
@@ -120,26 +166,67 @@ class DataPlaneQueries:
                 PersonalDatasetRow,
                 col(PersonalDatasetRow.dataset_id) == col(AgreementRow.dataset_id),
             )
-            .where(col(TransferRow.id) == bindparam("tid"))
         )
-        compiled = statement.compile(dialect=engine.dialect)
-        self._snapshot_sql = str(compiled)
-        self._positional = compiled.positiontup  # None for named paramstyles (psycopg)
+        self._one = self._compiled(self._joined.where(col(TransferRow.id) == bindparam("tid")))
+        self._pages: dict[int, _Compiled] = {}  # by the number of states asked for
+
+    def _compiled(self, statement: ClauseElement) -> _Compiled:
+        compiled = statement.compile(dialect=self.store.engine.dialect)
+        assert isinstance(compiled, SQLCompiler)  # a SELECT compiles to one
+        added = {name: v for name, v in compiled.params.items() if v is not None}
+        return _Compiled(str(compiled), compiled.positiontup, added)
+
+    def _page_statement(self, states: int) -> _Compiled:
+        """The page read for `states` states, compiled on first use (the monitor asks for
+        one state at a time: two statements in a process's life)."""
+        found = self._pages.get(states)
+        if found is None:
+            statement = (
+                self._joined.where(
+                    col(TransferRow.role) == bindparam("role"),
+                    col(TransferRow.state).in_([bindparam(f"s{i}") for i in range(states)]),
+                    col(TransferRow.pending).is_(None),
+                    col(TransferRow.id) > bindparam("after"),
+                )
+                .order_by(col(TransferRow.id))
+                .limit(bindparam("page", type_=Integer))
+            )
+            found = self._pages[states] = self._compiled(statement)
+        return found
 
     # -- the per-request read -------------------------------------------------------------
 
     def snapshot(self, transfer_id: str) -> TransferSnapshot | None:
-        params: Any = (
-            [transfer_id] * len(self._positional)
-            if self._positional is not None
-            else {"tid": transfer_id}
-        )
+        rows = self._read(self._one, {"tid": transfer_id})
+        return _snapshot_of(rows[0]) if rows else None
+
+    # -- the policy monitor's round --------------------------------------------------------
+
+    def snapshots(
+        self,
+        role: str,
+        states: Sequence[str],
+        *,
+        after: str = "",
+        page: int = SNAPSHOT_PAGE,
+    ) -> list[TransferSnapshot]:
+        """One page of the snapshots of our transfers in `states` as `role` that owe the peer
+        nothing (`pending` unset), in transfer id order after the id `after`: one statement
+        per page, so a round over thousands of transfers neither reads per transfer nor
+        holds them all. A page shorter than `page` is the last."""
+        if not states:
+            return []
+        values: dict[str, Any] = {"role": role, "after": after, "page": page}
+        values.update({f"s{i}": state for i, state in enumerate(states)})
+        return [_snapshot_of(row) for row in self._read(self._page_statement(len(states)), values)]
+
+    def _read(self, statement: _Compiled, values: dict[str, Any]) -> Sequence[Any]:
         try:
             connection = self.store.engine.raw_connection()
             try:
                 cursor = connection.cursor()
-                cursor.execute(self._snapshot_sql, params)
-                row = cursor.fetchone()
+                cursor.execute(statement.sql, statement.parameters(values))
+                rows = cursor.fetchall()
                 cursor.close()
             finally:
                 connection.close()  # back to the pool, which rolls back (PostgreSQL)
@@ -147,27 +234,7 @@ class DataPlaneQueries:
             raise database_failure(exc) from exc
         except Exception as exc:  # the driver's own errors (sqlite3, psycopg)
             raise database_failure(exc) from exc
-        if row is None:
-            return None
-        return TransferSnapshot(
-            transfer_id=row[0],
-            role=row[1],
-            state=row[2],
-            format=row[3],
-            counterparty_did=row[4],
-            agreement_id=row[5],
-            dataset_id=row[6],
-            policy=_json(row[7]),
-            data_address=_json(row[8]),
-            access_expires_at=_aware(row[9]),
-            accesses=int(row[10] or 0),
-            revoked_at=_aware(row[11]),
-            revoked_reason=row[12],
-            agreed_at=_aware(row[13]),
-            last_access_at=_aware(row[14]),
-            subject_field=row[15],
-            consent_version=None if row[16] is None else int(row[16]),
-        )
+        return rows
 
     # -- grants (provider) ------------------------------------------------------------------
 

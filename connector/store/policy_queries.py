@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from connector.store.dataplane_tables import AgreementUsageRow
 from connector.store.policy_tables import AgreementSignatureRow, DutyRow, PolicyContextRow
 from connector.store.store import Store, Transaction
-from connector.store.tables import AgreementRow, TransferRow
+from connector.store.tables import AgreementRow, EventRow
 
 
 def save_context(
@@ -41,31 +41,42 @@ def context(store: Store, transfer_id: str) -> PolicyContextRow | None:
         return tx.session.get(PolicyContextRow, transfer_id)
 
 
+def contexts(store: Store, transfer_ids: Sequence[str]) -> dict[str, PolicyContextRow]:
+    """The policy contexts of several transfers, in one read (the monitor's page)."""
+    if not transfer_ids:
+        return {}
+    query = select(PolicyContextRow).where(col(PolicyContextRow.transfer_id).in_(transfer_ids))
+    with store.transaction() as tx:
+        return {row.transfer_id: row for row in tx.session.exec(query).all()}
+
+
 def accesses(tx: Transaction, agreement_id: str) -> tuple[int, datetime | None]:
     """Accesses counted under an agreement so far, and the last one."""
     usage = tx.session.get(AgreementUsageRow, agreement_id)
     return (0, None) if usage is None else (usage.accesses, usage.last_access_at)
 
 
-def running_transfers(store: Store, role: str, states: Sequence[str]) -> list[TransferRow]:
-    """Our transfers in `states` that owe the peer nothing right now (the monitor's round)."""
-    with store.transaction() as tx:
-        query = select(TransferRow).where(
-            col(TransferRow.role) == role,
-            col(TransferRow.state).in_(list(states)),
-            col(TransferRow.pending).is_(None),
+def suspensions_of(store: Store, transfer_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Per transfer, the detail of the suspension that holds it now (its last move to
+    SUSPENDED), with who made it: "direction" outbound (we suspended it) or inbound (the peer
+    did). One read for them all; a transfer never suspended is not in the answer."""
+    if not transfer_ids:
+        return {}
+    query = (
+        select(EventRow)
+        .where(
+            col(EventRow.process_id).in_(list(transfer_ids)),
+            col(EventRow.to_state) == "SUSPENDED",
+            col(EventRow.direction) != "record",
         )
-        return list(tx.session.exec(query).all())
-
-
-def suspension_of(store: Store, transfer_id: str) -> dict[str, Any] | None:
-    """The detail of the suspension that holds a transfer now (the last move to SUSPENDED),
-    with who made it: "direction" outbound (we suspended it) or inbound (the peer did)."""
+        .order_by(col(EventRow.seq))
+    )
+    found: dict[str, dict[str, Any]] = {}
     with store.transaction() as tx:
-        for event in reversed(tx.events(transfer_id)):
-            if event.to_state == "SUSPENDED" and event.from_state != "SUSPENDED":
-                return {**event.detail, "direction": event.direction}
-    return None
+        for event in tx.session.exec(query).all():
+            if event.from_state != "SUSPENDED":  # a later one replaces an earlier one
+                found[event.process_id] = {**event.detail, "direction": event.direction}
+    return found
 
 
 def agreements_as_consumer(store: Store, did: str) -> list[AgreementRow]:

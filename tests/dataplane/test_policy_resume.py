@@ -98,6 +98,8 @@ async def test_the_alert_back_resumes_the_transfer(
     consumer = space["consumer"].client
     resumed = await consumer.wait_for("transfers", pull.consumer_id, ["STARTED"], timeout=20)
     assert resumed["state"] == "STARTED"
+    # the provider records its start message delivered a moment after the consumer has it
+    await provider_started(space, pull)
     provider_events = await events_of(space, "provider", "transfers", pull.provider_id)
     starts = [e for e in provider_events if e.get("message") == "START"]
     assert len(starts) == 2, provider_events  # the first start and the resume, both sent
