@@ -374,8 +374,7 @@ def _own_process(
     if kind is None or sender_role not in ("provider", "consumer"):
         return None
     role = "consumer" if sender_role == "provider" else "provider"
-    row = tx.process_by_peer(kind, role=role, counterparty_did=peer_did, peer_pid=peer_pid)
-    return None if row is None else row.id
+    return tx.process_id_by_peer(kind, role=role, counterparty_did=peer_did, peer_pid=peer_pid)
 
 
 def _accept_receipt(

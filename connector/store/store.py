@@ -599,12 +599,24 @@ class Transaction:
         """Our process the peer knows by `peer_pid`, locked for update. Most often there is
         none (a first message): so its id is looked for by the driver-level statement alone,
         and only a process found is loaded as an object."""
+        pid = self.process_id_by_peer(
+            kind, role=role, counterparty_did=counterparty_did, peer_pid=peer_pid
+        )
+        return None if pid is None else self.process(kind, pid)
+
+    def process_id_by_peer(
+        self, kind: type[ProcessRow], *, role: str, counterparty_did: str, peer_pid: str
+    ) -> str | None:
+        """The id of our process the peer knows by `peer_pid`, its row locked for update as
+        `process_by_peer` locks it (FOR UPDATE on PostgreSQL; SQLite: the write transaction),
+        and not loaded: for a caller that needs only the id (a receipt taken for it), the
+        object cost more than the statement."""
         self.session.flush()  # as the ORM's query would (nothing to do when nothing changed)
         connection = self.session.connection()
         dialect = connection.dialect
         query = _by_peer_sql(kind.__tablename__, dialect.name, dialect.paramstyle)
         found = driver.execute(connection, query, (role, counterparty_did, peer_pid))
-        return self.process(kind, found[0][0]) if found else None
+        return str(found[0][0]) if found else None
 
     def processes(
         self,

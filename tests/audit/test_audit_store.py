@@ -254,3 +254,56 @@ def test_a_checkpoint_is_made_once_per_size_and_never_over_a_rewritten_log(store
     with pytest.raises(Conflict) as caught:
         audit.make_checkpoint(sign, T0)
     assert caught.value.code == "log_inconsistent"
+
+
+def test_no_checkpoint_is_signed_over_a_node_rewritten_above_the_last_ones_subtrees(
+    store: Store,
+) -> None:
+    # Checkpoint 4 is the node (2, 0); the tree of 9 folds (3, 0) over it. Rewriting (3, 0)
+    # leaves (2, 0) as signed, so a check of the old root alone signed 9 over the rewrite.
+    write_events(store, 4)
+    audit = AuditQueries(store)
+    signed: list[int] = []
+
+    def sign(size: int, root: bytes, _announced: str | None) -> str:
+        signed.append(size)
+        return f"note {size} {root.hex()}\n"
+
+    audit.make_checkpoint(sign, T0)
+    write_events(store, 5, prefix="more")
+    store.caught_up()  # the node (3, 0) is written
+    with store.engine.begin() as c:
+        rewritten = c.execute(
+            text("UPDATE audit_node SET hash = :h WHERE level = 3 AND idx = 0"), {"h": bytes(32)}
+        )
+        assert rewritten.rowcount == 1
+    with pytest.raises(Conflict) as caught:
+        audit.make_checkpoint(sign, T0)
+    assert caught.value.code == "log_inconsistent" and signed == [4]
+
+
+def test_a_checkpoint_is_checked_against_the_last_by_a_consistency_proof(store: Store) -> None:
+    write_events(store, 6)
+    audit = AuditQueries(store)
+    first = audit.make_checkpoint(lambda size, root, _k: f"note {size}\n", T0)
+    write_events(store, 7, prefix="more")
+    second = audit.make_checkpoint(lambda size, root, _k: f"note {size}\n", T0)
+    entries = all_entries(store)
+    tree = MemoryTree(leaf_hash(b.encode()) for _, _, b in entries)
+    assert (first.root, second.root) == (tree.root(6), tree.root(13))
+    verify_consistency(6, 13, first.root, second.root, tree.consistency_proof(6, 13))
+
+
+def test_a_size_already_signed_is_served_without_the_head_lock(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_events(store, 3)
+    audit = AuditQueries(store)
+    first = audit.make_checkpoint(lambda size, root, _k: f"note {size}\n", T0)
+
+    def no_transaction() -> None:
+        raise AssertionError("a reused checkpoint needs no write transaction")
+
+    monkeypatch.setattr(store, "transaction", no_transaction)
+    again = audit.make_checkpoint(lambda size, root, _k: "not signed again\n", T0)
+    assert again == first

@@ -398,3 +398,30 @@ def test_a_process_read_without_lock_does_not_wait_for_a_writer(postgres_url: st
                 reader.process(NegotiationRow, "n-locked")  # the locking read waits, in vain
     finally:
         store.dispose()
+
+
+def test_a_process_id_by_the_peers_pid_is_found_locked_without_loading_the_row(
+    store: Store,
+) -> None:
+    with store.transaction() as tx:
+        tx.add(negotiation("p-1", peer_pid="c-1"))
+    with store.transaction() as tx:
+        assert (
+            tx.process_id_by_peer(
+                NegotiationRow, role="provider", counterparty_did="did:web:peer", peer_pid="c-1"
+            )
+            == "p-1"
+        )
+        assert not any(isinstance(o, NegotiationRow) for o in tx.session.identity_map.values())
+        assert (
+            tx.process_id_by_peer(
+                NegotiationRow, role="consumer", counterparty_did="did:web:peer", peer_pid="c-1"
+            )
+            is None
+        )
+        if store.engine.dialect.name == "postgresql":  # the row is held as process_by_peer holds it
+            with store.engine.connect() as other:
+                with pytest.raises(Exception, match="could not obtain lock"):
+                    other.exec_driver_sql(
+                        "SELECT id FROM negotiation WHERE id = 'p-1' FOR UPDATE NOWAIT"
+                    )
