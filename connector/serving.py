@@ -79,10 +79,23 @@ class _EmbeddedServer(uvicorn.Server):
 
 
 class BackgroundServer:
-    """One uvicorn server as an asyncio task; `start()` returns once it accepts connections."""
+    """One uvicorn server as an asyncio task; `start()` returns once it accepts connections.
+
+    It listens on `listener` when given (a socket `reserve_port` bound: nobody can take the
+    port between its choice and the server's start), else binds (host, port) itself when it
+    starts. Either way a port someone else holds is an OSError from `start()`, never the
+    SystemExit uvicorn ends with when its own bind fails: in a test run that SystemExit broke
+    every later fixture of the worker, not just the one test."""
 
     def __init__(
-        self, app: Any, *, host: str, port: int, log_level: str = "warning", **options: Any
+        self,
+        app: Any,
+        *,
+        host: str,
+        port: int,
+        log_level: str = "warning",
+        listener: socket.socket | None = None,
+        **options: Any,
     ) -> None:
         """`options`: more uvicorn settings (e.g. `connector.tls.server_options`)."""
         config = uvicorn.Config(
@@ -96,13 +109,19 @@ class BackgroundServer:
             **options,
         )
         self.server = _EmbeddedServer(config)
+        self.listener = listener
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self.server.serve())
+        if self.listener is None:
+            self.listener = bind_listener(self.server.config.host, self.server.config.port)
+        self._task = asyncio.create_task(self.server.serve(sockets=[self.listener]))
         while not self.server.started:
             if self._task.done():
-                self._task.result()  # raises what made it fail
+                try:
+                    self._task.result()  # raises what made it fail
+                except SystemExit as exc:  # uvicorn's way of saying its startup failed
+                    raise RuntimeError(f"the server did not start (exit {exc.code})") from None
                 raise RuntimeError("the server stopped while starting")
             await asyncio.sleep(0.01)
 
@@ -111,6 +130,20 @@ class BackgroundServer:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self.listener is not None:
+            self.listener.close()
+
+
+def reserve_port(host: str = "127.0.0.1") -> socket.socket:
+    """A listening socket on a port `free_port` picked, held from that moment: for a server
+    whose port must be known (written into settings, a DID) before it starts."""
+    for _ in range(50):
+        try:
+            return bind_listener(host, free_port(host))
+        except OSError as exc:  # taken between the check and the bind, by another process
+            if exc.errno != errno.EADDRINUSE:
+                raise
+    raise OSError(errno.EADDRINUSE, "no free port found to listen on")
 
 
 def bind_listener(host: str, port: int) -> socket.socket:

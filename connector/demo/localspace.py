@@ -6,6 +6,7 @@ Used by `tsunagu demo`, the end-to-end tests and the benchmarks.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +20,7 @@ from connector.identity.authority import Authority
 from connector.outbound import Resolver
 from connector.participant import init_participant
 from connector.private_files import write_private
-from connector.serving import BackgroundServer, free_port
+from connector.serving import BackgroundServer, reserve_port
 from connector.settings import Settings, write_settings
 
 
@@ -55,9 +56,15 @@ class LocalDataspace:
         self._servers: list[BackgroundServer] = []
 
     async def start_authority(self, name: str = "dataspace authority") -> Authority:
-        authority = Authority.init(self.root / "authority", name=name, port=free_port())
+        listener = reserve_port()
+        authority = Authority.init(
+            self.root / "authority", name=name, port=listener.getsockname()[1]
+        )
         server = BackgroundServer(
-            build_authority_app(authority, self.clock), host="127.0.0.1", port=authority.port
+            build_authority_app(authority, self.clock),
+            host="127.0.0.1",
+            port=authority.port,
+            listener=listener,
         )
         await server.start()
         self._servers.append(server)
@@ -76,10 +83,11 @@ class LocalDataspace:
         """Create a participant, have the authority vouch for it, and start its connector."""
         if self.authority is None:
             raise RuntimeError("start the authority first")
+        listener = reserve_port()
         settings = init_participant(
             self.root / key,
             name=name,
-            port=free_port(),
+            port=listener.getsockname()[1],
             dev_mode=True,
             trusted_authorities=(self.authority.did,),
             database_url=self.database_url_for(key),
@@ -94,13 +102,15 @@ class LocalDataspace:
             now=self.clock(),
         )
         write_private(settings.credential_path, credential)
-        return await self.serve(key, settings)
+        return await self.serve(key, settings, listener=listener)
 
-    async def serve(self, key: str, settings: Settings) -> Participant:
+    async def serve(
+        self, key: str, settings: Settings, *, listener: socket.socket | None = None
+    ) -> Participant:
         """(Re)start the connector of a participant directory, as a fresh process would."""
         connector = build_connector(settings, clock=self.clock, resolver=self.resolver)
         app = create_app(connector, run_background=self.background)
-        server = BackgroundServer(app, host="127.0.0.1", port=settings.port)
+        server = BackgroundServer(app, host="127.0.0.1", port=settings.port, listener=listener)
         await server.start()
         self._servers.append(server)
         client = ManagementClient.for_settings(settings)
