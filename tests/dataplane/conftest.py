@@ -97,7 +97,22 @@ async def start_pull(
     record = await consumer.wait_for("transfers", started["id"], ["STARTED"], timeout=20)
     assert record["state"] == "STARTED", record
     provider_id = record["data_address"]["endpoint"].rsplit("/data/", 1)[1]
-    return Pull(space, record["id"], provider_id, agreement_id, record["data_address"])
+    pull = Pull(space, record["id"], provider_id, agreement_id, record["data_address"])
+    await provider_started(space, pull)
+    return pull
+
+
+async def provider_started(space: LocalDataspace, pull: Pull) -> None:
+    """Wait for the provider to record its start (or resume) message as delivered.
+
+    DSP moves a process when the receiver acknowledges: the consumer is STARTED as it
+    answers, the provider only once that answer is back and recorded (a thread hop later on
+    PostgreSQL). Until then its data plane refuses the token (`transfer_not_started`) and its
+    events lack the START; the monitor only looks at transfers that owe the peer nothing."""
+    record = await space["provider"].client.wait_for(
+        "transfers", pull.provider_id, ["STARTED"], timeout=20
+    )
+    assert record["state"] == "STARTED" and record["pending"] is None, record
 
 
 async def _space(

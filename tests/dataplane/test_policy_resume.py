@@ -14,7 +14,7 @@ import pytest
 
 from connector.demo.localspace import LocalDataspace
 
-from .conftest import Pull, offer
+from .conftest import Pull, offer, provider_started
 from .test_policy_wiring import (
     STATION,
     alert,
@@ -22,7 +22,6 @@ from .test_policy_wiring import (
     events_of,
     levels,
     negotiate,
-    provider_started,
     transfer,
 )
 
@@ -98,8 +97,7 @@ async def test_the_alert_back_resumes_the_transfer(
     consumer = space["consumer"].client
     resumed = await consumer.wait_for("transfers", pull.consumer_id, ["STARTED"], timeout=20)
     assert resumed["state"] == "STARTED"
-    # the provider records its start message delivered a moment after the consumer has it
-    await provider_started(space, pull)
+    await provider_started(space, pull)  # the consumer's ACK recorded: the resume was sent
     provider_events = await events_of(space, "provider", "transfers", pull.provider_id)
     starts = [e for e in provider_events if e.get("message") == "START"]
     assert len(starts) == 2, provider_events  # the first start and the resume, both sent

@@ -21,7 +21,7 @@ from connector.demo.localspace import LocalDataspace
 from connector.policy.environment import geography_from
 from policies.geography import Geography
 
-from .conftest import Pull, offer, publish, start_pull
+from .conftest import Pull, offer, provider_started, publish, start_pull
 
 pytestmark = pytest.mark.anyio
 
@@ -82,15 +82,6 @@ async def events_of(space: LocalDataspace, side: str, kind: str, pid: str) -> li
     return list(record.get("events", []))
 
 
-async def provider_started(space: LocalDataspace, pull: Pull) -> None:
-    """The provider records its start message delivered a moment after the consumer has it;
-    the monitor looks at transfers that owe the peer nothing."""
-    record = await space["provider"].client.wait_for(
-        "transfers", pull.provider_id, ["STARTED"], timeout=20
-    )
-    assert record["state"] == "STARTED" and record["pending"] is None
-
-
 # -- spatial: a basin resolved through the stations' municipalities ---------------------------
 
 
@@ -146,8 +137,8 @@ async def test_an_offer_that_holds_only_during_an_alert(
         during["agreement_id"],
         record["data_address"],
     )
-    assert (await pull.get()).status_code == 200
     await provider_started(space, pull)
+    assert (await pull.get()).status_code == 200
     # The alert is over: the next read is refused, and the monitor (woken by the change)
     # suspends the transfer with the reason on both sides. Which comes first is a race: the
     # read is decided on the alert itself, or finds the transfer already suspended.
@@ -188,7 +179,6 @@ async def test_the_monitor_terminates_a_transfer_whose_period_ended(
         "rightOperand": {"@value": end, "@type": "http://www.w3.org/2001/XMLSchema#dateTime"},
     }
     pull = await start_pull(timed, levels, offer("urn:offer:period", until))
-    await provider_started(timed, pull)
     monitor = timed["provider"].connector.monitor
     assert monitor is not None
     assert await monitor.run_once() == 0  # the period holds: nothing to end
@@ -338,7 +328,6 @@ async def test_the_monitor_ends_a_live_stream_when_the_alert_is_over(
     policy.alerts.set_level(STATION, 3)
     source = {"type": "mqtt", "host": "127.0.0.1", "port": 1883, "topic": f"{topic}/#"}
     pull = await start_pull(space, source, offer("urn:offer:live-alert", alert(3)))
-    await provider_started(space, pull)
     async with httpx.AsyncClient(timeout=10) as http:
         request = http.build_request(
             "GET",
