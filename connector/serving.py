@@ -132,6 +132,7 @@ class BackgroundServer:
                 await self._task
         if self.listener is not None:
             self.listener.close()
+            self.listener = None  # a start after a stop binds the port afresh
 
 
 def reserve_port(host: str = "127.0.0.1") -> socket.socket:
