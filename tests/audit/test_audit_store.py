@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -232,14 +232,21 @@ def test_several_processes_share_one_gap_free_sequence(database_url: str) -> Non
     engine.dispose()
 
 
-def test_a_checkpoint_is_made_once_per_size_and_never_over_a_rewritten_log(store: Store) -> None:
-    write_events(store, 4)
-    audit = AuditQueries(store)
-    signed: list[int] = []
+def _recording_signer(signed: list[int]) -> Callable[[int, bytes, str | None], str]:
+    """A stand-in for the key's signature that notes each size it signs."""
 
     def sign(size: int, root: bytes, _announced: str | None) -> str:
         signed.append(size)
         return f"note {size} {root.hex()}\n"
+
+    return sign
+
+
+def test_a_checkpoint_is_made_once_per_size_and_never_over_a_rewritten_log(store: Store) -> None:
+    write_events(store, 4)
+    audit = AuditQueries(store)
+    signed: list[int] = []
+    sign = _recording_signer(signed)
 
     first = audit.make_checkpoint(sign, T0)
     assert audit.make_checkpoint(sign, T0) == first and signed == [4]
@@ -264,10 +271,7 @@ def test_no_checkpoint_is_signed_over_a_node_rewritten_above_the_last_ones_subtr
     write_events(store, 4)
     audit = AuditQueries(store)
     signed: list[int] = []
-
-    def sign(size: int, root: bytes, _announced: str | None) -> str:
-        signed.append(size)
-        return f"note {size} {root.hex()}\n"
+    sign = _recording_signer(signed)
 
     audit.make_checkpoint(sign, T0)
     write_events(store, 5, prefix="more")

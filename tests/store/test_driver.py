@@ -26,13 +26,6 @@ T0 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(migrated_database_url: str) -> Iterator[Store]:
-    s = Store(build_engine(migrated_database_url))
-    yield s
-    s.dispose()
-
-
-@pytest.fixture
 def sqlite_store(tmp_path: Path, migrated_sqlite: Path) -> Iterator[Store]:
     copy = tmp_path / "test.db"
     shutil.copyfile(migrated_sqlite, copy)

@@ -4,23 +4,15 @@ reads each one; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
 
 from connector.store.consent_tables import ConsentVersionRow
-from connector.store.database import build_engine
 from connector.store.dataplane_queries import DataPlaneQueries, TransferSnapshot
 from connector.store.store import Store
 from tests.store.transfer_rows import T0, add_transfer, until, use
-
-
-@pytest.fixture
-def store(migrated_database_url: str) -> Iterator[Store]:
-    s = Store(build_engine(migrated_database_url))
-    yield s
-    s.dispose()
 
 
 @pytest.fixture
